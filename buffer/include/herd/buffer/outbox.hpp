@@ -1,0 +1,83 @@
+#pragma once
+// The durable outbox: an ordered, crash-safe queue of opaque records in one SQLite file (WAL),
+// plus the dead-letter table. It stores bytes and knows nothing of MQTT, Kafka or the schema.
+//
+// Threading: every method is safe to call from any thread (one connection behind a mutex).
+// Durability: a method returns only after its transaction has committed with the configured
+// `synchronous` level, so a caller may acknowledge its source once append() returned a seq.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "herd/core/clock.hpp"
+#include "herd/core/result.hpp"
+
+namespace herd::buffer {
+
+enum class sync_mode { off, normal, full };
+
+struct outbox_options {
+  std::string path;                   // the SQLite file; created if missing
+  sync_mode synchronous = sync_mode::full;  // PRAGMA synchronous (WAL journal always)
+  const core::clock* clock = nullptr;       // stamps created_ms; nullptr = system clock
+  std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered, counted in appends
+};
+
+struct record {
+  std::uint64_t seq = 0;       // strictly increasing, never reused, even after deletes
+  std::string key;             // e.g. the animal id
+  std::string value;           // opaque bytes
+  std::int64_t created_ms = 0; // wall time at append, ms since epoch
+};
+
+struct dead_letter {
+  std::int64_t id = 0;
+  std::int64_t received_ms = 0;  // wall time at ingest, ms since epoch
+  std::string source;            // where it came from, e.g. the MQTT topic
+  std::string reason;            // why it was rejected, human readable
+  std::string payload;           // the original bytes, unchanged
+  bool forwarded = false;        // copied to the dead-letter Kafka topic
+};
+
+class outbox {
+ public:
+  static core::result<std::unique_ptr<outbox>> open(const outbox_options& options);
+  ~outbox();
+  outbox(const outbox&) = delete;
+  outbox& operator=(const outbox&) = delete;
+
+  struct appended {
+    std::uint64_t seq = 0;   // the committed record's seq, or the original's for a duplicate
+    bool duplicate = false;  // dedup_key was seen before: nothing was stored
+  };
+  // Appends one record. `build(seq)` makes the value inside the transaction that stores it, so a
+  // sequence number embedded in the value always equals the row's. A non-empty `dedup_key` that
+  // was appended within the last `dedup_window` appends is not stored again (an MQTT redelivery
+  // of a reading we stored but whose PUBACK was lost).
+  core::result<appended> append(const std::string& key, const std::string& dedup_key,
+                                const std::function<std::string(std::uint64_t seq)>& build);
+
+  // Up to `limit` records with seq > after_seq, in seq order.
+  core::result<std::vector<record>> peek(std::uint64_t after_seq, std::size_t limit);
+
+  // Deletes the given records (those the downstream acknowledged), in one transaction.
+  core::status ack(std::span<const std::uint64_t> seqs);
+
+  core::result<std::uint64_t> depth();  // records not yet acknowledged
+
+  core::result<std::int64_t> add_dead_letter(const std::string& source, const std::string& reason,
+                                             const std::string& payload, std::int64_t received_ms);
+  // Oldest first; only those not yet forwarded when `unforwarded_only`.
+  core::result<std::vector<dead_letter>> dead_letters(bool unforwarded_only, std::size_t limit);
+  core::status mark_dead_letters_forwarded(std::span<const std::int64_t> ids);
+
+ private:
+  struct impl;
+  explicit outbox(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace herd::buffer

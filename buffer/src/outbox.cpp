@@ -1,0 +1,278 @@
+#include "herd/buffer/outbox.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include "sqlite_db.hpp"
+
+namespace herd::buffer {
+
+using detail::exec;
+using detail::sqlite_error;
+using detail::statement;
+
+namespace {
+
+constexpr const char* k_schema = R"sql(
+CREATE TABLE IF NOT EXISTS outbox (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: never reused after deletes
+  key        BLOB    NOT NULL,
+  value      BLOB    NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letter (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_ms INTEGER NOT NULL,
+  source      TEXT    NOT NULL,
+  reason      TEXT    NOT NULL,
+  payload     BLOB    NOT NULL,
+  forwarded   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS dedup (
+  key BLOB    PRIMARY KEY,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_seq ON dedup(seq);
+CREATE INDEX IF NOT EXISTS dead_letter_unforwarded ON dead_letter(forwarded, id);
+)sql";
+
+const char* sync_pragma(sync_mode m) {
+  switch (m) {
+    case sync_mode::off: return "PRAGMA synchronous=OFF";
+    case sync_mode::normal: return "PRAGMA synchronous=NORMAL";
+    case sync_mode::full: break;
+  }
+  return "PRAGMA synchronous=FULL";
+}
+
+}  // namespace
+
+// Closes the connection last: declared first in impl, so destroyed after every statement.
+struct connection {
+  sqlite3* db = nullptr;
+  ~connection() { sqlite3_close_v2(db); }
+};
+
+struct outbox::impl {
+  connection conn;
+  sqlite3*& db = conn.db;
+  std::mutex mu;
+  const core::clock* clock = nullptr;
+  core::system_clock default_clock;
+  std::uint64_t next_seq = 1;
+  std::uint64_t dedup_window = 0;
+  statement begin, commit, rollback;
+  statement insert, select_after, remove, count;
+  statement dedup_find, dedup_insert, dedup_prune;
+  statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
+
+  core::status run_in_tx(const std::function<core::status()>& body) {
+    int rc = begin.step();
+    begin.reset();
+    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "BEGIN");
+    core::status st = body();
+    if (st) {
+      rc = commit.step();
+      commit.reset();
+      if (rc == SQLITE_DONE) return st;
+      st = sqlite_error(db, rc, "COMMIT");
+    }
+    rollback.step();  // no-op error if SQLite already rolled back by itself
+    rollback.reset();
+    return st;
+  }
+};
+
+outbox::outbox(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+outbox::~outbox() = default;
+
+core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options) {
+  auto p = std::make_unique<impl>();
+  p->clock = options.clock != nullptr ? options.clock : &p->default_clock;
+  p->dedup_window = options.dedup_window;
+  int rc = sqlite3_open_v2(options.path.c_str(), &p->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(p->db, rc, "open " + options.path);
+  sqlite3_extended_result_codes(p->db, 1);
+  sqlite3_busy_timeout(p->db, 5000);
+  // WAL: appends do not block the forwarder's reads, and a crash never tears a committed row.
+  for (const char* sql : {"PRAGMA journal_mode=WAL", sync_pragma(options.synchronous),
+                          "PRAGMA foreign_keys=OFF", k_schema}) {
+    rc = exec(p->db, sql);
+    if (rc != SQLITE_OK) return sqlite_error(p->db, rc, std::string("init: ") + sql);
+  }
+  try {
+    p->begin = statement(p->db, "BEGIN IMMEDIATE");
+    p->commit = statement(p->db, "COMMIT");
+    p->rollback = statement(p->db, "ROLLBACK");
+    p->insert = statement(p->db, "INSERT INTO outbox(seq, key, value, created_ms) VALUES(?,?,?,?)");
+    p->select_after = statement(
+        p->db, "SELECT seq, key, value, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
+    p->remove = statement(p->db, "DELETE FROM outbox WHERE seq = ?");
+    p->count = statement(p->db, "SELECT count(*) FROM outbox");
+    p->dedup_find = statement(p->db, "SELECT seq FROM dedup WHERE key = ?");
+    p->dedup_insert = statement(p->db, "INSERT INTO dedup(key, seq) VALUES(?,?)");
+    p->dedup_prune = statement(p->db, "DELETE FROM dedup WHERE seq <= ?");
+    p->dl_insert = statement(
+        p->db, "INSERT INTO dead_letter(received_ms, source, reason, payload) VALUES(?,?,?,?)");
+    p->dl_select_all = statement(p->db,
+                                 "SELECT id, received_ms, source, reason, payload, forwarded "
+                                 "FROM dead_letter ORDER BY id LIMIT ?");
+    p->dl_select_unforwarded = statement(p->db,
+                                         "SELECT id, received_ms, source, reason, payload, forwarded "
+                                         "FROM dead_letter WHERE forwarded = 0 ORDER BY id LIMIT ?");
+    p->dl_mark = statement(p->db, "UPDATE dead_letter SET forwarded = 1 WHERE id = ?");
+    statement last(p->db,
+                   "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
+                   " coalesce((SELECT max(seq) FROM outbox), 0))");
+    if (last.step() == SQLITE_ROW) p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
+  } catch (const std::exception& e) {
+    return core::error::fatal(e.what());
+  }
+  return std::unique_ptr<outbox>(new outbox(std::move(p)));
+}
+
+core::result<outbox::appended> outbox::append(
+    const std::string& key, const std::string& dedup_key,
+    const std::function<std::string(std::uint64_t seq)>& build) {
+  std::lock_guard lock(impl_->mu);
+  auto& p = *impl_;
+  const std::uint64_t seq = p.next_seq;
+  appended out{seq, false};
+  auto st = p.run_in_tx([&]() -> core::status {
+    if (!dedup_key.empty()) {
+      p.dedup_find.bind_blob(1, dedup_key);
+      int rc = p.dedup_find.step();
+      if (rc == SQLITE_ROW) {
+        out = {static_cast<std::uint64_t>(p.dedup_find.column_int(0)), true};
+        p.dedup_find.reset();
+        return core::ok_v;
+      }
+      p.dedup_find.reset();
+      if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "dedup lookup");
+      p.dedup_insert.bind_blob(1, dedup_key);
+      p.dedup_insert.bind(2, static_cast<std::int64_t>(seq));
+      rc = p.dedup_insert.step();
+      p.dedup_insert.reset();
+      if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "dedup insert");
+      // Forget keys older than the window, in amortised steps of 1/16 of it.
+      const std::uint64_t step = std::max<std::uint64_t>(p.dedup_window / 16, 1);
+      if (seq % step == 0 && seq > p.dedup_window) {
+        p.dedup_prune.bind(1, static_cast<std::int64_t>(seq - p.dedup_window));
+        rc = p.dedup_prune.step();
+        p.dedup_prune.reset();
+        if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "dedup prune");
+      }
+    }
+    const std::string value = build(seq);
+    auto& ins = p.insert;
+    ins.bind(1, static_cast<std::int64_t>(seq));
+    ins.bind_blob(2, key);
+    ins.bind_blob(3, value);
+    ins.bind(4, p.clock->now_ms());
+    const int rc = ins.step();
+    ins.reset();
+    if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "append");
+    return core::ok_v;
+  });
+  if (!st) return st.err();
+  if (!out.duplicate) p.next_seq = seq + 1;
+  return out;
+}
+
+core::result<std::vector<record>> outbox::peek(std::uint64_t after_seq, std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  auto& sel = impl_->select_after;
+  sel.bind(1, static_cast<std::int64_t>(after_seq));
+  sel.bind(2, static_cast<std::int64_t>(limit));
+  std::vector<record> out;
+  int rc;
+  while ((rc = sel.step()) == SQLITE_ROW) {
+    out.push_back(record{static_cast<std::uint64_t>(sel.column_int(0)), sel.column_blob(1),
+                         sel.column_blob(2), sel.column_int(3)});
+  }
+  sel.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "peek");
+  return out;
+}
+
+core::status outbox::ack(std::span<const std::uint64_t> seqs) {
+  if (seqs.empty()) return core::ok_v;
+  std::lock_guard lock(impl_->mu);
+  return impl_->run_in_tx([&]() -> core::status {
+    auto& del = impl_->remove;
+    for (const auto seq : seqs) {
+      del.bind(1, static_cast<std::int64_t>(seq));
+      const int rc = del.step();
+      del.reset();
+      if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "ack");
+    }
+    return core::ok_v;
+  });
+}
+
+core::result<std::uint64_t> outbox::depth() {
+  std::lock_guard lock(impl_->mu);
+  auto& c = impl_->count;
+  const int rc = c.step();
+  const auto n = rc == SQLITE_ROW ? c.column_int(0) : 0;
+  c.reset();
+  if (rc != SQLITE_ROW) return sqlite_error(impl_->db, rc, "depth");
+  return static_cast<std::uint64_t>(n);
+}
+
+core::result<std::int64_t> outbox::add_dead_letter(const std::string& source,
+                                                   const std::string& reason,
+                                                   const std::string& payload,
+                                                   std::int64_t received_ms) {
+  std::lock_guard lock(impl_->mu);
+  std::int64_t id = 0;
+  auto st = impl_->run_in_tx([&]() -> core::status {
+    auto& ins = impl_->dl_insert;
+    ins.bind(1, received_ms);
+    ins.bind(2, std::string_view(source));
+    ins.bind(3, std::string_view(reason));
+    ins.bind_blob(4, payload);
+    const int rc = ins.step();
+    ins.reset();
+    if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "dead letter");
+    id = sqlite3_last_insert_rowid(impl_->db);
+    return core::ok_v;
+  });
+  if (!st) return st.err();
+  return id;
+}
+
+core::result<std::vector<dead_letter>> outbox::dead_letters(bool unforwarded_only,
+                                                            std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  auto& sel = unforwarded_only ? impl_->dl_select_unforwarded : impl_->dl_select_all;
+  sel.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<dead_letter> out;
+  int rc;
+  while ((rc = sel.step()) == SQLITE_ROW) {
+    out.push_back(dead_letter{sel.column_int(0), sel.column_int(1), sel.column_text(2),
+                              sel.column_text(3), sel.column_blob(4), sel.column_int(5) != 0});
+  }
+  sel.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "dead letters");
+  return out;
+}
+
+core::status outbox::mark_dead_letters_forwarded(std::span<const std::int64_t> ids) {
+  if (ids.empty()) return core::ok_v;
+  std::lock_guard lock(impl_->mu);
+  return impl_->run_in_tx([&]() -> core::status {
+    auto& upd = impl_->dl_mark;
+    for (const auto id : ids) {
+      upd.bind(1, id);
+      const int rc = upd.step();
+      upd.reset();
+      if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "mark forwarded");
+    }
+    return core::ok_v;
+  });
+}
+
+}  // namespace herd::buffer

@@ -1,0 +1,43 @@
+#pragma once
+// Thin RAII over the SQLite C API, private to the buffer module.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "herd/core/result.hpp"
+
+namespace herd::buffer::detail {
+
+// SQLITE_FULL / SQLITE_BUSY / SQLITE_IOERR are conditions of the environment: retriable.
+core::error sqlite_error(sqlite3* db, int rc, std::string_view what);
+
+class statement {
+ public:
+  statement() = default;
+  statement(sqlite3* db, std::string_view sql);
+  ~statement();
+  statement(statement&& o) noexcept;
+  statement& operator=(statement&& o) noexcept;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  bool valid() const { return stmt_ != nullptr; }
+  void bind(int idx, std::int64_t v);
+  void bind(int idx, std::string_view text);
+  void bind_blob(int idx, std::string_view bytes);
+  int step();  // SQLITE_ROW / SQLITE_DONE / error code
+  void reset();
+  std::int64_t column_int(int col) const;
+  std::string column_blob(int col) const;
+  std::string column_text(int col) const;
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Executes SQL without results; returns SQLITE_OK or the error code.
+int exec(sqlite3* db, const char* sql);
+
+}  // namespace herd::buffer::detail

@@ -1,0 +1,25 @@
+# Warnings as errors on our own targets only; third-party headers come in as SYSTEM.
+function(herd_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wpedantic -Wshadow
+                                           -Wnon-virtual-dtor -Wold-style-cast)
+endfunction()
+
+# herd_library(<module> SOURCES ... DEPS ...): one folder = one library herd::<module>
+# with public headers under <module>/include/herd/<module>/.
+function(herd_library module)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(herd_${module} STATIC ${ARG_SOURCES})
+  add_library(herd::${module} ALIAS herd_${module})
+  target_include_directories(herd_${module} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                            PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(herd_${module} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  target_compile_features(herd_${module} PUBLIC cxx_std_20)
+  herd_warnings(herd_${module})
+endfunction()
+
+function(herd_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  herd_warnings(${name})
+endfunction()

@@ -1,0 +1,60 @@
+#pragma once
+// Collar ingest over MQTT (Paho C++ async client, callback API).
+//
+// Why the callback API: Paho sends the PUBACK for a QoS 1 message only after the message
+// callback returns, and our callback returns only after the sink committed the reading to the
+// outbox. The consuming-queue API (start_consuming/consume_message) acknowledges on enqueue, so
+// a crash loses whatever sat in the queue (STACK.md: 79 of 100 lost on kill -9). Never use it here.
+//
+// Threading: start() spawns a supervisor thread that connects and reconnects with backoff; the
+// sink is called on Paho's delivery thread. stop() returns after the last sink call finished.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "herd/core/clock.hpp"
+#include "herd/core/result.hpp"
+#include "herd/sensors/source.hpp"
+
+namespace herd::sensors {
+
+struct mqtt_options {
+  std::string broker_uri = "tcp://127.0.0.1:1883";  // tcp://host:port or ssl://host:port
+  std::string client_id = "herdgate";               // fixed: the broker keeps our session by it
+  std::vector<std::string> topics = {"farm/+/collar/+/telemetry"};
+  std::chrono::seconds keep_alive{30};
+  std::chrono::milliseconds reconnect_min{500};
+  std::chrono::milliseconds reconnect_max{30000};
+  std::string username;  // empty: anonymous
+  std::string password;
+  std::string ca_file;   // TLS trust store for ssl:// URIs; empty: system default
+};
+
+struct mqtt_stats {
+  std::uint64_t received = 0;
+  std::uint64_t reconnects = 0;
+  bool connected = false;
+};
+
+class mqtt_source {
+ public:
+  mqtt_source(mqtt_options options, const core::clock& clock);
+  ~mqtt_source();
+  mqtt_source(const mqtt_source&) = delete;
+  mqtt_source& operator=(const mqtt_source&) = delete;
+
+  // Starts connecting in the background. `on_subscribed` runs (on a Paho thread) each time the
+  // subscriptions are in place, the first time meaning "ready".
+  core::status start(reading_sink& sink, std::function<void()> on_subscribed = {});
+  // Disconnects. After it returns the sink is not called again. Idempotent.
+  void stop();
+  mqtt_stats stats() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace herd::sensors

@@ -1,0 +1,196 @@
+#include "herd/sensors/mqtt_source.hpp"
+
+#include <mqtt/async_client.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "herd/core/logging.hpp"
+#include "herd/sensors/collar_format.hpp"
+
+namespace herd::sensors {
+
+struct mqtt_source::impl {
+  mqtt_options opts;
+  const core::clock& clock;
+  std::shared_ptr<spdlog::logger> log = core::module_logger("mqtt");
+  std::unique_ptr<mqtt::async_client> client;
+  reading_sink* sink = nullptr;
+  std::function<void()> on_subscribed;
+
+  std::mutex mu;                 // guards the flags below and wakes the supervisor
+  std::condition_variable cv;
+  bool stopping = false;
+  bool connection_lost = false;
+  std::thread supervisor;
+
+  std::mutex delivery_mu;        // held for the duration of each sink call
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<bool> connected{false};
+
+  impl(mqtt_options o, const core::clock& c) : opts(std::move(o)), clock(c) {}
+
+  bool is_stopping() {
+    std::lock_guard lock(mu);
+    return stopping;
+  }
+
+  // Runs on Paho's delivery thread. Returning lets Paho send the PUBACK, so this returns only
+  // when the sink has made the message durable, or when the connection is already closed.
+  void deliver(const mqtt::const_message_ptr& msg) {
+    std::lock_guard delivery(delivery_mu);
+    received.fetch_add(1, std::memory_order_relaxed);
+    raw_message raw{msg->get_topic(), msg->get_payload_str(), clock.now_ms()};
+    auto decoded = decode_collar_message(raw.source, raw.payload);
+    auto backoff = std::chrono::milliseconds(50);
+    bool warned = false;
+    for (;;) {
+      const core::status st = decoded ? sink->on_reading(raw, *decoded)
+                                      : sink->on_rejected(raw, decoded.err().message);
+      if (st) {
+        if (warned) log->info("storage recovered; ingest resumes");
+        return;
+      }
+      if (!warned) {
+        log->error("cannot store message from {}: {}; holding it unacknowledged and retrying",
+                   raw.source, st.err().message);
+        warned = true;
+      }
+      std::unique_lock lock(mu);
+      if (cv.wait_for(lock, backoff, [&] { return stopping; })) {
+        // stop() disconnects before it takes delivery_mu: wait until the connection is closed so
+        // that returning cannot acknowledge a message we did not store.
+        lock.unlock();
+        while (connected.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return;
+      }
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+
+  mqtt::connect_options connect_options() const {
+    auto b = mqtt::connect_options_builder()
+                 .clean_session(false)  // persistent session: the broker keeps QoS 1 while away
+                 .keep_alive_interval(opts.keep_alive)
+                 .connect_timeout(std::chrono::seconds(10))
+                 .automatic_reconnect(false);  // the supervisor reconnects, with our backoff
+    if (!opts.username.empty()) b.user_name(opts.username).password(opts.password);
+    if (opts.broker_uri.rfind("ssl://", 0) == 0 || opts.broker_uri.rfind("mqtts://", 0) == 0) {
+      auto ssl = mqtt::ssl_options_builder();
+      if (!opts.ca_file.empty()) ssl.trust_store(opts.ca_file);
+      b.ssl(ssl.finalize());
+    }
+    return b.finalize();
+  }
+
+  bool connect_and_subscribe() {
+    try {
+      client->connect(connect_options())->wait();
+      std::vector<int> qos(opts.topics.size(), 1);
+      client->subscribe(mqtt::string_collection::create(opts.topics), qos)->wait();
+      connected = true;
+      return true;
+    } catch (const mqtt::exception& e) {
+      last_error = e.what();
+      try {
+        if (client->is_connected()) client->disconnect()->wait_for(std::chrono::seconds(2));
+      } catch (const mqtt::exception&) {
+      }
+      return false;
+    }
+  }
+  std::string last_error;
+
+  void supervise() {
+    auto backoff = opts.reconnect_min;
+    std::uint64_t attempts = 0;
+    bool first = true;
+    for (;;) {
+      if (is_stopping()) return;
+      if (connect_and_subscribe()) {
+        if (first) {
+          log->info("connected to {} as '{}', subscribed to {} topic filter(s)", opts.broker_uri,
+                    opts.client_id, opts.topics.size());
+        } else {
+          reconnects.fetch_add(1);
+          log->info("reconnected to {} after {} attempt(s)", opts.broker_uri, attempts);
+        }
+        first = false;
+        attempts = 0;
+        backoff = opts.reconnect_min;
+        if (on_subscribed) on_subscribed();
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return stopping || connection_lost; });
+        if (stopping) return;
+        connection_lost = false;
+        log->warn("connection to {} lost; reconnecting with backoff up to {} ms", opts.broker_uri,
+                  opts.reconnect_max.count());
+        continue;
+      }
+      if (attempts++ == 0) {
+        log->warn("cannot connect to {}: {}; retrying with backoff up to {} ms", opts.broker_uri,
+                  last_error, opts.reconnect_max.count());
+      }
+      std::unique_lock lock(mu);
+      if (cv.wait_for(lock, backoff, [&] { return stopping; })) return;
+      backoff = std::min(backoff * 2, opts.reconnect_max);
+    }
+  }
+};
+
+mqtt_source::mqtt_source(mqtt_options options, const core::clock& clock)
+    : impl_(std::make_unique<impl>(std::move(options), clock)) {}
+
+mqtt_source::~mqtt_source() { stop(); }
+
+core::status mqtt_source::start(reading_sink& sink, std::function<void()> on_subscribed) {
+  auto& p = *impl_;
+  if (p.client) return core::error::fatal("mqtt source already started");
+  try {
+    // No client-side persistence: we only receive, and the broker keeps our session.
+    p.client = std::make_unique<mqtt::async_client>(p.opts.broker_uri, p.opts.client_id);
+  } catch (const mqtt::exception& e) {
+    return core::error::fatal(std::string("mqtt client: ") + e.what());
+  }
+  p.sink = &sink;
+  p.on_subscribed = std::move(on_subscribed);
+  p.client->set_message_callback([&p](mqtt::const_message_ptr msg) { p.deliver(msg); });
+  p.client->set_connection_lost_handler([&p](const std::string&) {
+    p.connected = false;
+    std::lock_guard lock(p.mu);
+    p.connection_lost = true;
+    p.cv.notify_all();
+  });
+  p.supervisor = std::thread([&p] { p.supervise(); });
+  return core::ok_v;
+}
+
+void mqtt_source::stop() {
+  auto& p = *impl_;
+  if (!p.client) return;
+  {
+    std::lock_guard lock(p.mu);
+    if (p.stopping && !p.supervisor.joinable()) return;
+    p.stopping = true;
+    p.cv.notify_all();
+  }
+  if (p.supervisor.joinable()) p.supervisor.join();
+  try {
+    if (p.client->is_connected()) p.client->disconnect()->wait_for(std::chrono::seconds(5));
+  } catch (const mqtt::exception& e) {
+    p.log->warn("disconnect: {}", e.what());
+  }
+  p.connected = false;
+  std::lock_guard delivery(p.delivery_mu);  // waits for a sink call in progress
+  p.client->set_message_callback([](mqtt::const_message_ptr) {});
+}
+
+mqtt_stats mqtt_source::stats() const {
+  return {impl_->received.load(), impl_->reconnects.load(), impl_->connected.load()};
+}
+
+}  // namespace herd::sensors
