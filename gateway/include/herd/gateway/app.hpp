@@ -1,0 +1,33 @@
+#pragma once
+// The composition root: wires MQTT source -> ingest -> outbox -> forwarder. main() owns one;
+// tests and benchmarks may run one in-process.
+#include <functional>
+#include <memory>
+
+#include "herd/core/clock.hpp"
+#include "herd/core/result.hpp"
+#include "herd/gateway/config.hpp"
+
+namespace herd::gateway {
+
+class app {
+ public:
+  // Opens the outbox and loads the registry; nothing runs yet.
+  static core::result<std::unique_ptr<app>> create(const gateway_config& config, const core::clock& clock);
+  ~app();
+
+  // Starts forwarding and ingest. `on_ready` runs each time the MQTT subscriptions are in place.
+  core::status start(std::function<void()> on_ready = {});
+  // Re-reads the registry file; on error keeps the current one and says why.
+  core::status reload_registry();
+  // Stops ingest first (nothing more is acknowledged), then the forwarder after up to `drain`.
+  void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+  std::string summary() const;
+
+ private:
+  struct impl;
+  explicit app(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace herd::gateway

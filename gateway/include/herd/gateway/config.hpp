@@ -1,0 +1,28 @@
+#pragma once
+// The gateway's one config file (TOML). Parsed only here; every module gets a plain struct.
+// Validation is strict: every problem is reported with its key path, unknown keys are errors.
+#include <map>
+#include <string>
+
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/result.hpp"
+#include "herd/gateway/forwarder.hpp"
+#include "herd/sensors/mqtt_source.hpp"
+
+namespace herd::gateway {
+
+struct gateway_config {
+  std::string gateway_id;  // names this gateway in every event
+  std::string log_level = "info";
+  sensors::mqtt_options mqtt;
+  forwarder_options kafka;
+  buffer::outbox_options outbox;
+  std::string registry_path;
+};
+
+// Reads and validates a config file. The error message lists every problem, one per line,
+// each starting with its key path (e.g. "kafka.max_in_flight: must be between 1 and 1000000").
+core::result<gateway_config> load_config(const std::string& path);
+core::result<gateway_config> parse_config(std::string_view toml_text, const std::string& origin);
+
+}  // namespace herd::gateway

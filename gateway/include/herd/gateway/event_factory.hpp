@@ -1,0 +1,55 @@
+#pragma once
+// Turns decoded readings into event envelopes (herd.events.v1) and envelopes into Kafka headers.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "herd/events/v1/envelope.pb.h"
+#include "herd/sensors/reading.hpp"
+
+namespace herd::gateway {
+
+inline constexpr const char* k_collar_reading_type = "collar.reading.v1";
+
+// When is a device's own timestamp believable?
+struct time_policy {
+  std::int64_t max_future_ms = 5 * 60 * 1000;  // ahead of the gateway clock by more: invalid
+  std::int64_t min_valid_ms = 1577836800000;   // before 2020-01-01T00:00:00Z: invalid
+};
+
+struct occurred_at {
+  std::int64_t ms = 0;  // ms since epoch, UTC
+  events::v1::TimeSource source = events::v1::TIME_SOURCE_UNSPECIFIED;
+};
+
+// The sensor time if sane, else the gateway's receive time, flagged (DESIGN.md, event contract).
+occurred_at resolve_occurred_at(std::int64_t sensor_ts_ms, std::int64_t received_ms,
+                                const time_policy& policy = {});
+
+struct envelope_meta {
+  std::string event_id;        // UUIDv4 minted at ingest
+  std::string aggregate_id;    // the animal
+  occurred_at occurred;
+  std::int64_t ingested_ms = 0;
+  std::uint64_t gateway_seq = 0;
+};
+
+class event_factory {
+ public:
+  explicit event_factory(std::string gateway_id) : gateway_id_(std::move(gateway_id)) {}
+  const std::string& gateway_id() const { return gateway_id_; }
+
+  events::v1::EventEnvelope collar_reading_event(const sensors::collar_reading& r,
+                                                 const envelope_meta& meta) const;
+
+ private:
+  std::string gateway_id_;
+};
+
+// The CloudEvents Kafka binary-binding headers for an envelope, plus content-type:
+// ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject, content-type.
+std::vector<std::pair<std::string, std::string>> cloudevents_headers(
+    const events::v1::EventEnvelope& e);
+
+}  // namespace herd::gateway

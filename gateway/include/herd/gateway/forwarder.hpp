@@ -1,0 +1,60 @@
+#pragma once
+// Forwards the outbox to Kafka in outbox order and deletes what Kafka acknowledged.
+//
+// One thread owns the librdkafka producer: it peeks the outbox, produces each event keyed by its
+// animal (idempotent, acks=all, Java-compatible murmur2 partitioner), serves delivery reports and
+// deletes acknowledged rows. Messages never time out inside librdkafka (message.timeout.ms=0):
+// while Kafka is unreachable they wait in a bounded in-flight window and the rest waits in the
+// outbox. A fatal producer error (or a possible gap) rebuilds the producer and resends every
+// unacknowledged event from the oldest, in order, with its original event_id.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/result.hpp"
+
+namespace herd::gateway {
+
+struct forwarder_options {
+  std::string bootstrap = "127.0.0.1:9092";
+  std::string topic = "herd.events";
+  std::string dlq_topic = "herd.events.dlq";
+  std::map<std::string, std::string> properties;  // extra librdkafka properties (security, ...)
+  std::size_t max_in_flight = 10000;              // produced but not yet acknowledged
+  std::size_t batch = 500;                        // outbox rows read per peek
+};
+
+// librdkafka properties herdgate sets itself; the config may not override them.
+bool is_reserved_kafka_property(const std::string& name);
+
+struct forwarder_stats {
+  std::uint64_t delivered = 0;        // events acknowledged by Kafka and deleted
+  std::uint64_t dead_letters_forwarded = 0;
+  std::uint64_t producer_rebuilds = 0;
+  std::uint64_t in_flight = 0;
+};
+
+class forwarder {
+ public:
+  forwarder(forwarder_options options, buffer::outbox& outbox);
+  ~forwarder();
+  forwarder(const forwarder&) = delete;
+  forwarder& operator=(const forwarder&) = delete;
+
+  core::status start();
+  // Wakes the forwarder: new rows were appended. Any thread.
+  void notify();
+  // Stops producing, waits up to `drain` for in-flight deliveries, deletes what was acknowledged
+  // and leaves the rest in the outbox for the next start. Idempotent.
+  void stop(std::chrono::milliseconds drain);
+  forwarder_stats stats() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace herd::gateway

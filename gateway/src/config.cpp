@@ -1,0 +1,208 @@
+#include "herd/gateway/config.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "herd/core/logging.hpp"
+
+namespace herd::gateway {
+
+namespace {
+
+// Reads one TOML table, remembers which keys were consumed and reports the rest as unknown.
+class table_reader {
+ public:
+  table_reader(const toml::table* t, std::string path, std::vector<std::string>& errors)
+      : t_(t), path_(std::move(path)), errors_(errors) {}
+
+  void str(const char* key, std::string& out, bool required = false) {
+    const toml::node* n = get(key);
+    if (n == nullptr) {
+      if (required) error(key, "is required");
+      return;
+    }
+    if (auto v = n->value<std::string>(); v && n->is_string()) {
+      if (required && v->empty()) return error(key, "must not be empty");
+      out = *v;
+    } else {
+      error(key, "must be a string");
+    }
+  }
+
+  template <class Int>
+  void integer(const char* key, Int& out, std::int64_t lo, std::int64_t hi) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    if (!n->is_integer()) return error(key, "must be an integer");
+    const std::int64_t v = *n->value<std::int64_t>();
+    if (v < lo || v > hi) return error(key, fmt::format("must be between {} and {}, got {}", lo, hi, v));
+    out = static_cast<Int>(v);
+  }
+
+  void str_list(const char* key, std::vector<std::string>& out) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    const toml::array* a = n->as_array();
+    if (a == nullptr || a->empty()) return error(key, "must be a non-empty array of strings");
+    std::vector<std::string> v;
+    for (const auto& e : *a) {
+      if (!e.is_string()) return error(key, "must be a non-empty array of strings");
+      v.push_back(*e.value<std::string>());
+    }
+    out = std::move(v);
+  }
+
+  // A sub-table; nullptr (and no error) when absent unless required.
+  const toml::table* table(const char* key, bool required = false) {
+    const toml::node* n = get(key);
+    if (n == nullptr) {
+      if (required) error(key, "section is required");
+      return nullptr;
+    }
+    if (!n->is_table()) {
+      error(key, "must be a table");
+      return nullptr;
+    }
+    return n->as_table();
+  }
+
+  // Every key of this table, for free-form maps such as kafka.properties.
+  template <class Fn>
+  void each(Fn&& fn) {
+    if (t_ == nullptr) return;
+    for (auto&& [k, v] : *t_) {
+      used_.insert(std::string(k.str()));
+      fn(std::string(k.str()), v);
+    }
+  }
+
+  void finish() {
+    if (t_ == nullptr) return;
+    for (auto&& [k, v] : *t_) {
+      if (!used_.count(std::string(k.str()))) error(std::string(k.str()).c_str(), "unknown key");
+    }
+  }
+
+  void error(const std::string& key, const std::string& what) {
+    errors_.push_back(fmt::format("{}{}: {}", path_.empty() ? "" : path_ + ".", key, what));
+  }
+  std::string child(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+ private:
+  const toml::node* get(const char* key) {
+    used_.insert(key);
+    return t_ != nullptr ? t_->get(key) : nullptr;
+  }
+
+  const toml::table* t_;
+  std::string path_;
+  std::vector<std::string>& errors_;
+  std::set<std::string> used_;
+};
+
+buffer::sync_mode parse_sync(const std::string& s, table_reader& r) {
+  if (s == "full") return buffer::sync_mode::full;
+  if (s == "normal") return buffer::sync_mode::normal;
+  if (s == "off") return buffer::sync_mode::off;
+  r.error("synchronous", "must be one of full, normal, off");
+  return buffer::sync_mode::full;
+}
+
+}  // namespace
+
+core::result<gateway_config> parse_config(std::string_view toml_text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    return core::error::permanent(fmt::format("{}:{}:{}: {}", origin, src.begin.line,
+                                              src.begin.column, e.description()));
+  }
+  gateway_config c;
+  std::vector<std::string> errors;
+  table_reader top(&root, "", errors);
+
+  table_reader gw(top.table("gateway", true), "gateway", errors);
+  gw.str("id", c.gateway_id, true);
+  gw.str("log_level", c.log_level);
+  if (!core::parse_log_level(c.log_level)) {
+    gw.error("log_level", "must be one of trace, debug, info, warn, error, critical, off");
+  }
+  gw.finish();
+
+  table_reader mq(top.table("mqtt", true), "mqtt", errors);
+  mq.str("broker_uri", c.mqtt.broker_uri, true);
+  if (!c.mqtt.broker_uri.empty() && c.mqtt.broker_uri.find("://") == std::string::npos) {
+    mq.error("broker_uri", "must be a URI such as tcp://host:1883 or ssl://host:8883");
+  }
+  mq.str("client_id", c.mqtt.client_id, true);
+  mq.str_list("topics", c.mqtt.topics);
+  std::int64_t keep_alive = c.mqtt.keep_alive.count();
+  mq.integer("keep_alive_s", keep_alive, 5, 3600);
+  c.mqtt.keep_alive = std::chrono::seconds(keep_alive);
+  std::int64_t backoff_max = c.mqtt.reconnect_max.count();
+  mq.integer("reconnect_max_ms", backoff_max, 100, 600000);
+  c.mqtt.reconnect_max = std::chrono::milliseconds(backoff_max);
+  mq.str("username", c.mqtt.username);
+  mq.str("password", c.mqtt.password);
+  mq.str("ca_file", c.mqtt.ca_file);
+  mq.finish();
+
+  table_reader kf(top.table("kafka", true), "kafka", errors);
+  kf.str("bootstrap", c.kafka.bootstrap, true);
+  kf.str("topic", c.kafka.topic);
+  kf.str("dlq_topic", c.kafka.dlq_topic);
+  kf.integer("max_in_flight", c.kafka.max_in_flight, 1, 1000000);
+  kf.integer("batch", c.kafka.batch, 1, 100000);
+  table_reader props(kf.table("properties"), kf.child("properties"), errors);
+  props.each([&](const std::string& k, const toml::node& v) {
+    if (is_reserved_kafka_property(k)) {
+      props.error(k, "is set by herdgate to keep the delivery guarantees and cannot be overridden");
+    } else if (v.is_string()) {
+      c.kafka.properties[k] = *v.value<std::string>();
+    } else if (v.is_integer()) {
+      c.kafka.properties[k] = std::to_string(*v.value<std::int64_t>());
+    } else if (v.is_boolean()) {
+      c.kafka.properties[k] = *v.value<bool>() ? "true" : "false";
+    } else {
+      props.error(k, "must be a string, integer or boolean");
+    }
+  });
+  kf.finish();
+
+  table_reader ob(top.table("outbox", true), "outbox", errors);
+  ob.str("path", c.outbox.path, true);
+  std::string sync = "full";
+  ob.str("synchronous", sync);
+  c.outbox.synchronous = parse_sync(sync, ob);
+  ob.integer("dedup_window", c.outbox.dedup_window, 1000, 100000000);
+  ob.finish();
+
+  table_reader rg(top.table("registry", true), "registry", errors);
+  rg.str("path", c.registry_path, true);
+  rg.finish();
+
+  top.finish();
+  if (!errors.empty()) {
+    std::string msg = origin + ": invalid configuration";
+    for (const auto& e : errors) msg += "\n  " + e;
+    return core::error::permanent(std::move(msg));
+  }
+  return c;
+}
+
+core::result<gateway_config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::error::permanent(path + ": cannot read the config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace herd::gateway

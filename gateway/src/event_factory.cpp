@@ -1,0 +1,72 @@
+#include "herd/gateway/event_factory.hpp"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "herd/core/time_format.hpp"
+#include "herd/events/v1/collar_reading.pb.h"
+
+namespace herd::gateway {
+
+namespace {
+
+void set_ms(google::protobuf::Timestamp* ts, std::int64_t ms) {
+  *ts = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ms);
+}
+
+}  // namespace
+
+occurred_at resolve_occurred_at(std::int64_t sensor_ts_ms, std::int64_t received_ms,
+                                const time_policy& policy) {
+  if (sensor_ts_ms == 0) return {received_ms, events::v1::TIME_SOURCE_GATEWAY_NO_SENSOR_TIME};
+  if (sensor_ts_ms < policy.min_valid_ms || sensor_ts_ms > received_ms + policy.max_future_ms) {
+    return {received_ms, events::v1::TIME_SOURCE_GATEWAY_SENSOR_INVALID};
+  }
+  return {sensor_ts_ms, events::v1::TIME_SOURCE_SENSOR};
+}
+
+events::v1::EventEnvelope event_factory::collar_reading_event(const sensors::collar_reading& r,
+                                                              const envelope_meta& meta) const {
+  events::v1::CollarReading p;
+  p.set_farm_id(r.farm_id);
+  p.set_collar_id(r.collar_id);
+  p.set_collar_seq(r.seq);
+  if (r.ts_ms != 0) set_ms(p.mutable_measured_at(), r.ts_ms);
+  if (r.temp_c) p.set_body_temp_c(*r.temp_c);
+  if (r.steps) p.set_activity_steps(*r.steps);
+  if (r.rum_min) p.set_rumination_min(*r.rum_min);
+  if (r.interval_s) p.set_interval_s(*r.interval_s);
+  if (r.batt_pct) p.set_battery_pct(*r.batt_pct);
+  if (r.rssi_dbm) p.set_rssi_dbm(*r.rssi_dbm);
+
+  events::v1::EventEnvelope e;
+  e.set_event_id(meta.event_id);
+  e.set_event_type(k_collar_reading_type);
+  set_ms(e.mutable_occurred_at(), meta.occurred.ms);
+  set_ms(e.mutable_ingested_at(), meta.ingested_ms);
+  e.set_aggregate_id(meta.aggregate_id);
+  e.mutable_actor()->set_device_kind("collar");
+  e.mutable_actor()->set_device_id(r.collar_id);
+  e.mutable_actor()->set_gateway_id(gateway_id_);
+  e.set_gateway_id(gateway_id_);
+  e.set_gateway_seq(meta.gateway_seq);
+  e.mutable_payload()->PackFrom(p);
+  e.set_occurred_at_source(meta.occurred.source);
+  return e;
+}
+
+std::vector<std::pair<std::string, std::string>> cloudevents_headers(
+    const events::v1::EventEnvelope& e) {
+  using google::protobuf::util::TimeUtil;
+  return {
+      {"ce_specversion", "1.0"},
+      {"ce_id", e.event_id()},
+      {"ce_type", e.event_type()},
+      {"ce_source", "/herdgate/" + e.gateway_id() + "/" + e.actor().device_kind() + "/" +
+                        e.actor().device_id()},
+      {"ce_time", core::iso8601_utc_ms(TimeUtil::TimestampToMilliseconds(e.occurred_at()))},
+      {"ce_subject", e.aggregate_id()},
+      {"content-type", "application/x-protobuf"},
+  };
+}
+
+}  // namespace herd::gateway

@@ -1,0 +1,74 @@
+#include "herd/gateway/ingest.hpp"
+
+#include <fmt/format.h>
+
+#include "herd/core/uuid.hpp"
+
+namespace herd::gateway {
+
+ingest::ingest(buffer::outbox& outbox, event_factory factory, const core::clock& clock,
+               std::shared_ptr<const collar_registry> registry, std::function<void()> on_stored)
+    : outbox_(outbox),
+      factory_(std::move(factory)),
+      clock_(clock),
+      registry_(std::move(registry)),
+      on_stored_(std::move(on_stored)) {}
+
+core::status ingest::on_reading(const sensors::raw_message& raw,
+                                const sensors::collar_reading& reading) {
+  const occurred_at occurred = resolve_occurred_at(reading.ts_ms, raw.received_ms);
+  auto animal = registry()->animal_at(reading.collar_id, occurred.ms);
+  if (!animal) return on_rejected(raw, animal.err().message);
+
+  // The same reading delivered twice (an MQTT redelivery after a lost PUBACK, a collar resend)
+  // has the same farm, collar, seq and measurement time: store it once.
+  const std::string dedup_key =
+      fmt::format("{}/{}/{}/{}", reading.farm_id, reading.collar_id, reading.seq, reading.ts_ms);
+  const std::int64_t ingested_ms = clock_.now_ms();
+  std::string event_id;
+  auto appended = outbox_.append(*animal, dedup_key, [&](std::uint64_t seq) {
+    event_id = core::new_uuid_v4();  // minted once, inside the transaction that stores it
+    const envelope_meta meta{event_id, *animal, occurred, ingested_ms, seq};
+    return factory_.collar_reading_event(reading, meta).SerializeAsString();
+  });
+  if (!appended) return appended.err();
+  if (appended->duplicate) {
+    duplicates_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stored_.fetch_add(1, std::memory_order_relaxed);
+    if (on_stored_) on_stored_();
+  }
+  return core::ok_v;
+}
+
+core::status ingest::on_rejected(const sensors::raw_message& raw, const std::string& reason) {
+  std::string why = reason;
+  std::string_view bytes = raw.payload;
+  if (bytes.size() > k_dead_letter_max_bytes) {
+    why += fmt::format(" (payload truncated to its first {} of {} bytes)", k_dead_letter_max_bytes,
+                       bytes.size());
+    bytes = bytes.substr(0, k_dead_letter_max_bytes);
+  }
+  auto id = outbox_.add_dead_letter(raw.source.substr(0, 1024), why, std::string(bytes),
+                                    raw.received_ms);
+  if (!id) return id.err();
+  dead_lettered_.fetch_add(1, std::memory_order_relaxed);
+  if (on_stored_) on_stored_();
+  return core::ok_v;
+}
+
+void ingest::set_registry(std::shared_ptr<const collar_registry> registry) {
+  std::lock_guard lock(registry_mu_);
+  registry_ = std::move(registry);
+}
+
+std::shared_ptr<const collar_registry> ingest::registry() const {
+  std::lock_guard lock(registry_mu_);
+  return registry_;
+}
+
+ingest_stats ingest::stats() const {
+  return {stored_.load(), duplicates_.load(), dead_lettered_.load()};
+}
+
+}  // namespace herd::gateway

@@ -1,0 +1,83 @@
+// herdgate: the farm gateway daemon. See README.md for the config file and guarantees.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "herd/core/clock.hpp"
+#include "herd/core/logging.hpp"
+#include "herd/gateway/app.hpp"
+#include "herd/gateway/config.hpp"
+
+namespace {
+
+// Written once the MQTT subscriptions are in place: tests and scripts wait for it.
+void write_ready_file(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  { std::ofstream(tmp) << "ready\n"; }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"herdgate: cattle collar telemetry gateway (MQTT -> SQLite outbox -> Kafka)"};
+  std::string config_path = "/etc/herdgate/herdgate.toml";
+  std::string ready_file;
+  bool check_only = false;
+  cli.add_option("-c,--config", config_path, "config file (TOML)")->capture_default_str();
+  cli.add_option("--ready-file", ready_file, "file to create once subscribed to the broker");
+  cli.add_flag("--check-config", check_only, "validate the config file and exit");
+  CLI11_PARSE(cli, argc, argv);
+
+  auto config = herd::gateway::load_config(config_path);
+  if (!config) {
+    std::cerr << config.err().message << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << config_path << ": ok\n";
+    return 0;
+  }
+  herd::core::setup_logging(*herd::core::parse_log_level(config->log_level));
+
+  // Block the signals before any thread starts, then take them synchronously with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  herd::core::system_clock clock;
+  auto gw = herd::gateway::app::create(*config, clock);
+  if (!gw) {
+    spdlog::critical("cannot start: {}", gw.err().message);
+    return 1;
+  }
+  auto& app = **gw;
+  bool announced = false;
+  auto st = app.start([&] {
+    if (!ready_file.empty() && !announced) write_ready_file(ready_file);
+    announced = true;
+  });
+  if (!st) {
+    spdlog::critical("cannot start: {}", st.err().message);
+    return 1;
+  }
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      (void)app.reload_registry();
+      continue;
+    }
+    spdlog::info("signal {}: stopping (ingest first, then forwarding)", sig);
+    break;
+  }
+  app.stop(std::chrono::seconds(5));
+  spdlog::info("stopped: {}", app.summary());
+  return 0;
+}
