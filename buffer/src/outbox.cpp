@@ -70,7 +70,14 @@ struct outbox::impl {
     int rc = begin.step();
     begin.reset();
     if (rc != SQLITE_DONE) return sqlite_error(db, rc, "BEGIN");
-    core::status st = body();
+    core::status st = core::ok_v;
+    try {
+      st = body();
+    } catch (...) {
+      rollback.step();  // a throwing caller (e.g. build()) must not leave the transaction open
+      rollback.reset();
+      throw;
+    }
     if (st) {
       rc = commit.step();
       commit.reset();

@@ -1,0 +1,148 @@
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+
+#include "../temp_path.hpp"
+#include "herd/buffer/outbox.hpp"
+
+using namespace herd;
+
+namespace {
+
+std::unique_ptr<buffer::outbox> open_at(const std::string& path, const core::clock* clock = nullptr) {
+  auto ob = buffer::outbox::open({path, buffer::sync_mode::full, clock});
+  REQUIRE_MESSAGE(ob.ok(), (ob.ok() ? "" : ob.err().message));
+  return std::move(*ob);
+}
+
+std::uint64_t append(buffer::outbox& ob, const std::string& key, const std::string& value,
+                     const std::string& dedup = "") {
+  auto r = ob.append(key, dedup, [&](std::uint64_t seq) { return value + "#" + std::to_string(seq); });
+  REQUIRE(r.ok());
+  return r->seq;
+}
+
+std::string journal_mode(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+  sqlite3_step(st);
+  std::string mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return mode;
+}
+
+}  // namespace
+
+TEST_CASE("append, peek in order, ack deletes only what was acknowledged") {
+  test::scratch_dir dir;
+  core::manual_clock clock(1'000'000);
+  auto ob = open_at(dir.file("outbox.db"), &clock);
+  std::vector<std::uint64_t> seqs;
+  for (int i = 0; i < 10; ++i) seqs.push_back(append(*ob, "animal-" + std::to_string(i % 3), "v" + std::to_string(i)));
+  for (std::size_t i = 1; i < seqs.size(); ++i) CHECK(seqs[i] == seqs[i - 1] + 1);
+
+  auto rows = ob->peek(0, 100);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 10);
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    CHECK((*rows)[i].seq == seqs[i]);
+    // build() saw the seq the row was stored under
+    CHECK((*rows)[i].value == "v" + std::to_string(i) + "#" + std::to_string(seqs[i]));
+    CHECK((*rows)[i].key == "animal-" + std::to_string(i % 3));
+    CHECK((*rows)[i].created_ms == 1'000'000);
+  }
+  auto tail = ob->peek(seqs[6], 2);
+  REQUIRE(tail->size() == 2);
+  CHECK((*tail)[0].seq == seqs[7]);
+
+  const std::vector<std::uint64_t> acked = {seqs[0], seqs[2], seqs[3]};
+  REQUIRE(ob->ack(acked).ok());
+  CHECK(*ob->depth() == 7);
+  rows = ob->peek(0, 100);
+  CHECK((*rows)[0].seq == seqs[1]);
+  CHECK((*rows)[1].seq == seqs[4]);
+  CHECK(journal_mode(dir.file("outbox.db")) == "wal");
+}
+
+TEST_CASE("the outbox survives a reopen and never reuses a sequence number") {
+  test::scratch_dir dir;
+  std::uint64_t last = 0;
+  {
+    auto ob = open_at(dir.file("o.db"));
+    for (int i = 0; i < 5; ++i) last = append(*ob, "k", "v");
+    std::vector<std::uint64_t> first_two = {1, 2};
+    REQUIRE(ob->ack(first_two).ok());
+  }
+  {
+    auto ob = open_at(dir.file("o.db"));
+    auto rows = ob->peek(0, 10);
+    REQUIRE(rows->size() == 3);
+    CHECK(rows->front().seq == 3);
+    CHECK(rows->back().seq == last);
+    std::vector<std::uint64_t> all;
+    for (const auto& r : *rows) all.push_back(r.seq);
+    REQUIRE(ob->ack(all).ok());
+    CHECK(*ob->depth() == 0);
+  }
+  auto ob = open_at(dir.file("o.db"));
+  CHECK(append(*ob, "k", "v") == last + 1);  // empty outbox, yet the sequence goes on
+}
+
+TEST_CASE("a dedup key is stored once") {
+  test::scratch_dir dir;
+  auto ob = open_at(dir.file("o.db"));
+  const auto first = append(*ob, "k", "v", "farm/c1/7/100");
+  auto again = ob->append("k", "farm/c1/7/100", [](std::uint64_t) { return std::string("other"); });
+  REQUIRE(again.ok());
+  CHECK(again->duplicate);
+  CHECK(again->seq == first);
+  CHECK(*ob->depth() == 1);
+  CHECK_FALSE(ob->append("k", "farm/c1/8/100", [](std::uint64_t) { return std::string("x"); })->duplicate);
+  CHECK(*ob->depth() == 2);
+}
+
+TEST_CASE("dedup keys older than the window are forgotten") {
+  test::scratch_dir dir;
+  auto ob = buffer::outbox::open({dir.file("o.db"), buffer::sync_mode::normal, nullptr, 16});
+  REQUIRE(ob.ok());
+  auto& o = **ob;
+  REQUIRE(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); }).ok());
+  for (int i = 0; i < 40; ++i) {
+    REQUIRE(o.append("k", "other-" + std::to_string(i), [](std::uint64_t) { return std::string("v"); }).ok());
+  }
+  CHECK_FALSE(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); })->duplicate);
+  CHECK(o.append("k", "other-39", [](std::uint64_t) { return std::string("v"); })->duplicate);
+}
+
+TEST_CASE("dead letters keep their bytes and reason, and track forwarding") {
+  test::scratch_dir dir;
+  auto ob = open_at(dir.file("o.db"));
+  const std::string bytes("\x00\xff{not json", 11);
+  auto id = ob->add_dead_letter("farm/f/collar/x/telemetry", "payload is not valid JSON", bytes, 42);
+  REQUIRE(id.ok());
+  REQUIRE(ob->add_dead_letter("t2", "unknown collar", "{}", 43).ok());
+  auto all = ob->dead_letters(false, 10);
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].payload == bytes);
+  CHECK((*all)[0].reason == "payload is not valid JSON");
+  CHECK((*all)[0].source == "farm/f/collar/x/telemetry");
+  CHECK((*all)[0].received_ms == 42);
+  const std::vector<std::int64_t> ids = {*id};
+  REQUIRE(ob->mark_dead_letters_forwarded(ids).ok());
+  auto pending = ob->dead_letters(true, 10);
+  REQUIRE(pending->size() == 1);
+  CHECK((*pending)[0].reason == "unknown collar");
+  CHECK(*ob->depth() == 0);  // dead letters are not events
+}
+
+TEST_CASE("a failed build leaves nothing behind and the seq is not consumed") {
+  test::scratch_dir dir;
+  auto ob = open_at(dir.file("o.db"));
+  append(*ob, "k", "v");
+  CHECK_THROWS(ob->append("k", "d1", [](std::uint64_t) -> std::string { throw std::runtime_error("boom"); }));
+  CHECK(append(*ob, "k", "v", "d1") == 2);  // consecutive, and "d1" was not remembered
+  CHECK(*ob->depth() == 2);
+}

@@ -1,0 +1,92 @@
+#include <doctest/doctest.h>
+
+#include "herd/gateway/config.hpp"
+
+using herd::gateway::parse_config;
+
+namespace {
+const std::string k_minimal = R"(
+[gateway]
+id = "gw"
+[mqtt]
+broker_uri = "tcp://127.0.0.1:1883"
+client_id = "hg"
+[kafka]
+bootstrap = "127.0.0.1:9092"
+[outbox]
+path = "/tmp/o.db"
+[registry]
+path = "/tmp/r.csv"
+)";
+
+std::string errors_of(const std::string& text) {
+  auto c = parse_config(text, "t.toml");
+  REQUIRE_FALSE(c.ok());
+  return c.err().message;
+}
+}  // namespace
+
+TEST_CASE("the commented sample config loads with its documented values") {
+  auto c = herd::gateway::load_config(HERD_SOURCE_DIR "/config/herdgate.sample.toml");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.err().message));
+  CHECK(c->gateway_id == "farm-01-gw1");
+  CHECK(c->mqtt.client_id == "herdgate-farm-01-gw1");
+  CHECK(c->mqtt.topics == std::vector<std::string>{"farm/+/collar/+/telemetry"});
+  CHECK(c->kafka.topic == "herd.events");
+  CHECK(c->kafka.dlq_topic == "herd.events.dlq");
+  CHECK(c->kafka.properties.at("client.id") == "herdgate-farm-01-gw1");
+  CHECK(c->outbox.synchronous == herd::buffer::sync_mode::full);
+  CHECK(c->registry_path == "/etc/herdgate/collars.csv");
+}
+
+TEST_CASE("a minimal config gets the defaults") {
+  auto c = parse_config(k_minimal, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->log_level == "info");
+  CHECK(c->kafka.max_in_flight == 10000);
+  CHECK(c->mqtt.keep_alive.count() == 30);
+}
+
+TEST_CASE("unknown keys are errors, with their key path") {
+  CHECK(errors_of(k_minimal + "[extra]\n").find("extra: unknown key") != std::string::npos);
+  std::string typo = k_minimal;
+  typo.replace(typo.find("[outbox]"), 8, "[outbox]\nsynchronus = \"full\"");
+  CHECK(errors_of(typo).find("outbox.synchronus: unknown key") != std::string::npos);
+}
+
+TEST_CASE("every problem is reported, each with its key") {
+  const std::string text = R"(
+[gateway]
+id = ""
+log_level = "loud"
+[mqtt]
+broker_uri = "localhost"
+client_id = 7
+keep_alive_s = 1
+[kafka]
+bootstrap = "k:9092"
+max_in_flight = 0
+[kafka.properties]
+acks = "1"
+"linger.ms" = 20
+[outbox]
+path = "/o.db"
+synchronous = "sometimes"
+)";
+  const auto e = errors_of(text);
+  for (const char* expected :
+       {"gateway.id: must not be empty", "gateway.log_level: must be one of",
+        "mqtt.broker_uri: must be a URI", "mqtt.client_id: must be a string",
+        "mqtt.keep_alive_s: must be between 5 and 3600, got 1", "kafka.max_in_flight: must be between",
+        "kafka.properties.acks: is set by herdgate", "outbox.synchronous: must be one of",
+        "registry: section is required"}) {
+    CAPTURE(expected);
+    CHECK(e.find(expected) != std::string::npos);
+  }
+  CHECK(e.find("linger.ms") == std::string::npos);  // a pass-through property is fine
+}
+
+TEST_CASE("TOML syntax errors name the file and line") {
+  CHECK(errors_of("[gateway\nid = 1").find("t.toml:1") != std::string::npos);
+  CHECK_FALSE(herd::gateway::load_config("/nonexistent/herdgate.toml").ok());
+}
