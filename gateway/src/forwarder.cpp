@@ -118,6 +118,15 @@ struct forwarder::impl {
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
     static_cast<impl*>(self)->delivered_cb(m);
   }
+  // librdkafka's own log lines, into ours (called from librdkafka threads; spdlog is thread-safe).
+  static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+    auto* self = static_cast<impl*>(rd_kafka_opaque(rk));
+    // We set enable.gapless.guarantee on purpose (see fixed_properties): not worth a warning.
+    if (std::strstr(buf, "enable.gapless.guarantee is experimental") != nullptr) level = 7;
+    const auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+    self->log->log(lvl, "librdkafka {}: {}", fac, buf);
+  }
   static void on_error(rd_kafka_t*, int err, const char* reason, void* self) {
     static_cast<impl*>(self)->error_cb(static_cast<rd_kafka_resp_err_t>(err), reason);
   }
@@ -196,6 +205,7 @@ struct forwarder::impl {
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
     rd_kafka_conf_set_error_cb(conf, &impl::on_error);
+    rd_kafka_conf_set_log_cb(conf, &impl::on_log);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (rk == nullptr) return core::error::fatal(std::string("kafka producer: ") + err);
     return core::ok_v;

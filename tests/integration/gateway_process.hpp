@@ -1,0 +1,47 @@
+#pragma once
+// The real herdgate binary as a child process, with a config written for the test's broker,
+// Kafka cluster, outbox and registry. Start, kill -9, restart, stop with SIGTERM.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <herd/test_support/child_process.hpp>
+
+namespace herd::test {
+
+struct gateway_settings {
+  std::string mqtt_uri;
+  std::string kafka_bootstrap;
+  std::filesystem::path dir;  // holds config, outbox, logs
+  std::string registry_path;
+  std::string gateway_id = "it-gw";
+  std::string client_id = "herdgate-it";
+  std::vector<std::string> topics = {"farm/+/collar/+/telemetry"};
+  std::string synchronous = "normal";
+};
+
+class gateway_process {
+ public:
+  explicit gateway_process(gateway_settings s);
+  ~gateway_process();
+
+  // Starts herdgate and waits until it is subscribed (its ready file appears).
+  void start(std::chrono::milliseconds deadline = std::chrono::seconds(20));
+  void kill9();
+  // SIGTERM; returns the exit status (nullopt: still running after the deadline).
+  std::optional<int> stop(std::chrono::milliseconds deadline = std::chrono::seconds(20));
+  bool running();
+  std::string outbox_path() const { return (s_.dir / "outbox.db").string(); }
+  std::string config_path() const { return (s_.dir / "herdgate.toml").string(); }
+  std::string log_text() const;
+
+ private:
+  gateway_settings s_;
+  int starts_ = 0;
+  std::unique_ptr<test_support::child_process> proc_;
+  std::string logs_;  // logs of earlier runs
+};
+
+}  // namespace herd::test

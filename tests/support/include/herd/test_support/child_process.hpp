@@ -1,0 +1,54 @@
+#pragma once
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace herd::test_support {
+
+// A program run by a test. stdout and stderr go (appended) to `log_dir/<log_name>`, default
+// "<program file name>.log". The child starts with an empty signal mask and default signal
+// actions, whatever the test process blocked, and gets SIGKILL if the spawning thread dies
+// (PR_SET_PDEATHSIG), so a crashed or timed-out test leaves no broker behind.
+// Destruction SIGKILLs and reaps the child if it is still running.
+// Not thread-safe: use one object from one thread.
+class child_process {
+ public:
+  // Throws std::runtime_error if the program cannot be started (exec failure included).
+  child_process(const std::string& program, const std::vector<std::string>& args,
+                const std::filesystem::path& log_dir,
+                const std::map<std::string, std::string>& extra_env = {},
+                const std::string& log_name = {});
+  child_process(child_process&& other) noexcept;
+  child_process& operator=(child_process&& other) noexcept;
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+  ~child_process();
+
+  pid_t pid() const { return pid_; }
+  // False once the child has exited (it is reaped here, and its status kept).
+  bool running();
+  // Sends `sig`; no-op after the child was reaped (its pid may belong to someone else by then).
+  void signal(int sig);
+  // SIGKILL and reap; returns at once if it has already exited.
+  void kill9();
+  // Waits up to `deadline` for the exit. The exit code if it exited, 128 + signal number if a
+  // signal ended it (shell convention); nullopt if it still runs after the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds deadline);
+
+  const std::filesystem::path& log_path() const { return log_path_; }
+  std::string log_text() const;
+
+ private:
+  void reap_if_exited(bool block);
+  void kill_and_reap() noexcept;
+
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+  std::filesystem::path log_path_;
+};
+
+}  // namespace herd::test_support

@@ -1,0 +1,145 @@
+#include <herd/test_support/kafka_reader.hpp>
+
+#include <algorithm>
+#include <array>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+#include <librdkafka/rdkafka.h>
+
+#include <herd/core/uuid.hpp>
+
+namespace herd::test_support {
+namespace {
+
+using namespace std::chrono_literals;
+
+rd_kafka_t* new_consumer(const std::string& bootstrap) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::array<char, 512> err{};
+  // librdkafka only allows rd_kafka_assign() with a group.id; a fresh one per reader, with
+  // assign() instead of subscribe(), means no group join, no rebalance and no shared offsets.
+  const std::string group = "herd-test-reader-" + core::new_uuid_v4();
+  const std::pair<const char*, std::string> settings[] = {
+      {"bootstrap.servers", bootstrap},
+      {"group.id", group},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"fetch.wait.max.ms", "50"},  // tests wait on arrivals; don't idle at the broker
+      {"log_level", "4"},
+  };
+  for (const auto& [name, value] : settings) {
+    if (rd_kafka_conf_set(conf, name, value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw std::runtime_error(std::string("kafka_reader: ") + err.data());
+    }
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka_reader: rd_kafka_new: ") + err.data());
+  }
+  rd_kafka_poll_set_consumer(rk);
+  return rk;
+}
+
+// 0 until the topic exists with partitions (or the cluster answers at all).
+int partitions_of(rd_kafka_t* rk, const std::string& topic) {
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+      rd_kafka_topic_new(rk, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk, 0, rkt.get(), &md, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+  int count = 0;
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    count = md->topics[0].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  return count;
+}
+
+kafka_record to_record(const rd_kafka_message_t& m) {
+  kafka_record r;
+  r.topic = rd_kafka_topic_name(m.rkt);
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (m.key != nullptr) r.key.assign(static_cast<const char*>(m.key), m.key_len);
+  if (m.payload != nullptr) r.value.assign(static_cast<const char*>(m.payload), m.len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(&m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      r.headers.emplace_back(name, value != nullptr
+                                       ? std::string(static_cast<const char*>(value), size)
+                                       : std::string());
+    }
+  }
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  r.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
+  return r;
+}
+
+}  // namespace
+
+std::optional<std::string> kafka_record::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+kafka_reader::kafka_reader(const std::string& bootstrap, const std::string& topic,
+                           std::chrono::milliseconds metadata_deadline)
+    : rk_(new_consumer(bootstrap)), topic_(topic) {
+  const auto end = std::chrono::steady_clock::now() + metadata_deadline;
+  // Each metadata request itself waits up to 1 s, so this loop does not spin.
+  while ((partitions_ = partitions_of(rk_, topic)) == 0 && std::chrono::steady_clock::now() < end) {
+  }
+  if (partitions_ == 0) {
+    rd_kafka_destroy(rk_);
+    throw std::runtime_error("kafka_reader: no partitions for topic '" + topic + "' at " + bootstrap);
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions_);
+  for (int p = 0; p < partitions_; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_destroy(rk_);
+    throw std::runtime_error(std::string("kafka_reader: assign: ") + rd_kafka_err2str(err));
+  }
+}
+
+kafka_reader::~kafka_reader() {
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+bool kafka_reader::read_until(const predicate& done, std::chrono::milliseconds deadline) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!done(records_)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    rd_kafka_message_t* m =
+        rd_kafka_consumer_poll(rk_, static_cast<int>(std::min(left, 100ms).count()));
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      records_.push_back(to_record(*m));
+    } else {
+      // Broker-down and similar errors are expected in fault tests; the client keeps retrying.
+      std::cerr << "kafka_reader: " << rd_kafka_message_errstr(m) << '\n';
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return true;
+}
+
+}  // namespace herd::test_support
