@@ -9,6 +9,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <herd/core/uuid.hpp>
+#include <herd/test_support/wait_until.hpp>
 
 namespace herd::test_support {
 namespace {
@@ -97,11 +98,10 @@ std::optional<std::string> kafka_record::header(std::string_view name) const {
 kafka_reader::kafka_reader(const std::string& bootstrap, const std::string& topic,
                            std::chrono::milliseconds metadata_deadline)
     : rk_(new_consumer(bootstrap)), topic_(topic) {
-  const auto end = std::chrono::steady_clock::now() + metadata_deadline;
-  // Each metadata request itself waits up to 1 s, so this loop does not spin.
-  while ((partitions_ = partitions_of(rk_, topic)) == 0 && std::chrono::steady_clock::now() < end) {
-  }
-  if (partitions_ == 0) {
+  // The topic may still be on its way (created by the program under test).
+  const bool found = wait_until([&] { return (partitions_ = partitions_of(rk_, topic)) > 0; },
+                                metadata_deadline, 50ms);
+  if (!found) {
     rd_kafka_destroy(rk_);
     throw std::runtime_error("kafka_reader: no partitions for topic '" + topic + "' at " + bootstrap);
   }
