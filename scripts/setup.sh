@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what herdgate needs on Debian 12 (only what is missing) and builds one CMake preset.
+# Safe to run any number of times. Usage: scripts/setup.sh [preset]   (default: release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-release}"
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # Paho's CMake config needs both (STACK.md)
+  librdkafka-dev libsqlite3-dev libprotobuf-dev protobuf-compiler libmodbus-dev
+  libspdlog-dev libfmt-dev doctest-dev mosquitto mosquitto-clients
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The Debian package enables a system-wide mosquitto on :1883; herdgate's scripts start their own.
+
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
