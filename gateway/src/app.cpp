@@ -34,14 +34,14 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   p->outbox = std::move(*ob);
   p->fwd = std::make_unique<forwarder>(config.kafka, *p->outbox);
   auto* fwd = p->fwd.get();
+  const std::size_t collars = registry->collar_count();
   p->sink = std::make_unique<ingest>(*p->outbox, event_factory(config.gateway_id), clock,
                                      std::make_shared<const collar_registry>(std::move(*registry)),
                                      [fwd] { fwd->notify(); });
   p->mqtt = std::make_unique<sensors::mqtt_source>(config.mqtt, clock);
   auto depth = p->outbox->depth();
   p->log->info("gateway '{}': outbox {} ({} events waiting), registry {} ({} collars)",
-               config.gateway_id, config.outbox.path, depth ? *depth : 0, config.registry_path,
-               collar_registry::load_csv(config.registry_path)->collar_count());
+               config.gateway_id, config.outbox.path, depth ? *depth : 0, config.registry_path, collars);
   return std::unique_ptr<app>(new app(std::move(p)));
 }
 
@@ -66,10 +66,12 @@ void app::stop(std::chrono::milliseconds drain) {
   impl_->fwd->stop(drain); // then: what Kafka has not acknowledged stays in the outbox
 }
 
+app::stats app::current_stats() const {
+  return {impl_->mqtt->stats(), impl_->sink->stats(), impl_->fwd->stats()};
+}
+
 std::string app::summary() const {
-  const auto in = impl_->sink->stats();
-  const auto out = impl_->fwd->stats();
-  const auto mq = impl_->mqtt->stats();
+  const auto [mq, in, out] = current_stats();
   auto depth = impl_->outbox->depth();
   return fmt::format(
       "received {} stored {} duplicates {} dead-lettered {} forwarded {} dead letters forwarded {} "

@@ -164,15 +164,20 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   props.each([&](const std::string& k, const toml::node& v) {
     if (is_reserved_kafka_property(k)) {
       props.error(k, "is set by herdgate to keep the delivery guarantees and cannot be overridden");
-    } else if (v.is_string()) {
-      c.kafka.properties[k] = *v.value<std::string>();
-    } else if (v.is_integer()) {
-      c.kafka.properties[k] = std::to_string(*v.value<std::int64_t>());
-    } else if (v.is_boolean()) {
-      c.kafka.properties[k] = *v.value<bool>() ? "true" : "false";
-    } else {
-      props.error(k, "must be a string, integer or boolean");
+      return;
     }
+    std::string value;
+    if (v.is_string()) {
+      value = *v.value<std::string>();
+    } else if (v.is_integer()) {
+      value = std::to_string(*v.value<std::int64_t>());
+    } else if (v.is_boolean()) {
+      value = *v.value<bool>() ? "true" : "false";
+    } else {
+      return props.error(k, "must be a string, integer or boolean");
+    }
+    if (auto problem = kafka_property_problem(k, value)) return props.error(k, *problem);
+    c.kafka.properties[k] = value;
   });
   kf.finish();
 

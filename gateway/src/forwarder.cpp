@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "herd/core/clock.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
@@ -87,10 +88,20 @@ bool is_reserved_kafka_property(const std::string& name) {
          name == "metadata.broker.list" || name == "delivery.timeout.ms";
 }
 
+std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const auto rc = rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
+  rd_kafka_conf_destroy(conf);
+  if (rc == RD_KAFKA_CONF_OK) return std::nullopt;
+  return std::string(err);
+}
+
 struct forwarder::impl {
   forwarder_options opts;
   buffer::outbox& outbox;
   std::shared_ptr<spdlog::logger> log = core::module_logger("forwarder");
+  core::system_clock wall;  // stamps dead letters of records Kafka refused
 
   std::mutex mu;
   std::condition_variable cv;
@@ -158,7 +169,7 @@ struct forwarder::impl {
       // the outbox so the animal's later events are not blocked forever.
       const std::string value(static_cast<const char*>(m->payload), m->len);
       auto dl = outbox.add_dead_letter("outbox", std::string("rejected by Kafka: ") + rd_kafka_err2str(m->err),
-                                       value, 0);
+                                       value, wall.now_ms());
       if (dl) {
         acked.push_back(seq);
         log->error("event seq {} rejected by Kafka ({}): moved to the dead-letter table", seq,

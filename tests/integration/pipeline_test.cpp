@@ -68,7 +68,7 @@ TEST_CASE("10,000 readings from 100 collars reach Kafka exactly once, in order, 
   CHECK(*(*ob)->depth() == 0);
 }
 
-TEST_CASE("kill -9 mid-stream loses no acknowledged reading; resends keep their event_id") {
+TEST_CASE("kill -9 mid-stream loses no acknowledged reading and resends keep their event_id") {
   // PUBACK must follow the outbox commit. With an ack-on-receipt design (Paho's consuming queue)
   // the readings queued in the killed process are lost and this test fails.
   test::rig rig(50);

@@ -69,6 +69,8 @@ max_in_flight = 0
 [kafka.properties]
 acks = "1"
 "linger.ms" = 20
+"no.such.property" = "x"
+"compression.type" = "zstd-ish"
 [outbox]
 path = "/o.db"
 synchronous = "sometimes"
@@ -78,7 +80,8 @@ synchronous = "sometimes"
        {"gateway.id: must not be empty", "gateway.log_level: must be one of",
         "mqtt.broker_uri: must be a URI", "mqtt.client_id: must be a string",
         "mqtt.keep_alive_s: must be between 5 and 3600, got 1", "kafka.max_in_flight: must be between",
-        "kafka.properties.acks: is set by herdgate", "outbox.synchronous: must be one of",
+        "kafka.properties.acks: is set by herdgate", "kafka.properties.no.such.property: No such configuration property",
+        "kafka.properties.compression.type: Invalid value", "outbox.synchronous: must be one of",
         "registry: section is required"}) {
     CAPTURE(expected);
     CHECK(e.find(expected) != std::string::npos);

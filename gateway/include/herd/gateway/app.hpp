@@ -7,6 +7,9 @@
 #include "herd/core/clock.hpp"
 #include "herd/core/result.hpp"
 #include "herd/gateway/config.hpp"
+#include "herd/gateway/forwarder.hpp"
+#include "herd/gateway/ingest.hpp"
+#include "herd/sensors/mqtt_source.hpp"
 
 namespace herd::gateway {
 
@@ -22,6 +25,12 @@ class app {
   core::status reload_registry();
   // Stops ingest first (nothing more is acknowledged), then the forwarder after up to `drain`.
   void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+  struct stats {
+    sensors::mqtt_stats mqtt;
+    ingest_stats ingest;
+    forwarder_stats forward;
+  };
+  stats current_stats() const;
   std::string summary() const;
 
  private:

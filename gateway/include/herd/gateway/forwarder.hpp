@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "herd/buffer/outbox.hpp"
@@ -29,6 +30,8 @@ struct forwarder_options {
 
 // librdkafka properties herdgate sets itself; the config may not override them.
 bool is_reserved_kafka_property(const std::string& name);
+// Whether librdkafka accepts `name = value` for a producer; the reason when it does not.
+std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value);
 
 struct forwarder_stats {
   std::uint64_t delivered = 0;        // events acknowledged by Kafka and deleted
