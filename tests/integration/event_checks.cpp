@@ -134,4 +134,21 @@ std::size_t duplicates_checked(const std::vector<decoded_event>& events) {
   return dups;
 }
 
+bool read_distinct(test_support::kafka_reader& reader, std::size_t expected, std::chrono::milliseconds deadline) {
+  std::set<std::pair<std::string, std::uint32_t>> seen;
+  std::size_t decoded = 0;
+  return reader.read_until(
+      [&](const auto& r) {
+        for (; decoded < r.size(); ++decoded) {
+          events::v1::EventEnvelope env;
+          events::v1::CollarReading reading;
+          if (env.ParseFromString(r[decoded].value) && env.payload().UnpackTo(&reading)) {
+            seen.emplace(reading.collar_id(), reading.collar_seq());
+          }
+        }
+        return seen.size() >= expected;
+      },
+      deadline);
+}
+
 }  // namespace herd::test

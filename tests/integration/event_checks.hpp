@@ -1,5 +1,6 @@
 #pragma once
 // Decoding and checking what the gateway wrote to Kafka, as an outside consumer would.
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -40,5 +41,8 @@ std::size_t order_violations(const std::vector<decoded_event>& events);
 // Records that repeat an event_id already seen. Also checks that every copy of one reading
 // (collar, seq) carries the same event_id: a resend never mints a new id.
 std::size_t duplicates_checked(const std::vector<decoded_event>& events);
+
+// Reads until `expected` distinct readings (collar, seq) have arrived or the deadline passes.
+bool read_distinct(test_support::kafka_reader& reader, std::size_t expected, std::chrono::milliseconds deadline);
 
 }  // namespace herd::test

@@ -18,6 +18,8 @@ gateway_process::gateway_process(gateway_settings s) : s_(std::move(s)) {
   cfg << "]\n[kafka]\nbootstrap = \"" << s_.kafka_bootstrap << "\"\n"
       << "[outbox]\npath = \"" << outbox_path() << "\"\nsynchronous = \"" << s_.synchronous << "\"\n"
       << "[registry]\npath = \"" << s_.registry_path << "\"\n";
+  cfg << "[kafka.properties]\n";
+  for (const auto& [k, v] : s_.kafka_properties) cfg << '"' << k << "\" = \"" << v << "\"\n";
 }
 
 gateway_process::~gateway_process() {

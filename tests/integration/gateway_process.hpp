@@ -3,6 +3,7 @@
 // Kafka cluster, outbox and registry. Start, kill -9, restart, stop with SIGTERM.
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ struct gateway_settings {
   std::string client_id = "herdgate-it";
   std::vector<std::string> topics = {"farm/+/collar/+/telemetry"};
   std::string synchronous = "normal";
+  std::map<std::string, std::string> kafka_properties;  // [kafka.properties]
 };
 
 class gateway_process {

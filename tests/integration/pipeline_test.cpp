@@ -85,20 +85,7 @@ TEST_CASE("kill -9 mid-stream loses no acknowledged reading and resends keep the
     rig.gateway->start();
   }
   REQUIRE(sim->wait_exit(120s) == 0);
-  std::set<std::pair<std::string, std::uint32_t>> seen;
-  std::size_t decoded = 0;
-  const bool all = reader.read_until(
-      [&](const auto& r) {
-        for (; decoded < r.size(); ++decoded) {
-          events::v1::EventEnvelope env;
-          events::v1::CollarReading reading;
-          if (env.ParseFromString(r[decoded].value) && env.payload().UnpackTo(&reading)) {
-            seen.emplace(reading.collar_id(), reading.collar_seq());
-          }
-        }
-        return seen.size() >= total;
-      },
-      120s);
+  const bool all = test::read_distinct(reader, total, 120s);
   INFO(rig.gateway->log_text());
   CHECK(all);
   const auto events = test::decode_all(reader.records());

@@ -6,7 +6,7 @@
 
 namespace herd::test {
 
-rig::rig(int collars, std::vector<std::string> topics) {
+rig::rig(int collars, std::vector<std::string> topics, std::map<std::string, std::string> kafka_properties) {
   auto k = cloud::dev_kafka::start();
   REQUIRE_MESSAGE(k.ok(), (k.ok() ? "" : k.err().message));
   kafka = std::move(*k);
@@ -19,6 +19,7 @@ rig::rig(int collars, std::vector<std::string> topics) {
   s.dir = dir.path();
   s.registry_path = registry_path;
   s.topics = std::move(topics);
+  s.kafka_properties = std::move(kafka_properties);
   gateway = std::make_unique<gateway_process>(s);
 }
 

@@ -15,7 +15,8 @@
 namespace herd::test {
 
 struct rig {
-  explicit rig(int collars, std::vector<std::string> topics = {"farm/+/collar/+/telemetry"});
+  explicit rig(int collars, std::vector<std::string> topics = {"farm/+/collar/+/telemetry"},
+               std::map<std::string, std::string> kafka_properties = {});
 
   // Runs herd-sim to completion with the given extra arguments; returns its exit status.
   int run_sim(const std::vector<std::string>& args, std::chrono::milliseconds deadline);
