@@ -7,7 +7,7 @@ preset="${1:-release}"
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # Paho's CMake config needs both (STACK.md)
+  libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # Paho C++'s CMake config needs the C library and OpenSSL
   librdkafka-dev libsqlite3-dev libprotobuf-dev protobuf-compiler libmodbus-dev
   libspdlog-dev libfmt-dev doctest-dev mosquitto mosquitto-clients
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev sqlite3
@@ -25,7 +25,8 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# The Debian package enables a system-wide mosquitto on :1883; herdgate's scripts start their own.
+# Debian's mosquitto package may start a system-wide broker on :1883; the demo and the tests start
+# their own on free loopback ports and do not touch it.
 
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"

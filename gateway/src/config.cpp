@@ -137,7 +137,7 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   gw.finish();
 
   table_reader mq(top.table("mqtt", true), "mqtt", errors);
-  mq.str("broker_uri", c.mqtt.broker_uri, true);
+  mq.str("broker_uri", c.mqtt.broker_uri);
   if (!c.mqtt.broker_uri.empty() && c.mqtt.broker_uri.find("://") == std::string::npos) {
     mq.error("broker_uri", "must be a URI such as tcp://host:1883 or ssl://host:8883");
   }

@@ -10,6 +10,7 @@
 #include "herd/core/logging.hpp"
 #include "herd/gateway/app.hpp"
 #include "herd/gateway/config.hpp"
+#include "herd/gateway/registry.hpp"
 
 namespace {
 
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   bool check_only = false;
   cli.add_option("-c,--config", config_path, "config file (TOML)")->capture_default_str();
   cli.add_option("--ready-file", ready_file, "file to create once subscribed to the broker");
-  cli.add_flag("--check-config", check_only, "validate the config file and exit");
+  cli.add_flag("--check-config", check_only, "validate the config file and the registry it names, then exit");
   CLI11_PARSE(cli, argc, argv);
 
   auto config = herd::gateway::load_config(config_path);
@@ -38,7 +39,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (check_only) {
-    std::cout << config_path << ": ok\n";
+    auto registry = herd::gateway::collar_registry::load_csv(config->registry_path);
+    if (!registry) {
+      std::cerr << registry.err().message << "\n";
+      return 2;
+    }
+    std::cout << config_path << ": ok (registry: " << registry->collar_count() << " collars)\n";
     return 0;
   }
   herd::core::setup_logging(*herd::core::parse_log_level(config->log_level));
