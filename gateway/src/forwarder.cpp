@@ -84,8 +84,11 @@ void add_header(rd_kafka_headers_t* hdrs, std::string_view name, std::string_vie
 }  // namespace
 
 bool is_reserved_kafka_property(const std::string& name) {
+  // delivery.report.only.error would hide the acks we delete on; transactional.id would turn the
+  // producer into a transactional one that needs begin/commit calls we do not make.
   return fixed_properties().count(name) > 0 || name == "bootstrap.servers" ||
-         name == "metadata.broker.list" || name == "delivery.timeout.ms";
+         name == "metadata.broker.list" || name == "delivery.timeout.ms" ||
+         name == "delivery.report.only.error" || name == "transactional.id";
 }
 
 std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
@@ -119,7 +122,13 @@ struct forwarder::impl {
   std::vector<std::int64_t> dl_acked;
   bool rebuild = false;
   bool kafka_down_logged = false;
-  std::chrono::steady_clock::time_point next_dead_letter_scan{};
+  using steady = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds k_rebuild_backoff_min{100};
+  static constexpr std::chrono::milliseconds k_rebuild_backoff_max{30000};
+  std::chrono::milliseconds rebuild_backoff = k_rebuild_backoff_min;
+  steady::time_point next_rebuild_at{};  // a failing producer is rebuilt no sooner than this
+  steady::time_point fill_paused_until{};  // after an outbox error, read again no sooner than this
+  steady::time_point next_dead_letter_scan{};
 
   std::atomic<std::uint64_t> delivered{0}, dl_forwarded{0}, rebuilds{0}, in_flight_gauge{0};
 
@@ -157,6 +166,7 @@ struct forwarder::impl {
     if (in_flight > 0) --in_flight;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       acked.push_back(seq);
+      rebuild_backoff = k_rebuild_backoff_min;
       if (kafka_down_logged) {
         log->info("Kafka reachable again; forwarding resumes");
         kafka_down_logged = false;
@@ -164,21 +174,13 @@ struct forwarder::impl {
       return;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
-    if (is_record_rejected(m->err)) {
-      // The cluster will never take this record: keep its bytes as a dead letter, drop it from
-      // the outbox so the animal's later events are not blocked forever.
-      const std::string value(static_cast<const char*>(m->payload), m->len);
-      auto dl = outbox.add_dead_letter("outbox", std::string("rejected by Kafka: ") + rd_kafka_err2str(m->err),
-                                       value, wall.now_ms());
-      if (dl) {
-        acked.push_back(seq);
-        log->error("event seq {} rejected by Kafka ({}): moved to the dead-letter table", seq,
-                   rd_kafka_err2str(m->err));
-        return;
-      }
+    // Never delete without an ack: a broker error (even MSG_SIZE_TOO_LARGE, which applies to a
+    // whole request) leaves the event in the outbox; rebuild and resend from the oldest, with
+    // backoff while the error persists. One line per rebuild, not one per message.
+    if (!rebuild) {
+      log->warn("delivery of seq {} failed: {}; rebuilding the producer and resending in order", seq,
+                rd_kafka_err2str(m->err));
     }
-    log->warn("delivery of seq {} failed: {}; rebuilding the producer and resending in order", seq,
-              rd_kafka_err2str(m->err));
     rebuild = true;
   }
 
@@ -186,7 +188,7 @@ struct forwarder::impl {
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char buf[512];
       rd_kafka_fatal_error(rk, buf, sizeof buf);
-      log->error("fatal producer error: {}; rebuilding the producer", buf);
+      if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", buf);
       rebuild = true;
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
       if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", reason);
@@ -206,9 +208,9 @@ struct forwarder::impl {
       return core::ok_v;
     };
     core::status st = set("bootstrap.servers", opts.bootstrap);
+    if (st) st = set("linger.ms", "5");  // a default the config may override
     for (const auto& [k, v] : opts.properties) if (st) st = set(k, v);
     for (const auto& [k, v] : fixed_properties()) if (st) st = set(k, v);
-    if (st) st = set("linger.ms", "5");
     if (!st) {
       rd_kafka_conf_destroy(conf);
       return st;
@@ -240,8 +242,16 @@ struct forwarder::impl {
     in_flight = 0;
     dl_in_flight.clear();
     rebuild = false;
-    dirty = true;
-    if (auto st = create_producer(); !st) log->error("{}", st.err().message);
+    {
+      std::lock_guard lock(mu);
+      dirty = true;
+    }
+    next_rebuild_at = steady::now() + rebuild_backoff;  // if this one fails too, wait longer
+    rebuild_backoff = std::min(rebuild_backoff * 2, k_rebuild_backoff_max);
+    if (auto st = create_producer(); !st) {
+      log->error("{}; retrying in {} ms", st.err().message, rebuild_backoff.count());
+      rebuild = true;
+    }
   }
 
   void apply_acks() {
@@ -261,14 +271,24 @@ struct forwarder::impl {
     in_flight_gauge.store(in_flight);
   }
 
-  // Produces one outbox row; false when the producer queue is full (try again after a poll).
+  // An event that can never be produced: keep its bytes as a dead letter, then drop it from the
+  // outbox. If the dead letter cannot be written, the row stays and the cursor does not move.
+  bool move_to_dead_letters(const buffer::record& r, const std::string& reason) {
+    if (auto dl = outbox.add_dead_letter("outbox", reason, r.value, r.created_ms); !dl) {
+      log->error("cannot dead-letter seq {}: {}; retrying", r.seq, dl.err().message);
+      fill_paused_until = steady::now() + std::chrono::seconds(1);
+      return false;
+    }
+    acked.push_back(r.seq);
+    return true;
+  }
+
+  // Produces one outbox row; false when it cannot now (queue full, storage error): retry later.
   bool produce_event(const buffer::record& r) {
     events::v1::EventEnvelope env;
     if (!env.ParseFromString(r.value)) {
-      log->error("outbox seq {} is not a valid EventEnvelope; moved to the dead-letter table", r.seq);
-      if (outbox.add_dead_letter("outbox", "outbox row is not a valid EventEnvelope", r.value, r.created_ms))
-        acked.push_back(r.seq);
-      return true;
+      log->error("outbox seq {} is not a valid EventEnvelope; moving it to the dead-letter table", r.seq);
+      return move_to_dead_letters(r, "outbox row is not a valid EventEnvelope");
     }
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(8);
     for (const auto& [k, v] : cloudevents_headers(env)) add_header(hdrs, k, v);
@@ -277,11 +297,8 @@ struct forwarder::impl {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_headers_destroy(hdrs);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;
-      if (is_record_rejected(err)) {
-        if (outbox.add_dead_letter("outbox", std::string("rejected by Kafka: ") + rd_kafka_err2str(err), r.value,
-                                   r.created_ms))
-          acked.push_back(r.seq);
-        return true;
+      if (is_record_rejected(err)) {  // refused by the client itself, for this record alone
+        return move_to_dead_letters(r, std::string("refused by the Kafka client: ") + rd_kafka_err2str(err));
       }
       log->warn("produce seq {}: {}; rebuilding the producer", r.seq, rd_kafka_err2str(err));
       rebuild = true;
@@ -296,7 +313,8 @@ struct forwarder::impl {
       const std::size_t limit = std::min(opts.batch, opts.max_in_flight - in_flight);
       auto rows = outbox.peek(cursor, limit);
       if (!rows) {
-        log->error("cannot read the outbox: {}", rows.err().message);
+        log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
+        fill_paused_until = steady::now() + std::chrono::seconds(1);
         return;
       }
       for (const auto& r : *rows) {
@@ -336,21 +354,34 @@ struct forwarder::impl {
 
   void run() {
     for (;;) {
-      bool stop_now;
       {
-        std::unique_lock lock(mu);
-        if (!stopping && !dirty && in_flight == 0 && dl_in_flight.empty()) {
-          cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping || dirty; });
-        }
-        stop_now = stopping;
+        std::lock_guard lock(mu);
+        if (stopping) break;
       }
-      if (stop_now) break;
-      if (rebuild) rebuild_producer();
-      if (rk == nullptr) continue;
-      fill_window();
+      if (rebuild || rk == nullptr) {
+        if (steady::now() < next_rebuild_at) {
+          std::unique_lock lock(mu);
+          cv.wait_until(lock, next_rebuild_at, [&] { return stopping; });
+          continue;
+        }
+        rebuild_producer();
+        if (rk == nullptr) continue;
+      }
+      if (steady::now() >= fill_paused_until) fill_window();
       forward_dead_letters();
-      rd_kafka_poll(rk, in_flight > 0 ? 5 : 0);
+      // Block in poll while deliveries are pending; dead letters to a missing topic may stay
+      // pending for long, so they get a long poll rather than a spin.
+      rd_kafka_poll(rk, in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0);
       apply_acks();
+      if (in_flight == 0 && dl_in_flight.empty() && !rebuild) {
+        std::unique_lock lock(mu);
+        const auto now = steady::now();
+        const bool paused = now < fill_paused_until;
+        if (!dirty || paused) {
+          const auto until = paused ? fill_paused_until : now + std::chrono::milliseconds(200);
+          cv.wait_until(lock, until, [&] { return stopping || (dirty && steady::now() >= fill_paused_until); });
+        }
+      }
     }
     // Stopping: nothing new is produced; wait for what is in flight, up to the drain deadline.
     const auto deadline = std::chrono::steady_clock::now() + drain;

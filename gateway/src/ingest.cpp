@@ -24,13 +24,17 @@ core::status ingest::on_reading(const sensors::raw_message& raw,
   // has the same farm, collar, seq and measurement time: store it once.
   const std::string dedup_key =
       fmt::format("{}/{}/{}/{}", reading.farm_id, reading.collar_id, reading.seq, reading.ts_ms);
+  // Without a sensor time (ts = 0) the key cannot tell a redelivery from a collar whose counter
+  // restarted after a reset: only a message the transport marks as a resend is dropped as seen.
+  const auto mode = reading.ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh
+                                                            : buffer::outbox::dedup_mode::skip_seen;
   const std::int64_t ingested_ms = clock_.now_ms();
   std::string event_id;
   auto appended = outbox_.append(*animal, dedup_key, [&](std::uint64_t seq) {
     event_id = core::new_uuid_v4();  // minted once, inside the transaction that stores it
     const envelope_meta meta{event_id, *animal, occurred, ingested_ms, seq};
     return factory_.collar_reading_event(reading, meta).SerializeAsString();
-  });
+  }, mode);
   if (!appended) return appended.err();
   if (appended->duplicate) {
     duplicates_.fetch_add(1, std::memory_order_relaxed);

@@ -3,6 +3,8 @@
 #include <mqtt/async_client.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -25,6 +27,7 @@ struct mqtt_source::impl {
   std::condition_variable cv;
   bool stopping = false;
   bool connection_lost = false;
+  bool delivery_blocked = false;  // a delivery is holding a message it cannot store
   std::thread supervisor;
 
   std::mutex delivery_mu;        // held for the duration of each sink call
@@ -40,36 +43,61 @@ struct mqtt_source::impl {
   }
 
   // Runs on Paho's delivery thread. Returning lets Paho send the PUBACK, so this returns only
-  // when the sink has made the message durable, or when the connection is already closed.
+  // once the sink has made the message durable. While storage fails it keeps the message
+  // unacknowledged and retries (the broker holds the rest: backpressure). If a stop was requested
+  // and storage still fails after `stop_grace`, the process exits at once without returning:
+  // exactly a crash, which loses nothing unacknowledged (the broker redelivers the message).
+  // Paho holds its client lock during this call, so nothing here may call the client.
   void deliver(const mqtt::const_message_ptr& msg) {
     std::lock_guard delivery(delivery_mu);
     received.fetch_add(1, std::memory_order_relaxed);
-    raw_message raw{msg->get_topic(), msg->get_payload_str(), clock.now_ms()};
+    raw_message raw{msg->get_topic(), msg->get_payload_str(), clock.now_ms(), msg->is_duplicate()};
     auto decoded = decode_collar_message(raw.source, raw.payload);
     auto backoff = std::chrono::milliseconds(50);
     bool warned = false;
+    std::optional<std::chrono::steady_clock::time_point> give_up;
     for (;;) {
-      const core::status st = decoded ? sink->on_reading(raw, *decoded)
-                                      : sink->on_rejected(raw, decoded.err().message);
+      const core::status st = store(raw, decoded);
       if (st) {
         if (warned) log->info("storage recovered; ingest resumes");
+        set_blocked(false);
         return;
       }
       if (!warned) {
         log->error("cannot store message from {}: {}; holding it unacknowledged and retrying",
                    raw.source, st.err().message);
         warned = true;
+        set_blocked(true);
       }
       std::unique_lock lock(mu);
-      if (cv.wait_for(lock, backoff, [&] { return stopping; })) {
-        // stop() disconnects before it takes delivery_mu: wait until the connection is closed so
-        // that returning cannot acknowledge a message we did not store.
-        lock.unlock();
-        while (connected.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        return;
+      cv.wait_for(lock, backoff, [&] { return stopping; });
+      if (stopping) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!give_up) give_up = now + opts.stop_grace;
+        if (now >= *give_up) {
+          log->critical("stopping while storage still fails: exiting without acknowledging the "
+                        "held message; the broker will redeliver it");
+          spdlog::shutdown();
+          std::_Exit(75);  // EX_TEMPFAIL
+        }
       }
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
+  }
+
+  // The sink must not throw into Paho's C code; an exception is a storage failure to retry.
+  core::status store(const raw_message& raw, const core::result<collar_reading>& decoded) {
+    try {
+      return decoded ? sink->on_reading(raw, *decoded) : sink->on_rejected(raw, decoded.err().message);
+    } catch (const std::exception& e) {
+      return core::error::retriable(std::string("exception while storing: ") + e.what());
+    }
+  }
+
+  void set_blocked(bool b) {
+    std::lock_guard lock(mu);
+    delivery_blocked = b;
+    cv.notify_all();
   }
 
   mqtt::connect_options connect_options() const {
@@ -173,20 +201,25 @@ void mqtt_source::stop() {
   auto& p = *impl_;
   if (!p.client) return;
   {
-    std::lock_guard lock(p.mu);
+    std::unique_lock lock(p.mu);
     if (p.stopping && !p.supervisor.joinable()) return;
     p.stopping = true;
     p.cv.notify_all();
+    // A blocked delivery holds Paho's client lock: any client call would wait for it. It either
+    // stores its message within the grace period or ends the process (deliver()).
+    p.cv.wait(lock, [&] { return !p.delivery_blocked; });
   }
   if (p.supervisor.joinable()) p.supervisor.join();
   try {
-    if (p.client->is_connected()) p.client->disconnect()->wait_for(std::chrono::seconds(5));
+    // Paho completes the disconnect after a delivery in progress returned; from then on no
+    // message is delivered. A client that was not connected throws: nothing to close then.
+    if (!p.client->disconnect()->wait_for(std::chrono::seconds(10))) {
+      p.log->warn("disconnect from {} did not complete in 10 s", p.opts.broker_uri);
+    }
   } catch (const mqtt::exception& e) {
-    p.log->warn("disconnect: {}", e.what());
+    p.log->debug("disconnect: {}", e.what());
   }
   p.connected = false;
-  std::lock_guard delivery(p.delivery_mu);  // waits for a sink call in progress
-  p.client->set_message_callback([](mqtt::const_message_ptr) {});
 }
 
 mqtt_stats mqtt_source::stats() const {

@@ -104,6 +104,21 @@ TEST_CASE("a dedup key is stored once") {
   CHECK(*ob->depth() == 2);
 }
 
+TEST_CASE("refresh mode stores an ambiguous key again and remembers it") {
+  test::scratch_dir dir;
+  auto ob = open_at(dir.file("o.db"));
+  const auto first = append(*ob, "k", "v", "farm/c1/0/0");
+  auto again = ob->append("k", "farm/c1/0/0", [](std::uint64_t) { return std::string("v2"); },
+                          buffer::outbox::dedup_mode::refresh);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->duplicate);
+  CHECK(again->seq == first + 1);
+  auto redelivery = ob->append("k", "farm/c1/0/0", [](std::uint64_t) { return std::string("v3"); });
+  CHECK(redelivery->duplicate);
+  CHECK(redelivery->seq == first + 1);  // points at the newest reading with that key
+  CHECK(*ob->depth() == 2);
+}
+
 TEST_CASE("dedup keys older than the window are forgotten") {
   test::scratch_dir dir;
   auto ob = buffer::outbox::open({dir.file("o.db"), buffer::sync_mode::normal, nullptr, 16});

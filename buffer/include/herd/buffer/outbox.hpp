@@ -53,12 +53,17 @@ class outbox {
     std::uint64_t seq = 0;   // the committed record's seq, or the original's for a duplicate
     bool duplicate = false;  // dedup_key was seen before: nothing was stored
   };
+  enum class dedup_mode {
+    skip_seen,  // a key seen within the window means "already stored": store nothing
+    refresh,    // store anyway and remember the key from now on (the key is known to be ambiguous)
+  };
   // Appends one record. `build(seq)` makes the value inside the transaction that stores it, so a
   // sequence number embedded in the value always equals the row's. A non-empty `dedup_key` that
   // was appended within the last `dedup_window` appends is not stored again (an MQTT redelivery
-  // of a reading we stored but whose PUBACK was lost).
+  // of a reading we stored but whose PUBACK was lost), unless `mode` is refresh.
   core::result<appended> append(const std::string& key, const std::string& dedup_key,
-                                const std::function<std::string(std::uint64_t seq)>& build);
+                                const std::function<std::string(std::uint64_t seq)>& build,
+                                dedup_mode mode = dedup_mode::skip_seen);
 
   // Up to `limit` records with seq > after_seq, in seq order.
   core::result<std::vector<record>> peek(std::uint64_t after_seq, std::size_t limit);

@@ -5,8 +5,10 @@
 // animal (idempotent, acks=all, Java-compatible murmur2 partitioner), serves delivery reports and
 // deletes acknowledged rows. Messages never time out inside librdkafka (message.timeout.ms=0):
 // while Kafka is unreachable they wait in a bounded in-flight window and the rest waits in the
-// outbox. A fatal producer error (or a possible gap) rebuilds the producer and resends every
-// unacknowledged event from the oldest, in order, with its original event_id.
+// outbox. A failed delivery, a fatal producer error or a possible gap rebuilds the producer (with
+// backoff while it keeps failing) and resends every unacknowledged event from the oldest, in
+// order, with its original event_id. Nothing leaves the outbox without a Kafka ack, except a record
+// the client itself refuses (over message.max.bytes), which becomes a dead letter.
 #include <chrono>
 #include <cstdint>
 #include <map>

@@ -7,7 +7,9 @@
 // a crash loses whatever sat in the queue (STACK.md: 79 of 100 lost on kill -9). Never use it here.
 //
 // Threading: start() spawns a supervisor thread that connects and reconnects with backoff; the
-// sink is called on Paho's delivery thread. stop() returns after the last sink call finished.
+// sink is called on Paho's delivery thread. stop() disconnects; once it returns, no message is
+// delivered. A message the sink cannot store is never acknowledged: ingest blocks and retries, and
+// if that still fails `stop_grace` after a stop request, the process exits (see deliver()).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -30,6 +32,9 @@ struct mqtt_options {
   std::string username;  // empty: anonymous
   std::string password;
   std::string ca_file;   // TLS trust store for ssl:// URIs; empty: system default
+  // After stop() is requested, how long a message that cannot be stored is still retried before
+  // the process exits without acknowledging it (as a crash would).
+  std::chrono::milliseconds stop_grace{5000};
 };
 
 struct mqtt_stats {

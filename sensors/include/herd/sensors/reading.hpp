@@ -10,6 +10,7 @@ struct raw_message {
   std::string source;            // e.g. the MQTT topic
   std::string payload;           // the original bytes
   std::int64_t received_ms = 0;  // gateway wall time at receipt, ms since epoch
+  bool redelivered = false;      // the transport marks it as a resend (MQTT DUP flag)
 };
 
 // One decoded, range-checked collar reading (the collar MQTT format, README).
