@@ -43,6 +43,7 @@ TEST_CASE("malformed, mistyped, absurd, oversized, misaddressed and unknown-coll
       {good_topic, R"({"seq": 7, "ts": 1780000000000, "steps": -5})", "'steps' out of range"},
       {good_topic, R"({"seq": 7, "ts": 1780000000000, "pad": ")" + std::string(8000, 'x') + "\"}",
        "exceeds the 4096-byte limit"},
+      {good_topic, std::string(70 * 1024, '{'), "truncated to its first 65536 of 71680 bytes"},
       {"farm/farm-01/collar/C-00001/status", valid(7), "is not farm/<farm_id>/collar/<collar_id>/telemetry"},
       {"farm/farm-01/collar/C-99999/telemetry", valid(7), "unknown collar 'C-99999'"},
   };
@@ -92,7 +93,7 @@ TEST_CASE("malformed, mistyped, absurd, oversized, misaddressed and unknown-coll
   for (std::size_t i = 0; i < bad.size(); ++i) {
     CAPTURE(bad[i].reason_contains);
     CHECK((*rows)[i].reason.find(bad[i].reason_contains) != std::string::npos);
-    CHECK((*rows)[i].payload == bad[i].payload);
+    CHECK((*rows)[i].payload == bad[i].payload.substr(0, 64 * 1024));
     CHECK((*rows)[i].forwarded);
   }
   CHECK(*(*ob)->depth() == 0);

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include <set>
 
 #include "herd/core/time_format.hpp"
@@ -132,6 +134,22 @@ std::size_t duplicates_checked(const std::vector<decoded_event>& events) {
     }
   }
   return dups;
+}
+
+std::int64_t records_in_topic(const std::string& bootstrap, const std::string& topic) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err) == RD_KAFKA_CONF_OK);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  REQUIRE(rk != nullptr);
+  std::int64_t total = 0;
+  for (int p = 0;; ++p) {
+    std::int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    total += hi - lo;
+  }
+  rd_kafka_destroy(rk);
+  return total;
 }
 
 bool read_distinct(test_support::kafka_reader& reader, std::size_t expected, std::chrono::milliseconds deadline) {

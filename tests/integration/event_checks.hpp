@@ -42,6 +42,10 @@ std::size_t order_violations(const std::vector<decoded_event>& events);
 // (collar, seq) carries the same event_id: a resend never mints a new id.
 std::size_t duplicates_checked(const std::vector<decoded_event>& events);
 
+// Records in `topic` according to the partitions' watermarks (high - low, summed): what the
+// cluster holds, independent of any consumer.
+std::int64_t records_in_topic(const std::string& bootstrap, const std::string& topic);
+
 // Reads until `expected` distinct readings (collar, seq) have arrived or the deadline passes.
 bool read_distinct(test_support::kafka_reader& reader, std::size_t expected, std::chrono::milliseconds deadline);
 

@@ -20,7 +20,7 @@ struct gateway_settings {
   std::string gateway_id = "it-gw";
   std::string client_id = "herdgate-it";
   std::vector<std::string> topics = {"farm/+/collar/+/telemetry"};
-  std::string synchronous = "normal";
+  std::string synchronous = "full";
   std::map<std::string, std::string> kafka_properties;  // [kafka.properties]
 };
 

@@ -6,7 +6,8 @@
 
 namespace herd::test {
 
-rig::rig(int collars, std::vector<std::string> topics, std::map<std::string, std::string> kafka_properties) {
+rig::rig(int collars, std::vector<std::string> topics, std::map<std::string, std::string> kafka_properties,
+         std::string synchronous) {
   auto k = cloud::dev_kafka::start();
   REQUIRE_MESSAGE(k.ok(), (k.ok() ? "" : k.err().message));
   kafka = std::move(*k);
@@ -20,6 +21,7 @@ rig::rig(int collars, std::vector<std::string> topics, std::map<std::string, std
   s.registry_path = registry_path;
   s.topics = std::move(topics);
   s.kafka_properties = std::move(kafka_properties);
+  s.synchronous = std::move(synchronous);
   gateway = std::make_unique<gateway_process>(s);
 }
 

@@ -16,7 +16,8 @@ namespace herd::test {
 
 struct rig {
   explicit rig(int collars, std::vector<std::string> topics = {"farm/+/collar/+/telemetry"},
-               std::map<std::string, std::string> kafka_properties = {});
+               std::map<std::string, std::string> kafka_properties = {},
+               std::string synchronous = "full");
 
   // Runs herd-sim to completion with the given extra arguments; returns its exit status.
   int run_sim(const std::vector<std::string>& args, std::chrono::milliseconds deadline);
