@@ -115,15 +115,24 @@ struct mqtt_source::impl {
     return b.finalize();
   }
 
-  bool connect_and_subscribe() {
+  // Connects and subscribes; `announce` runs once the subscriptions are known to be in place.
+  // When the broker resumed our persistent session they already are, at CONNACK, and the queued
+  // backlog starts flowing at once: the SUBACK can then wait behind thousands of deliveries, so
+  // readiness does not wait for it. Subscribing again is harmless and picks up changed filters.
+  bool connect_and_subscribe(const std::function<void(bool resumed)>& announce) {
     try {
-      client->connect(connect_options())->wait();
+      auto tok = client->connect(connect_options());
+      tok->wait();
+      connected = true;
+      const bool resumed = tok->get_connect_response().is_session_present();
+      if (resumed) announce(true);
       std::vector<int> qos(opts.topics.size(), 1);
       client->subscribe(mqtt::string_collection::create(opts.topics), qos)->wait();
-      connected = true;
+      if (!resumed) announce(false);
       return true;
     } catch (const mqtt::exception& e) {
       last_error = e.what();
+      connected = false;
       try {
         if (client->is_connected()) client->disconnect()->wait_for(std::chrono::seconds(2));
       } catch (const mqtt::exception&) {
@@ -139,18 +148,20 @@ struct mqtt_source::impl {
     bool first = true;
     for (;;) {
       if (is_stopping()) return;
-      if (connect_and_subscribe()) {
+      const auto announce = [&](bool resumed) {
         if (first) {
-          log->info("connected to {} as '{}', subscribed to {} topic filter(s)", opts.broker_uri,
-                    opts.client_id, opts.topics.size());
+          log->info("connected to {} as '{}' ({} session), subscribed to {} topic filter(s)",
+                    opts.broker_uri, opts.client_id, resumed ? "resumed" : "new", opts.topics.size());
         } else {
           reconnects.fetch_add(1);
           log->info("reconnected to {} after {} attempt(s)", opts.broker_uri, attempts);
         }
         first = false;
+        if (on_subscribed) on_subscribed();
+      };
+      if (connect_and_subscribe(announce)) {
         attempts = 0;
         backoff = opts.reconnect_min;
-        if (on_subscribed) on_subscribed();
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return stopping || connection_lost; });
         if (stopping) return;

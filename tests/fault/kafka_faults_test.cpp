@@ -20,6 +20,7 @@ namespace {
 
 constexpr int k_collars = 40;
 constexpr int k_produce_api = 0;  // Kafka protocol ApiKey of Produce
+// The rigs below use synchronous=normal: these tests are about Kafka, not power loss.
 
 // Publishes `total` readings at `rate`/s while `inject` runs in the middle of it, then checks that
 // every reading arrived, in order per animal, duplicates only with their original event_id.
@@ -46,7 +47,7 @@ void run_under_fault(test::rig& rig, int total, int rate, const std::function<vo
 }  // namespace
 
 TEST_CASE("all brokers down for a while under load: the outbox holds, then drains in order") {
-  test::rig rig(k_collars);
+  test::rig rig(k_collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
   run_under_fault(rig, 6000, 1000, [&] {
     auto* mc = rig.kafka->mock();
     for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc, b);
@@ -57,7 +58,7 @@ TEST_CASE("all brokers down for a while under load: the outbox holds, then drain
 }
 
 TEST_CASE("partition leaders move under load") {
-  test::rig rig(k_collars);
+  test::rig rig(k_collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
   run_under_fault(rig, 6000, 1000, [&] {
     auto* mc = rig.kafka->mock();
     for (int round = 0; round < 3; ++round) {
@@ -75,7 +76,7 @@ TEST_CASE("injected produce errors (NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT) unde
   // vanish: seen with a bare librdkafka producer too, never without idempotence. One request in
   // flight per connection keeps the mock from ever seeing that reordering, so this test checks
   // our retry path rather than the mock's missing check.
-  test::rig rig(k_collars, {"farm/+/collar/+/telemetry"}, {{"max.in.flight.requests.per.connection", "1"}});
+  test::rig rig(k_collars, {"farm/+/collar/+/telemetry"}, {{"max.in.flight.requests.per.connection", "1"}}, "normal");
   run_under_fault(rig, 6000, 1000, [&] {
     auto* mc = rig.kafka->mock();
     for (int i = 0; i < 5; ++i) {

@@ -22,6 +22,8 @@ struct gateway_settings {
   std::vector<std::string> topics = {"farm/+/collar/+/telemetry"};
   std::string synchronous = "full";
   std::map<std::string, std::string> kafka_properties;  // [kafka.properties]
+  // [metrics] listen: a free port by default, so parallel tests never collide on 9464.
+  std::string metrics_listen = "127.0.0.1:0";
 };
 
 class gateway_process {
@@ -30,7 +32,7 @@ class gateway_process {
   ~gateway_process();
 
   // Starts herdgate and waits until it is subscribed (its ready file appears).
-  void start(std::chrono::milliseconds deadline = std::chrono::seconds(20));
+  void start(std::chrono::milliseconds deadline = std::chrono::seconds(60));
   void kill9();
   // SIGTERM; returns the exit status (nullopt: still running after the deadline).
   std::optional<int> stop(std::chrono::milliseconds deadline = std::chrono::seconds(20));
@@ -38,6 +40,8 @@ class gateway_process {
   std::string outbox_path() const { return (s_.dir / "outbox.db").string(); }
   std::string config_path() const { return (s_.dir / "herdgate.toml").string(); }
   std::string log_text() const;
+  // host:port of the running gateway's /metrics and /health (from --metrics-address-file).
+  std::string metrics_address() const;
 
  private:
   gateway_settings s_;
