@@ -3,40 +3,20 @@
 #include <algorithm>
 #include <mutex>
 
+#include "herd/core/logging.hpp"
+#include "recovery.hpp"
+#include "schema.hpp"
 #include "sqlite_db.hpp"
 
 namespace herd::buffer {
 
 using detail::exec;
+using detail::k_schema;
 using detail::sqlite_error;
 using detail::statement;
 
 namespace {
 
-constexpr const char* k_schema = R"sql(
-CREATE TABLE IF NOT EXISTS outbox (
-  seq        INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: never reused after deletes
-  key        BLOB    NOT NULL,
-  value      BLOB    NOT NULL,
-  created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dead_letter (
-  id          INTEGER PRIMARY KEY AUTOINCREMENT,
-  received_ms INTEGER NOT NULL,
-  source      TEXT    NOT NULL,
-  reason      TEXT    NOT NULL,
-  payload     BLOB    NOT NULL,
-  forwarded   INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS dedup (
-  key BLOB    PRIMARY KEY,
-  seq INTEGER NOT NULL
-) WITHOUT ROWID;
--- Pruning deletes by seq range: without this index it scans the whole table inside an append
--- transaction (0.4 s with a million keys), stalling ingest.
-CREATE INDEX IF NOT EXISTS dedup_seq ON dedup(seq);
-CREATE INDEX IF NOT EXISTS dead_letter_unforwarded ON dead_letter(forwarded, id);
-)sql";
 
 const char* sync_pragma(sync_mode m) {
   switch (m) {
@@ -67,6 +47,8 @@ struct outbox::impl {
   statement insert, select_after, remove, count;
   statement dedup_find, dedup_insert, dedup_prune;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
+  open_report report;
+  std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
 
   core::status run_in_tx(const std::function<core::status()>& body) {
     int rc = begin.step();
@@ -99,6 +81,23 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   auto p = std::make_unique<impl>();
   p->clock = options.clock != nullptr ? options.clock : &p->default_clock;
   p->dedup_window = options.dedup_window;
+  // Before anything writes to the file: a corrupt outbox is moved aside and salvaged, so the
+  // gateway starts (instead of failing on every start) and loses only rows on damaged pages.
+  auto corruption = detail::find_corruption(options.path);
+  if (!corruption) return corruption.err();
+  if (*corruption) {
+    p->report.problem = **corruption;
+    p->log->error("outbox {} is corrupt ({}); moving it aside and salvaging what is readable",
+                  options.path, p->report.problem);
+    if (auto st = detail::quarantine_and_salvage(options.path, p->clock->now_ms(), p->report); !st) {
+      return st.err();
+    }
+    p->log->warn("outbox {} quarantined as {}; salvaged {} events, {} dead letters, {} dedup keys "
+                 "into a fresh outbox; the sequence goes on after {}",
+                 options.path, p->report.quarantine_path, p->report.salvaged_events,
+                 p->report.salvaged_dead_letters, p->report.salvaged_dedup_keys,
+                 p->report.highest_seq);
+  }
   int rc = sqlite3_open_v2(options.path.c_str(), &p->db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
@@ -220,6 +219,8 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
     return core::ok_v;
   });
 }
+
+const open_report& outbox::report() const { return impl_->report; }
 
 core::result<std::uint64_t> outbox::depth() {
   std::lock_guard lock(impl_->mu);

@@ -76,6 +76,8 @@ std::string statement::column_text(int col) const {
   return p != nullptr ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
+int statement::column_type(int col) const { return sqlite3_column_type(stmt_, col); }
+
 int exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }
 
 }  // namespace herd::buffer::detail

@@ -32,6 +32,7 @@ class statement {
   std::int64_t column_int(int col) const;
   std::string column_blob(int col) const;
   std::string column_text(int col) const;
+  int column_type(int col) const;  // SQLITE_INTEGER / SQLITE_BLOB / SQLITE_TEXT / ...
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

@@ -32,6 +32,12 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   auto ob = buffer::outbox::open(oo);
   if (!ob) return core::error::fatal("outbox " + config.outbox.path + ": " + ob.err().message);
   p->outbox = std::move(*ob);
+  if (const auto& rep = p->outbox->report(); rep.quarantined) {
+    // Not fatal: the gateway runs on the salvaged outbox; the operator decides about the rest.
+    p->log->error("outbox {} was corrupt ({}): kept as {}; salvaged {} events and {} dead letters",
+                  config.outbox.path, rep.problem, rep.quarantine_path, rep.salvaged_events,
+                  rep.salvaged_dead_letters);
+  }
   p->fwd = std::make_unique<forwarder>(config.kafka, *p->outbox);
   auto* fwd = p->fwd.get();
   const std::size_t collars = registry->collar_count();

@@ -26,6 +26,19 @@ struct outbox_options {
   std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered, counted in appends
 };
 
+// What open() found. A file that is not a database or fails PRAGMA quick_check is quarantined:
+// renamed (with its -wal and -shm) to `<path>.corrupt-<UTC timestamp>` and never deleted; the
+// rows still readable from it are copied into a fresh outbox at `<path>`.
+struct open_report {
+  bool quarantined = false;
+  std::string quarantine_path;  // where the corrupt file now is
+  std::string problem;          // why it was quarantined (SQLite's error or quick_check's first line)
+  std::uint64_t salvaged_events = 0;
+  std::uint64_t salvaged_dead_letters = 0;
+  std::uint64_t salvaged_dedup_keys = 0;
+  std::uint64_t highest_seq = 0;  // the sequence goes on after this, so no seq is ever reused
+};
+
 struct record {
   std::uint64_t seq = 0;       // strictly increasing, never reused, even after deletes
   std::string key;             // e.g. the animal id
@@ -72,6 +85,8 @@ class outbox {
   core::status ack(std::span<const std::uint64_t> seqs);
 
   core::result<std::uint64_t> depth();  // records not yet acknowledged
+
+  const open_report& report() const;  // what open() found; fixed after open
 
   core::result<std::int64_t> add_dead_letter(const std::string& source, const std::string& reason,
                                              const std::string& payload, std::int64_t received_ms);

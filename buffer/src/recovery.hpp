@@ -1,0 +1,22 @@
+#pragma once
+// Start-up check of the outbox file and the quarantine of a corrupt one, private to the buffer.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/result.hpp"
+
+namespace herd::buffer::detail {
+
+// Runs PRAGMA quick_check on an existing file through a read-only connection (which never
+// checkpoints, so the check writes nothing). nullopt: healthy or absent; otherwise what is wrong.
+// An error is a problem that is not corruption (e.g. permissions): the caller must not quarantine.
+core::result<std::optional<std::string>> find_corruption(const std::string& path);
+
+// Copies every readable row of the corrupt file at `path` into a fresh outbox, then moves the
+// corrupt file (with its -wal and -shm) to `<path>.corrupt-<UTC timestamp>` and puts the fresh
+// one at `path`. Fills `report` (quarantined, quarantine_path, salvaged_*, highest_seq).
+core::status quarantine_and_salvage(const std::string& path, std::int64_t now_ms, open_report& report);
+
+}  // namespace herd::buffer::detail

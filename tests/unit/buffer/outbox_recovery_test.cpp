@@ -1,0 +1,160 @@
+// A corrupt outbox at start: quarantined (never deleted), readable rows salvaged, no crash loop.
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "../temp_path.hpp"
+#include "herd/buffer/outbox.hpp"
+
+using namespace herd;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::unique_ptr<buffer::outbox> open_at(const std::string& path, const core::clock& clock) {
+  auto ob = buffer::outbox::open({.path = path, .synchronous = buffer::sync_mode::normal, .clock = &clock});
+  REQUIRE_MESSAGE(ob.ok(), (ob.ok() ? "" : ob.err().message));
+  return std::move(*ob);
+}
+
+void exec_raw(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
+
+// 2026-11-26T06:15:00Z
+constexpr std::int64_t k_now_ms = 1'795'673'700'000;
+
+}  // namespace
+
+TEST_CASE("a file of garbage at the outbox path is quarantined and a fresh outbox starts") {
+  test::scratch_dir dir;
+  core::manual_clock clock(k_now_ms);
+  const auto path = dir.file("outbox.db");
+  std::string garbage(10'000, '\0');
+  std::mt19937 rng(7);
+  for (auto& c : garbage) c = static_cast<char>(rng());
+  std::ofstream(path, std::ios::binary) << garbage;
+
+  {
+    auto ob = open_at(path, clock);
+    const auto& rep = ob->report();
+    CHECK(rep.quarantined);
+    CHECK(rep.quarantine_path == path + ".corrupt-20261126T061500Z");
+    CHECK_FALSE(rep.problem.empty());
+    CHECK(rep.salvaged_events == 0);
+    CHECK(read_file(rep.quarantine_path) == garbage);  // moved aside untouched, never deleted
+    auto a = ob->append("k", "", [](std::uint64_t) { return std::string("v"); });
+    REQUIRE(a.ok());
+    CHECK(a->seq == 1);
+    CHECK(*ob->depth() == 1);
+  }
+  auto again = open_at(path, clock);  // no crash loop: the second start finds a good file
+  CHECK_FALSE(again->report().quarantined);
+  CHECK(*again->depth() == 1);
+  CHECK(std::filesystem::exists(path + ".corrupt-20261126T061500Z"));
+}
+
+TEST_CASE("an outbox with damaged pages is quarantined and every readable row is salvaged intact") {
+  test::scratch_dir dir;
+  core::manual_clock clock(k_now_ms);
+  const auto path = dir.file("outbox.db");
+  std::map<std::uint64_t, std::pair<std::string, std::string>> appended;  // seq -> key, value
+  std::mt19937 rng(42);
+  {
+    auto ob = open_at(path, clock);
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(ob->add_dead_letter("t/" + std::to_string(i), "bad", "payload", 100 + i).ok());
+    }
+    for (int i = 0; i < 1000; ++i) {
+      const std::string key = "animal-" + std::to_string(i % 37);
+      std::string value(80 + rng() % 120, '\0');
+      for (auto& c : value) c = static_cast<char>(rng());
+      auto a = ob->append(key, "dedup-" + std::to_string(i), [&](std::uint64_t) { return value; });
+      REQUIRE(a.ok());
+      appended[a->seq] = {key, value};
+    }
+  }
+  exec_raw(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto size = std::filesystem::file_size(path);
+  const std::uint64_t page = 4096;
+  REQUIRE(size > 20 * page);
+  {
+    // Garbage over two whole pages in the middle of the file (well after the schema pages).
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>((size / page / 2) * page));
+    for (std::uint64_t i = 0; i < 2 * page; ++i) f.put(static_cast<char>(rng()));
+  }
+  const std::string corrupt_bytes = read_file(path);
+
+  std::uint64_t salvaged = 0;
+  {
+    auto ob = open_at(path, clock);
+    const auto& rep = ob->report();
+    REQUIRE(rep.quarantined);
+    MESSAGE("problem: " << rep.problem << "; salvaged " << rep.salvaged_events << " events, "
+                        << rep.salvaged_dead_letters << " dead letters, " << rep.salvaged_dedup_keys
+                        << " dedup keys");
+    CHECK(std::filesystem::exists(rep.quarantine_path));
+    CHECK(read_file(rep.quarantine_path) == corrupt_bytes);
+    salvaged = rep.salvaged_events;
+    CHECK(salvaged > 0);
+    CHECK(salvaged < 1000);  // the damaged pages held some
+    CHECK(rep.highest_seq == 1000);
+
+    auto rows = ob->peek(0, 5000);
+    REQUIRE(rows.ok());
+    CHECK(rows->size() == salvaged);
+    for (const auto& r : *rows) {
+      REQUIRE(appended.count(r.seq) == 1);
+      CHECK(r.key == appended[r.seq].first);  // byte-identical to what was appended
+      CHECK(r.value == appended[r.seq].second);
+      CHECK(r.created_ms == k_now_ms);
+    }
+    CHECK(ob->dead_letters(false, 100)->size() == rep.salvaged_dead_letters);
+
+    // Seqs are never reused, even those of rows that were lost.
+    auto next = ob->append("k", "", [](std::uint64_t) { return std::string("after"); });
+    REQUIRE(next.ok());
+    CHECK(next->seq == 1001);
+    // A salvaged dedup key still drops a redelivery.
+    if (rep.salvaged_dedup_keys > 0) {
+      const auto& first = rows->front();
+      auto dup = ob->append("k", "dedup-" + std::to_string(first.seq - 1),
+                            [](std::uint64_t) { return std::string("x"); });
+      CHECK(dup->duplicate);
+    }
+  }
+  auto again = open_at(path, clock);
+  CHECK_FALSE(again->report().quarantined);
+  CHECK(*again->depth() == salvaged + 1);
+}
+
+TEST_CASE("a healthy outbox is not quarantined") {
+  test::scratch_dir dir;
+  core::manual_clock clock(k_now_ms);
+  const auto path = dir.file("outbox.db");
+  {
+    auto ob = open_at(path, clock);
+    REQUIRE(ob->append("k", "", [](std::uint64_t) { return std::string("v"); }).ok());
+  }
+  auto ob = open_at(path, clock);
+  CHECK_FALSE(ob->report().quarantined);
+  CHECK(*ob->depth() == 1);
+  int quarantined = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+    if (e.path().string().find(".corrupt-") != std::string::npos) ++quarantined;
+  }
+  CHECK(quarantined == 0);
+}
