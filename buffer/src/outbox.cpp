@@ -1,6 +1,7 @@
 #include "herd/buffer/outbox.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 
 #include "herd/core/logging.hpp"
@@ -17,6 +18,30 @@ using detail::statement;
 
 namespace {
 
+
+// Each eviction frees at least one batch; more than this many in one append means the space
+// goes elsewhere (dedup keys, dead letters, another file on the disk): report full instead.
+constexpr int k_max_evictions_per_append = 16;
+
+// The quota is SQLite's own page limit, so a full quota is a real SQLITE_FULL from the statement
+// that would grow the file, handled exactly like a full disk. Pages freed by deletes are reused,
+// so ingest resumes by itself once the forwarder has deleted what Kafka acknowledged.
+core::status apply_quota(sqlite3* db, std::uint64_t max_bytes) {
+  if (max_bytes == 0) return core::ok_v;
+  try {
+    statement ps(db, "PRAGMA page_size");
+    if (ps.step() != SQLITE_ROW) return sqlite_error(db, SQLITE_ERROR, "page_size");
+    const auto page = static_cast<std::uint64_t>(ps.column_int(0));
+    const std::uint64_t pages = std::max<std::uint64_t>(max_bytes / page, 1);
+    // SQLite never sets the limit below the file's current size: an outbox already over a lowered
+    // quota takes nothing new until deletes free pages.
+    statement mpc(db, "PRAGMA max_page_count = " + std::to_string(pages));
+    if (mpc.step() != SQLITE_ROW) return sqlite_error(db, SQLITE_ERROR, "max_page_count");
+  } catch (const std::exception& e) {
+    return core::error::fatal(e.what());
+  }
+  return core::ok_v;
+}
 
 const char* sync_pragma(sync_mode m) {
   switch (m) {
@@ -47,13 +72,81 @@ struct outbox::impl {
   statement insert, select_after, remove, count;
   statement dedup_find, dedup_insert, dedup_prune;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
+  statement evict_range, evict;
   open_report report;
+  full_policy when_full = full_policy::backpressure;
+  std::atomic<std::uint64_t> evicted{0};
   std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
+  int last_rc = SQLITE_OK;  // the SQLite code of the last failure in a transaction (SQLITE_FULL?)
+
+  core::error fail(int rc, std::string_view what) {
+    last_rc = rc;
+    return sqlite_error(db, rc, what);
+  }
+
+  // Deletes a batch of the oldest events (and their dedup keys, which would otherwise keep the
+  // quota full) in its own transaction; returns how many. A batch is 1/64 of the backlog, at
+  // least 32 rows, so a steadily full quota evicts (and logs) in coarse steps, not per reading.
+  core::result<std::uint64_t> evict_oldest() {
+    std::int64_t lo = 0, hi = 0, n = 0;
+    auto st = run_in_tx([&]() -> core::status {
+      std::int64_t depth = 0;
+      int rc = count.step();
+      if (rc == SQLITE_ROW) depth = count.column_int(0);
+      count.reset();
+      if (rc != SQLITE_ROW) return fail(rc, "evict: count");
+      evict_range.bind(1, std::max<std::int64_t>(32, depth / 64));
+      rc = evict_range.step();
+      if (rc == SQLITE_ROW) {
+        lo = evict_range.column_int(0);
+        hi = evict_range.column_int(1);
+        n = evict_range.column_int(2);
+      }
+      evict_range.reset();
+      if (rc != SQLITE_ROW) return fail(rc, "evict: range");
+      if (n == 0) return core::ok_v;
+      for (auto* del : {&evict, &dedup_prune}) {
+        del->bind(1, hi);
+        rc = del->step();
+        del->reset();
+        if (rc != SQLITE_DONE) return fail(rc, "evict");
+      }
+      return core::ok_v;
+    });
+    if (!st) return st.err();
+    if (n > 0) {
+      evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      log->warn("outbox full: evicted the {} oldest events unsent, seq {}..{} (when_full = "
+                "evict_oldest); {} evicted since start",
+                n, lo, hi, evicted.load(std::memory_order_relaxed));
+    }
+    return static_cast<std::uint64_t>(n);
+  }
+
+  // run_in_tx, and when the quota or the disk is full, the policy: backpressure (a retriable
+  // error) or evict_oldest (make room, try again). A full quota or disk is SQLITE_FULL from the
+  // statement that would grow the file; run_in_tx rolls the whole transaction back, so nothing is
+  // half-stored and no transaction stays open.
+  core::status run_making_room(const std::function<core::status()>& body) {
+    for (int evictions = 0;; ++evictions) {
+      last_rc = SQLITE_OK;
+      auto st = run_in_tx(body);
+      if (st) return st;
+      if ((last_rc & 0xFF) != SQLITE_FULL) return st;
+      const std::string why = "outbox full (max_bytes or disk): " + st.err().message;
+      if (when_full != full_policy::evict_oldest || evictions == k_max_evictions_per_append) {
+        return core::error::retriable(why);
+      }
+      auto freed = evict_oldest();
+      if (!freed) return freed.err();
+      if (*freed == 0) return core::error::retriable(why + " (nothing left to evict)");
+    }
+  }
 
   core::status run_in_tx(const std::function<core::status()>& body) {
     int rc = begin.step();
     begin.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "BEGIN");
+    if (rc != SQLITE_DONE) return fail(rc, "BEGIN");
     core::status st = core::ok_v;
     try {
       st = body();
@@ -66,7 +159,7 @@ struct outbox::impl {
       rc = commit.step();
       commit.reset();
       if (rc == SQLITE_DONE) return st;
-      st = sqlite_error(db, rc, "COMMIT");
+      st = fail(rc, "COMMIT");
     }
     rollback.step();  // no-op error if SQLite already rolled back by itself
     rollback.reset();
@@ -81,6 +174,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   auto p = std::make_unique<impl>();
   p->clock = options.clock != nullptr ? options.clock : &p->default_clock;
   p->dedup_window = options.dedup_window;
+  p->when_full = options.when_full;
   // Before anything writes to the file: a corrupt outbox is moved aside and salvaged, so the
   // gateway starts (instead of failing on every start) and loses only rows on damaged pages.
   auto corruption = detail::find_corruption(options.path);
@@ -110,6 +204,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     rc = exec(p->db, sql);
     if (rc != SQLITE_OK) return sqlite_error(p->db, rc, std::string("init: ") + sql);
   }
+  if (auto st = apply_quota(p->db, options.max_bytes); !st) return st.err();
   try {
     p->begin = statement(p->db, "BEGIN IMMEDIATE");
     p->commit = statement(p->db, "COMMIT");
@@ -131,6 +226,10 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
                                          "SELECT id, received_ms, source, reason, payload, forwarded "
                                          "FROM dead_letter WHERE forwarded = 0 ORDER BY id LIMIT ?");
     p->dl_mark = statement(p->db, "UPDATE dead_letter SET forwarded = 1 WHERE id = ?");
+    p->evict_range = statement(
+        p->db, "SELECT min(seq), max(seq), count(*) FROM "
+               "(SELECT seq FROM outbox ORDER BY seq LIMIT ?)");
+    p->evict = statement(p->db, "DELETE FROM outbox WHERE seq <= ?");
     statement last(p->db,
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
@@ -148,7 +247,7 @@ core::result<outbox::appended> outbox::append(
   auto& p = *impl_;
   const std::uint64_t seq = p.next_seq;
   appended out{seq, false};
-  auto st = p.run_in_tx([&]() -> core::status {
+  const auto store = [&]() -> core::status {
     if (!dedup_key.empty()) {
       p.dedup_find.bind_blob(1, dedup_key);
       int rc = p.dedup_find.step();
@@ -158,19 +257,19 @@ core::result<outbox::appended> outbox::append(
         return core::ok_v;
       }
       p.dedup_find.reset();
-      if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sqlite_error(p.db, rc, "dedup lookup");
+      if (rc != SQLITE_DONE && rc != SQLITE_ROW) return p.fail(rc, "dedup lookup");
       p.dedup_insert.bind_blob(1, dedup_key);
       p.dedup_insert.bind(2, static_cast<std::int64_t>(seq));
       rc = p.dedup_insert.step();
       p.dedup_insert.reset();
-      if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "dedup insert");
+      if (rc != SQLITE_DONE) return p.fail(rc, "dedup insert");
       // Forget keys older than the window, in amortised steps of 1/16 of it.
       const std::uint64_t step = std::max<std::uint64_t>(p.dedup_window / 16, 1);
       if (seq % step == 0 && seq > p.dedup_window) {
         p.dedup_prune.bind(1, static_cast<std::int64_t>(seq - p.dedup_window));
         rc = p.dedup_prune.step();
         p.dedup_prune.reset();
-        if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "dedup prune");
+        if (rc != SQLITE_DONE) return p.fail(rc, "dedup prune");
       }
     }
     const std::string value = build(seq);
@@ -181,10 +280,10 @@ core::result<outbox::appended> outbox::append(
     ins.bind(4, p.clock->now_ms());
     const int rc = ins.step();
     ins.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "append");
+    if (rc != SQLITE_DONE) return p.fail(rc, "append");
     return core::ok_v;
-  });
-  if (!st) return st.err();
+  };
+  if (auto st = p.run_making_room(store); !st) return st.err();
   if (!out.duplicate) p.next_seq = seq + 1;
   return out;
 }
@@ -222,6 +321,10 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
 
 const open_report& outbox::report() const { return impl_->report; }
 
+std::uint64_t outbox::evicted_events() const {
+  return impl_->evicted.load(std::memory_order_relaxed);
+}
+
 core::result<std::uint64_t> outbox::depth() {
   std::lock_guard lock(impl_->mu);
   auto& c = impl_->count;
@@ -238,7 +341,7 @@ core::result<std::int64_t> outbox::add_dead_letter(const std::string& source,
                                                    std::int64_t received_ms) {
   std::lock_guard lock(impl_->mu);
   std::int64_t id = 0;
-  auto st = impl_->run_in_tx([&]() -> core::status {
+  auto st = impl_->run_making_room([&]() -> core::status {
     auto& ins = impl_->dl_insert;
     ins.bind(1, received_ms);
     ins.bind(2, std::string_view(source));
@@ -246,7 +349,7 @@ core::result<std::int64_t> outbox::add_dead_letter(const std::string& source,
     ins.bind_blob(4, payload);
     const int rc = ins.step();
     ins.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "dead letter");
+    if (rc != SQLITE_DONE) return impl_->fail(rc, "dead letter");
     id = sqlite3_last_insert_rowid(impl_->db);
     return core::ok_v;
   });

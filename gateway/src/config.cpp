@@ -113,6 +113,16 @@ buffer::sync_mode parse_sync(const std::string& s, table_reader& r) {
   return buffer::sync_mode::full;
 }
 
+buffer::full_policy parse_when_full(const std::string& s, table_reader& r) {
+  if (s == "backpressure") return buffer::full_policy::backpressure;
+  if (s == "evict_oldest") return buffer::full_policy::evict_oldest;
+  r.error("when_full", "must be one of backpressure, evict_oldest");
+  return buffer::full_policy::backpressure;
+}
+
+// Below this a quota holds too few events to be useful (the empty outbox alone takes 28 KiB).
+constexpr std::int64_t k_min_outbox_bytes = 1 << 20;
+
 }  // namespace
 
 core::result<gateway_config> parse_config(std::string_view toml_text, const std::string& origin) {
@@ -187,6 +197,14 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   ob.str("synchronous", sync);
   c.outbox.synchronous = parse_sync(sync, ob);
   ob.integer("dedup_window", c.outbox.dedup_window, 1000, 100000000);
+  ob.integer("max_bytes", c.outbox.max_bytes, 0, std::int64_t{1} << 50);
+  if (c.outbox.max_bytes != 0 && c.outbox.max_bytes < k_min_outbox_bytes) {
+    ob.error("max_bytes", fmt::format("must be 0 (no limit) or at least {}, got {}",
+                                      k_min_outbox_bytes, c.outbox.max_bytes));
+  }
+  std::string when_full = "backpressure";
+  ob.str("when_full", when_full);
+  c.outbox.when_full = parse_when_full(when_full, ob);
   ob.finish();
 
   table_reader rg(top.table("registry", true), "registry", errors);

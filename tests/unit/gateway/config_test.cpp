@@ -93,3 +93,24 @@ TEST_CASE("TOML syntax errors name the file and line") {
   CHECK(errors_of("[gateway\nid = 1").find("t.toml:1") != std::string::npos);
   CHECK_FALSE(herd::gateway::load_config("/nonexistent/herdgate.toml").ok());
 }
+
+TEST_CASE("the outbox quota: 1 GiB and backpressure by default, bounds and policy checked") {
+  auto c = parse_config(k_minimal, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->outbox.max_bytes == std::uint64_t{1} << 30);
+  CHECK(c->outbox.when_full == herd::buffer::full_policy::backpressure);
+
+  std::string evict = k_minimal;
+  evict.replace(evict.find("[outbox]"), 8, "[outbox]\nmax_bytes = 0\nwhen_full = \"evict_oldest\"");
+  c = parse_config(evict, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->outbox.max_bytes == 0);
+  CHECK(c->outbox.when_full == herd::buffer::full_policy::evict_oldest);
+
+  std::string bad = k_minimal;
+  bad.replace(bad.find("[outbox]"), 8, "[outbox]\nmax_bytes = 4096\nwhen_full = \"drop\"");
+  const auto errors = errors_of(bad);
+  CHECK(errors.find("outbox.max_bytes: must be 0 (no limit) or at least 1048576, got 4096") !=
+        std::string::npos);
+  CHECK(errors.find("outbox.when_full: must be one of backpressure, evict_oldest") != std::string::npos);
+}

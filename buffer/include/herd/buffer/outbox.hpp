@@ -19,11 +19,21 @@ namespace herd::buffer {
 
 enum class sync_mode { off, normal, full };
 
+// What append() does when the quota (max_bytes) or the disk is full.
+enum class full_policy {
+  backpressure,  // fail with a retriable error: the caller holds its reading unacknowledged
+  evict_oldest,  // delete the oldest events (in seq order) until the new one fits
+};
+
 struct outbox_options {
   std::string path;                   // the SQLite file; created if missing
   sync_mode synchronous = sync_mode::full;  // PRAGMA synchronous (WAL journal always)
   const core::clock* clock = nullptr;       // stamps created_ms; nullptr = system clock
   std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered, counted in appends
+  // Largest size of the database file, bytes (PRAGMA max_page_count; the WAL comes on top,
+  // up to ~4 MiB between checkpoints). 0 = no limit.
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+  full_policy when_full = full_policy::backpressure;
 };
 
 // What open() found. A file that is not a database or fails PRAGMA quick_check is quarantined:
@@ -87,6 +97,8 @@ class outbox {
   core::result<std::uint64_t> depth();  // records not yet acknowledged
 
   const open_report& report() const;  // what open() found; fixed after open
+  // Events deleted unacknowledged by full_policy::evict_oldest since open.
+  std::uint64_t evicted_events() const;
 
   core::result<std::int64_t> add_dead_letter(const std::string& source, const std::string& reason,
                                              const std::string& payload, std::int64_t received_ms);
