@@ -10,6 +10,9 @@ find_package(nlohmann_json REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+# A compiled library on Debian: its CPPHTTPLIB_* defines (which change the class layout) come
+# with the imported target from pkg-config and must match the ones it was built with.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(HERD_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

@@ -77,6 +77,8 @@ path = "$run/outbox.db"
 synchronous = "full"
 [registry]
 path = "$run/collars.csv"
+[metrics]
+listen = "127.0.0.1:0"
 CONF
 "$bin/gateway/herdgate" --config "$run/herdgate.toml" --ready-file "$run/ready" >"$run/herdgate.log" 2>&1 &
 gw_pid=$!

@@ -10,7 +10,7 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev  # Paho C++'s CMake config needs the C library and OpenSSL
   librdkafka-dev libsqlite3-dev libprotobuf-dev protobuf-compiler libmodbus-dev
   libspdlog-dev libfmt-dev doctest-dev mosquitto mosquitto-clients
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev sqlite3
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev sqlite3
 )
 
 missing=()

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 
 #include "herd/core/logging.hpp"
+
 #include "recovery.hpp"
 #include "schema.hpp"
 #include "sqlite_db.hpp"
@@ -63,15 +65,19 @@ struct connection {
 struct outbox::impl {
   connection conn;
   sqlite3*& db = conn.db;
+  connection reader;  // read-only, for backlog(); its statements are declared after it
   std::mutex mu;
   const core::clock* clock = nullptr;
   core::system_clock default_clock;
   std::uint64_t next_seq = 1;
   std::uint64_t dedup_window = 0;
+  std::string path;
   statement begin, commit, rollback;
   statement insert, select_after, remove, count;
   statement dedup_find, dedup_insert, dedup_prune;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
+  std::mutex reader_mu;
+  statement reader_count, reader_oldest;
   statement evict_range, evict;
   open_report report;
   full_policy when_full = full_policy::backpressure;
@@ -174,6 +180,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   auto p = std::make_unique<impl>();
   p->clock = options.clock != nullptr ? options.clock : &p->default_clock;
   p->dedup_window = options.dedup_window;
+  p->path = options.path;
   p->when_full = options.when_full;
   // Before anything writes to the file: a corrupt outbox is moved aside and salvaged, so the
   // gateway starts (instead of failing on every start) and loses only rows on damaged pages.
@@ -230,6 +237,12 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
         p->db, "SELECT min(seq), max(seq), count(*) FROM "
                "(SELECT seq FROM outbox ORDER BY seq LIMIT ?)");
     p->evict = statement(p->db, "DELETE FROM outbox WHERE seq <= ?");
+    rc = sqlite3_open_v2(options.path.c_str(), &p->reader.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                         nullptr);
+    if (rc != SQLITE_OK) return sqlite_error(p->reader.db, rc, "open (reader) " + options.path);
+    sqlite3_busy_timeout(p->reader.db, 5000);
+    p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
+    p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
     statement last(p->db,
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
@@ -333,6 +346,32 @@ core::result<std::uint64_t> outbox::depth() {
   c.reset();
   if (rc != SQLITE_ROW) return sqlite_error(impl_->db, rc, "depth");
   return static_cast<std::uint64_t>(n);
+}
+
+core::result<outbox::backlog_summary> outbox::backlog() {
+  std::lock_guard lock(impl_->reader_mu);
+  auto& count = impl_->reader_count;
+  auto& oldest = impl_->reader_oldest;
+  backlog_summary out;
+  int rc = count.step();
+  if (rc == SQLITE_ROW) out.events = static_cast<std::uint64_t>(count.column_int(0));
+  count.reset();
+  if (rc != SQLITE_ROW) return sqlite_error(impl_->reader.db, rc, "backlog");
+  rc = oldest.step();
+  if (rc == SQLITE_ROW) out.oldest_created_ms = oldest.column_int(0);
+  oldest.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(impl_->reader.db, rc, "backlog");
+  return out;
+}
+
+std::uint64_t outbox::file_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto& f : {impl_->path, impl_->path + "-wal"}) {
+    std::error_code ec;  // a missing WAL (after a clean close) counts as 0
+    const auto n = std::filesystem::file_size(f, ec);
+    if (!ec) total += n;
+  }
+  return total;
 }
 
 core::result<std::int64_t> outbox::add_dead_letter(const std::string& source,

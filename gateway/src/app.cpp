@@ -7,6 +7,7 @@
 #include "herd/gateway/ingest.hpp"
 #include "herd/gateway/registry.hpp"
 #include "herd/sensors/mqtt_source.hpp"
+#include "metrics_server.hpp"
 
 namespace herd::gateway {
 
@@ -16,7 +17,37 @@ struct app::impl {
   std::unique_ptr<forwarder> fwd;
   std::unique_ptr<ingest> sink;
   std::unique_ptr<sensors::mqtt_source> mqtt;
+  std::unique_ptr<metrics_server> metrics;  // null when metrics.listen is empty
+  const core::clock* clock = nullptr;
   std::shared_ptr<spdlog::logger> log = core::module_logger("gateway");
+
+  observability_snapshot observe() const {
+    observability_snapshot s;
+    s.now_ms = clock->now_ms();
+    if (auto b = outbox->backlog()) {
+      s.outbox_depth = b->events;
+      s.oldest_unsent_created_ms = b->oldest_created_ms;
+    } else {
+      s.outbox_error = b.err().message;
+    }
+    s.outbox_bytes = outbox->file_bytes();
+    const auto mq = mqtt->stats();
+    const auto in = sink->stats();
+    const auto out = fwd->stats();
+    s.ingested = in.stored;
+    s.duplicates = in.duplicates;
+    s.dead_letters = in.dead_lettered;
+    s.forwarded = out.delivered;
+    s.dead_letters_forwarded = out.dead_letters_forwarded;
+    s.producer_rebuilds = out.producer_rebuilds;
+    s.kafka_in_flight = out.in_flight;
+    s.mqtt_received = mq.received;
+    s.mqtt_reconnects = mq.reconnects;
+    s.mqtt_connected = mq.connected;
+    s.mqtt_broker = config.mqtt.broker_uri;
+    s.evicted = outbox->evicted_events();
+    return s;
+  }
 };
 
 app::app(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -25,6 +56,7 @@ app::~app() { stop(std::chrono::milliseconds(0)); }
 core::result<std::unique_ptr<app>> app::create(const gateway_config& config, const core::clock& clock) {
   auto p = std::make_unique<impl>();
   p->config = config;
+  p->clock = &clock;
   auto registry = collar_registry::load_csv(config.registry_path);
   if (!registry) return registry.err();
   buffer::outbox_options oo = config.outbox;
@@ -45,6 +77,10 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
                                      std::make_shared<const collar_registry>(std::move(*registry)),
                                      [fwd] { fwd->notify(); });
   p->mqtt = std::make_unique<sensors::mqtt_source>(config.mqtt, clock);
+  if (!config.observability.listen.empty()) {
+    auto* self = p.get();
+    p->metrics = std::make_unique<metrics_server>(config.observability, [self] { return self->observe(); });
+  }
   auto depth = p->outbox->depth();
   p->log->info("gateway '{}': outbox {} ({} events waiting), registry {} ({} collars)",
                config.gateway_id, config.outbox.path, depth ? *depth : 0, config.registry_path, collars);
@@ -52,6 +88,11 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
 }
 
 core::status app::start(std::function<void()> on_ready) {
+  // First, so a bad listen address stops the start before anything is acknowledged, and so the
+  // address is known when on_ready runs.
+  if (impl_->metrics) {
+    if (auto st = impl_->metrics->start(); !st) return st;
+  }
   if (auto st = impl_->fwd->start(); !st) return st;
   return impl_->mqtt->start(*impl_->sink, std::move(on_ready));
 }
@@ -68,6 +109,7 @@ core::status app::reload_registry() {
 }
 
 void app::stop(std::chrono::milliseconds drain) {
+  if (impl_->metrics) impl_->metrics->stop();  // no scrape reads a half-stopped gateway
   impl_->mqtt->stop();     // first: after this nothing more is acknowledged to the broker
   impl_->fwd->stop(drain); // then: what Kafka has not acknowledged stays in the outbox
 }
@@ -84,6 +126,12 @@ std::string app::summary() const {
       "producer rebuilds {} mqtt reconnects {} outbox depth {}",
       mq.received, in.stored, in.duplicates, in.dead_lettered, out.delivered,
       out.dead_letters_forwarded, out.producer_rebuilds, mq.reconnects, depth ? *depth : 0);
+}
+
+observability_snapshot app::observe() const { return impl_->observe(); }
+
+std::string app::metrics_address() const {
+  return impl_->metrics ? impl_->metrics->address() : std::string();
 }
 
 }  // namespace herd::gateway

@@ -211,6 +211,21 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   rg.str("path", c.registry_path, true);
   rg.finish();
 
+  // Absent [metrics] means the documented default listener, not none: disabling takes listen = "".
+  table_reader mt(top.table("metrics"), "metrics", errors);
+  c.observability.listen = "127.0.0.1:9464";
+  mt.str("listen", c.observability.listen);
+  if (!c.observability.listen.empty()) {
+    if (auto a = parse_listen_address(c.observability.listen); !a) mt.error("listen", a.err().message);
+  }
+  mt.finish();
+
+  table_reader hl(top.table("health"), "health", errors);
+  std::int64_t max_oldest = c.observability.max_oldest_unsent.count();
+  hl.integer("max_oldest_unsent_s", max_oldest, 1, 30 * 24 * 3600);
+  c.observability.max_oldest_unsent = std::chrono::seconds(max_oldest);
+  hl.finish();
+
   top.finish();
   if (!errors.empty()) {
     std::string msg = origin + ": invalid configuration";

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 
 #include "herd/core/clock.hpp"
 #include "herd/core/logging.hpp"
@@ -14,10 +15,10 @@
 
 namespace {
 
-// Written once the MQTT subscriptions are in place: tests and scripts wait for it.
-void write_ready_file(const std::string& path) {
+// Ready and metrics-address files appear whole (write, then rename): scripts and tests wait for them.
+void write_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
-  { std::ofstream(tmp) << "ready\n"; }
+  { std::ofstream(tmp) << text; }
   std::rename(tmp.c_str(), path.c_str());
 }
 
@@ -27,9 +28,12 @@ int main(int argc, char** argv) {
   CLI::App cli{"herdgate: cattle collar telemetry gateway (MQTT -> SQLite outbox -> Kafka)"};
   std::string config_path = "/etc/herdgate/herdgate.toml";
   std::string ready_file;
+  std::string metrics_address_file;
   bool check_only = false;
   cli.add_option("-c,--config", config_path, "config file (TOML)")->capture_default_str();
   cli.add_option("--ready-file", ready_file, "file to create once subscribed to the broker");
+  cli.add_option("--metrics-address-file", metrics_address_file,
+                 "file to write the metrics listener's host:port to (useful with port 0)");
   cli.add_flag("--check-config", check_only, "validate the config file and the registry it names, then exit");
   CLI11_PARSE(cli, argc, argv);
 
@@ -65,14 +69,24 @@ int main(int argc, char** argv) {
   }
   auto& app = **gw;
   bool announced = false;
+  // Written once, after the listener is bound and before the ready file, from whichever comes
+  // first: the ready callback (a Paho thread) or the return of start().
+  std::once_flag address_written;
+  auto write_metrics_address = [&] {
+    std::call_once(address_written, [&] {
+      if (!metrics_address_file.empty()) write_file_atomically(metrics_address_file, app.metrics_address() + "\n");
+    });
+  };
   auto st = app.start([&] {
-    if (!ready_file.empty() && !announced) write_ready_file(ready_file);
+    write_metrics_address();
+    if (!ready_file.empty() && !announced) write_file_atomically(ready_file, "ready\n");
     announced = true;
   });
   if (!st) {
     spdlog::critical("cannot start: {}", st.err().message);
     return 1;
   }
+  write_metrics_address();
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -17,7 +17,8 @@ gateway_process::gateway_process(gateway_settings s) : s_(std::move(s)) {
   for (std::size_t i = 0; i < s_.topics.size(); ++i) cfg << (i ? ", " : "") << '"' << s_.topics[i] << '"';
   cfg << "]\n[kafka]\nbootstrap = \"" << s_.kafka_bootstrap << "\"\n"
       << "[outbox]\npath = \"" << outbox_path() << "\"\nsynchronous = \"" << s_.synchronous << "\"\n"
-      << "[registry]\npath = \"" << s_.registry_path << "\"\n";
+      << "[registry]\npath = \"" << s_.registry_path << "\"\n"
+      << "[metrics]\nlisten = \"" << s_.metrics_listen << "\"\n";
   cfg << "[kafka.properties]\n";
   for (const auto& [k, v] : s_.kafka_properties) cfg << '"' << k << "\" = \"" << v << "\"\n";
 }
@@ -29,11 +30,14 @@ gateway_process::~gateway_process() {
 void gateway_process::start(std::chrono::milliseconds deadline) {
   const auto ready = s_.dir / "ready";
   std::filesystem::remove(ready);
+  std::filesystem::remove(s_.dir / "metrics-address");
   if (proc_) logs_ += proc_->log_text();
   ++starts_;
   proc_ = std::make_unique<test_support::child_process>(
       test_support::binary_dir() + "/gateway/herdgate",
-      std::vector<std::string>{"--config", config_path(), "--ready-file", ready.string()}, s_.dir,
+      std::vector<std::string>{"--config", config_path(), "--ready-file", ready.string(),
+                               "--metrics-address-file", (s_.dir / "metrics-address").string()},
+      s_.dir,
       std::map<std::string, std::string>{}, "herdgate-" + std::to_string(starts_) + ".log");
   if (!test_support::wait_until([&] { return std::filesystem::exists(ready) || !proc_->running(); }, deadline) ||
       !std::filesystem::exists(ready)) {
@@ -51,5 +55,12 @@ std::optional<int> gateway_process::stop(std::chrono::milliseconds deadline) {
 bool gateway_process::running() { return proc_ && proc_->running(); }
 
 std::string gateway_process::log_text() const { return logs_ + (proc_ ? proc_->log_text() : ""); }
+
+std::string gateway_process::metrics_address() const {
+  std::ifstream in(s_.dir / "metrics-address");
+  std::string address;
+  std::getline(in, address);
+  return address;
+}
 
 }  // namespace herd::test

@@ -9,6 +9,7 @@
 #include "herd/gateway/config.hpp"
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
+#include "herd/gateway/observability.hpp"
 #include "herd/sensors/mqtt_source.hpp"
 
 namespace herd::gateway {
@@ -19,11 +20,13 @@ class app {
   static core::result<std::unique_ptr<app>> create(const gateway_config& config, const core::clock& clock);
   ~app();
 
-  // Starts forwarding and ingest. `on_ready` runs each time the MQTT subscriptions are in place.
+  // Starts the metrics listener (when configured), then forwarding and ingest. `on_ready` runs each
+  // time the MQTT subscriptions are in place; by then metrics_address() is known.
   core::status start(std::function<void()> on_ready = {});
   // Re-reads the registry file; on error keeps the current one and says why.
   core::status reload_registry();
-  // Stops ingest first (nothing more is acknowledged), then the forwarder after up to `drain`.
+  // Stops the metrics listener, then ingest (nothing more is acknowledged), then the forwarder
+  // after up to `drain`.
   void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
   struct stats {
     sensors::mqtt_stats mqtt;
@@ -32,6 +35,10 @@ class app {
   };
   stats current_stats() const;
   std::string summary() const;
+  // Counters and gauges for /metrics and /health. Any thread.
+  observability_snapshot observe() const;
+  // host:port the metrics listener is bound to; empty when disabled or not started.
+  std::string metrics_address() const;
 
  private:
   struct impl;

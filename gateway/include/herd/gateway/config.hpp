@@ -7,6 +7,7 @@
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/result.hpp"
 #include "herd/gateway/forwarder.hpp"
+#include "herd/gateway/observability.hpp"
 #include "herd/sensors/mqtt_source.hpp"
 
 namespace herd::gateway {
@@ -18,6 +19,7 @@ struct gateway_config {
   forwarder_options kafka;
   buffer::outbox_options outbox;
   std::string registry_path;
+  observability_options observability;  // [metrics] and [health]
 };
 
 // Reads and validates a config file. The error message lists every problem, one per line,

@@ -1,0 +1,68 @@
+#pragma once
+// What herdgate tells a monitoring system: a snapshot of its counters and gauges, rendered in the
+// Prometheus text exposition format (GET /metrics), and a health verdict (GET /health).
+// Pure functions of a snapshot, so they are tested without a server; app::observe() takes the
+// snapshot and the metrics server (metrics_server.cpp) serves both.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "herd/core/result.hpp"
+
+namespace herd::gateway {
+
+struct observability_options {
+  // host:port of the HTTP listener for /metrics and /health. Port 0 picks a free one (tests);
+  // empty disables the listener. The config file's default is "127.0.0.1:9464"; the struct's is
+  // empty so a gateway built in-process (tests, benchmarks) opens no port unless asked to.
+  std::string listen;
+  // /health fails when the oldest event not yet acknowledged by Kafka is older than this.
+  std::chrono::seconds max_oldest_unsent{3600};
+};
+
+struct listen_address {
+  std::string host;  // as given, IPv6 without brackets
+  int port = 0;      // 0: any free port
+};
+// Parses "host:port" or "[v6]:port"; the reason when it is not one.
+core::result<listen_address> parse_listen_address(const std::string& text);
+
+struct observability_snapshot {
+  std::int64_t now_ms = 0;  // wall clock at the snapshot, ms since epoch
+  // Outbox; a failed query leaves its field empty and names the error in outbox_error.
+  std::optional<std::uint64_t> outbox_depth;
+  std::uint64_t outbox_bytes = 0;
+  std::optional<std::int64_t> oldest_unsent_created_ms;  // nullopt: nothing waiting
+  std::string outbox_error;
+  // Counters since this process started.
+  std::uint64_t ingested = 0;       // readings committed to the outbox
+  std::uint64_t duplicates = 0;     // redeliveries acknowledged and not stored again
+  std::uint64_t dead_letters = 0;   // rejected at ingest, stored in the dead_letter table
+  std::uint64_t dead_letters_forwarded = 0;
+  std::uint64_t forwarded = 0;      // events acknowledged by Kafka and deleted from the outbox
+  std::uint64_t producer_rebuilds = 0;
+  std::uint64_t evicted = 0;        // deleted unsent by the outbox quota policy (evict_oldest)
+  std::uint64_t mqtt_received = 0;
+  std::uint64_t mqtt_reconnects = 0;
+  bool mqtt_connected = false;
+  std::string mqtt_broker;          // for the health reason
+  std::uint64_t kafka_in_flight = 0;
+
+  // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step).
+  double oldest_unsent_age_s() const;
+};
+
+// The Prometheus text exposition format (version 0.0.4), one # HELP and # TYPE per metric.
+std::string render_prometheus(const observability_snapshot& s);
+inline constexpr const char* k_prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+struct health_report {
+  bool healthy = true;
+  std::vector<std::string> reasons;  // why not, one line each, naming the part
+  std::string json;                  // the /health body
+};
+health_report evaluate_health(const observability_snapshot& s, const observability_options& o);
+
+}  // namespace herd::gateway

@@ -1,0 +1,111 @@
+#include "herd/gateway/observability.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace herd::gateway {
+
+core::result<listen_address> parse_listen_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return core::error::permanent("must be host:port, e.g. 127.0.0.1:9464");
+  }
+  listen_address a;
+  a.host = text.substr(0, colon);
+  if (a.host.front() == '[') {
+    if (a.host.size() < 3 || a.host.back() != ']') return core::error::permanent("must be host:port or [ipv6]:port");
+    a.host = a.host.substr(1, a.host.size() - 2);
+  } else if (a.host.find(':') != std::string::npos) {
+    return core::error::permanent("an IPv6 host goes in brackets: [::1]:9464");
+  }
+  const std::string port = text.substr(colon + 1);
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || a.port < 0 || a.port > 65535) {
+    return core::error::permanent("port must be 0 .. 65535 (0: any free port)");
+  }
+  return a;
+}
+
+double observability_snapshot::oldest_unsent_age_s() const {
+  if (!oldest_unsent_created_ms) return 0.0;
+  return static_cast<double>(std::max<std::int64_t>(now_ms - *oldest_unsent_created_ms, 0)) / 1000.0;
+}
+
+namespace {
+
+class exposition {
+ public:
+  template <class V>
+  void metric(const char* name, const char* type, const char* help, V value) {
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+}  // namespace
+
+std::string render_prometheus(const observability_snapshot& s) {
+  exposition e;
+  // Outbox gauges are left out when the outbox cannot be read: a missing series is an alert in
+  // itself, a made-up 0 would hide the problem.
+  if (s.outbox_depth) {
+    e.metric("herdgate_outbox_depth", "gauge", "Events in the outbox not yet acknowledged by Kafka.",
+             *s.outbox_depth);
+    e.metric("herdgate_outbox_oldest_unsent_age_seconds", "gauge",
+             "Age of the oldest event not yet acknowledged by Kafka (0 when none waits).",
+             fmt::format("{:.3f}", s.oldest_unsent_age_s()));
+  }
+  e.metric("herdgate_outbox_bytes", "gauge", "Size of the outbox database file plus its WAL.",
+           s.outbox_bytes);
+  e.metric("herdgate_ingested_total", "counter", "Readings committed to the outbox.", s.ingested);
+  e.metric("herdgate_forwarded_total", "counter", "Events acknowledged by Kafka and removed from the outbox.",
+           s.forwarded);
+  e.metric("herdgate_dead_letters_total", "counter",
+           "Messages rejected at ingest and stored in the dead-letter table.", s.dead_letters);
+  e.metric("herdgate_dead_letters_forwarded_total", "counter",
+           "Dead letters copied to the dead-letter Kafka topic.", s.dead_letters_forwarded);
+  e.metric("herdgate_duplicates_total", "counter",
+           "Readings recognised as redeliveries: acknowledged, not stored again.", s.duplicates);
+  e.metric("herdgate_evicted_total", "counter", "Events deleted unsent by the outbox quota policy (evict_oldest).", s.evicted);
+  e.metric("herdgate_mqtt_received_total", "counter", "MQTT messages received.", s.mqtt_received);
+  e.metric("herdgate_mqtt_reconnects_total", "counter", "Reconnections to the MQTT broker.",
+           s.mqtt_reconnects);
+  e.metric("herdgate_mqtt_connected", "gauge", "1 while connected and subscribed to the MQTT broker.",
+           s.mqtt_connected ? 1 : 0);
+  e.metric("herdgate_kafka_in_flight", "gauge", "Events handed to the Kafka producer and not yet acknowledged.",
+           s.kafka_in_flight);
+  e.metric("herdgate_producer_rebuilds_total", "counter",
+           "Kafka producer rebuilds after fatal or persistent errors.", s.producer_rebuilds);
+  return e.take();
+}
+
+health_report evaluate_health(const observability_snapshot& s, const observability_options& o) {
+  health_report r;
+  if (!s.mqtt_connected) {
+    r.reasons.push_back("mqtt: not connected to " + s.mqtt_broker);
+  }
+  if (!s.outbox_error.empty()) r.reasons.push_back("outbox: " + s.outbox_error);
+  const double age = s.oldest_unsent_age_s();
+  const auto limit = static_cast<double>(o.max_oldest_unsent.count());
+  if (age > limit) {
+    r.reasons.push_back(fmt::format("outbox: oldest unsent event is {:.0f} s old (limit {} s); is Kafka reachable?",
+                                    age, o.max_oldest_unsent.count()));
+  }
+  r.healthy = r.reasons.empty();
+  nlohmann::json j = {{"status", r.healthy ? "ok" : "unhealthy"},
+                      {"mqtt_connected", s.mqtt_connected},
+                      {"oldest_unsent_age_seconds", age},
+                      {"max_oldest_unsent_seconds", o.max_oldest_unsent.count()}};
+  if (s.outbox_depth) j["outbox_depth"] = *s.outbox_depth;
+  if (!r.healthy) j["reasons"] = r.reasons;
+  r.json = j.dump() + "\n";
+  return r;
+}
+
+}  // namespace herd::gateway

@@ -1,0 +1,116 @@
+// /metrics and /health of the real herdgate, scraped over HTTP while readings flow and while the
+// MQTT broker is down.
+#include <doctest/doctest.h>
+
+#include <httplib.h>
+
+#include <optional>
+#include <sstream>
+
+#include <herd/test_support/wait_until.hpp>
+
+#include "rig.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct reply {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+std::optional<reply> http_get(const std::string& address, const std::string& path) {
+  const auto colon = address.rfind(':');
+  REQUIRE(colon != std::string::npos);
+  httplib::Client cli(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
+  cli.set_connection_timeout(2);
+  cli.set_read_timeout(5);
+  auto res = cli.Get(path);
+  if (!res) return std::nullopt;
+  return reply{res->status, res->body, res->get_header_value("Content-Type")};
+}
+
+// The value of an unlabelled sample `name value`; nullopt when the series is absent.
+std::optional<double> sample(const std::string& exposition, const std::string& name) {
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("metrics follow the readings and health follows the MQTT broker") {
+  test::rig rig(20);
+  rig.gateway->start();
+  const std::string address = rig.gateway->metrics_address();
+  INFO("metrics at " << address);
+  REQUIRE(address.rfind("127.0.0.1:", 0) == 0);
+  CHECK(rig.gateway->log_text().find("metrics and health on http://" + address) != std::string::npos);
+
+  constexpr int n = 500;
+  REQUIRE(rig.run_sim({"--collars", "20", "--count", std::to_string(n), "--rate", "0", "--seed", "5"}, 60s) == 0);
+
+  std::string metrics;
+  const bool drained = test_support::wait_until(
+      [&] {
+        auto r = http_get(address, "/metrics");
+        if (!r || r->status != 200) return false;
+        metrics = r->body;
+        return sample(metrics, "herdgate_ingested_total") >= n &&
+               sample(metrics, "herdgate_forwarded_total") >= n &&
+               sample(metrics, "herdgate_outbox_depth") == 0.0;
+      },
+      60s, 50ms);
+  INFO(metrics);
+  INFO(rig.gateway->log_text());
+  REQUIRE(drained);
+  CHECK(sample(metrics, "herdgate_ingested_total") == n);
+  CHECK(sample(metrics, "herdgate_forwarded_total") == n);
+  CHECK(sample(metrics, "herdgate_mqtt_received_total") == n);
+  CHECK(sample(metrics, "herdgate_mqtt_connected") == 1.0);
+  CHECK(sample(metrics, "herdgate_outbox_oldest_unsent_age_seconds") == 0.0);
+  CHECK(sample(metrics, "herdgate_dead_letters_total") == 0.0);
+  CHECK(sample(metrics, "herdgate_duplicates_total") == 0.0);
+  CHECK(sample(metrics, "herdgate_evicted_total") == 0.0);
+  CHECK(sample(metrics, "herdgate_kafka_in_flight") == 0.0);
+  CHECK(sample(metrics, "herdgate_outbox_bytes") > 0.0);
+  CHECK(sample(metrics, "herdgate_producer_rebuilds_total").has_value());
+  CHECK(metrics.find("# TYPE herdgate_forwarded_total counter\n") != std::string::npos);
+  CHECK(metrics.find("# TYPE herdgate_outbox_depth gauge\n") != std::string::npos);
+  CHECK(http_get(address, "/metrics")->content_type.find("text/plain; version=0.0.4") == 0);
+
+  auto health = http_get(address, "/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body.find("\"status\":\"ok\"") != std::string::npos);
+
+  // The broker goes away: health fails and says it is the MQTT source.
+  rig.broker.stop();
+  const bool failing = test_support::wait_until(
+      [&] {
+        health = http_get(address, "/health");
+        return health && health->status == 503;
+      },
+      30s, 50ms);
+  REQUIRE(failing);
+  CHECK(health->body.find("mqtt: not connected to " + rig.broker.uri()) != std::string::npos);
+  CHECK(sample(http_get(address, "/metrics")->body, "herdgate_mqtt_connected") == 0.0);
+
+  // It comes back: the gateway reconnects (backoff up to 1 s in the test config), health recovers.
+  rig.broker.restart();
+  const bool recovered = test_support::wait_until(
+      [&] {
+        health = http_get(address, "/health");
+        return health && health->status == 200;
+      },
+      30s, 50ms);
+  CHECK(recovered);
+  CHECK(sample(http_get(address, "/metrics")->body, "herdgate_mqtt_reconnects_total") >= 1.0);
+
+  CHECK(rig.gateway->stop() == 0);
+}
