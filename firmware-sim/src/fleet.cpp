@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "herd/core/ids.hpp"
 #include "herd/sim/ids.hpp"
 #include "herd/sim/rng.hpp"
 #include "seed_streams.hpp"
@@ -12,18 +13,6 @@
 namespace herd::sim {
 
 namespace {
-
-// The gateway's topic parser accepts ids of 1-64 of these characters; reject the rest here so a
-// typo in --farm fails at start-up rather than as a stream of dead letters.
-bool valid_farm_id(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (const char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 const core::clock& system_wall() {
   static const core::system_clock c;
@@ -41,7 +30,7 @@ core::status validate(const fleet_options& opts) {
   if (opts.interval_s < 1 || opts.interval_s > 86'400) {
     add(fmt::format("interval_s must be 1..86400, got {}", opts.interval_s));
   }
-  if (!valid_farm_id(opts.farm_id)) {
+  if (!core::is_valid_topic_id(opts.farm_id)) {
     add(fmt::format("farm id '{}' must be 1-64 of [A-Za-z0-9._:-]", opts.farm_id));
   }
   // The collar format's ts ends with year 9999.

@@ -4,21 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "herd/core/ids.hpp"
+
 namespace herd::sensors {
 
 namespace {
 
 using json = nlohmann::json;
-
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (const char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 // Reads an optional integer field within [lo, hi]. Absent -> nullopt; wrong type or range -> error.
 core::result<std::optional<std::int64_t>> int_field(const json& obj, const char* name,
@@ -65,7 +57,7 @@ core::result<collar_topic> parse_collar_topic(std::string_view topic) {
     start = slash + 1;
   }
   if (n != 5 || parts[0] != "farm" || parts[2] != "collar" || parts[4] != "telemetry" ||
-      !valid_id(parts[1]) || !valid_id(parts[3])) {
+      !core::is_valid_topic_id(parts[1]) || !core::is_valid_topic_id(parts[3])) {
     return core::error::permanent(fmt::format(
         "topic '{}' is not farm/<farm_id>/collar/<collar_id>/telemetry (ids: 1-64 of [A-Za-z0-9._:-])",
         topic.substr(0, 200)));
