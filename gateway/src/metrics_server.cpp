@@ -1,6 +1,7 @@
 #include "metrics_server.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <thread>
@@ -40,6 +41,13 @@ core::status metrics_server::start() {
   p.server.set_keep_alive_timeout(2);
   p.server.set_read_timeout(5);
   p.server.set_write_timeout(5);
+  // httplib's default also sets SO_REUSEPORT, which lets a second gateway bind the same port and
+  // silently take half the scrapes. SO_REUSEADDR alone still allows a quick restart (TIME_WAIT)
+  // but refuses a port another process is listening on.
+  p.server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   p.server.Get("/metrics", [&p](const httplib::Request&, httplib::Response& res) {
     res.set_content(render_prometheus(p.observe()), k_prometheus_content_type);
   });

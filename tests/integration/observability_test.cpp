@@ -114,3 +114,28 @@ TEST_CASE("metrics follow the readings and health follows the MQTT broker") {
 
   CHECK(rig.gateway->stop() == 0);
 }
+
+TEST_CASE("a metrics address another process listens on fails the start, naming it") {
+  // httplib's default SO_REUSEPORT would let both gateways bind and split the scrapes silently.
+  test::rig rig(5);
+  rig.gateway->start();
+  test_support::temp_dir dir2;
+  test::gateway_settings s;
+  s.mqtt_uri = rig.broker.uri();
+  s.kafka_bootstrap = rig.kafka->bootstrap();
+  s.dir = dir2.path();
+  s.registry_path = rig.registry_path;
+  s.client_id = "herdgate-it-second";
+  s.metrics_listen = rig.gateway->metrics_address();
+  test::gateway_process second(s);
+  std::string error;
+  try {
+    second.start(20s);
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  INFO(error);
+  CHECK(error.find("metrics.listen " + s.metrics_listen + ": cannot listen there") != std::string::npos);
+  CHECK_FALSE(second.running());
+  CHECK(rig.gateway->stop() == 0);
+}
