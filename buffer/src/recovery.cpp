@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -260,7 +261,8 @@ core::result<std::optional<std::string>> find_corruption(const std::string& path
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      const std::string verdict = text != nullptr ? text : "";
+      std::string verdict = text != nullptr ? text : "";
+      std::replace(verdict.begin(), verdict.end(), '\n', ' ');  // one log line
       if (verdict != "ok") problem = "quick_check: " + verdict;
       rc = SQLITE_OK;
     }
