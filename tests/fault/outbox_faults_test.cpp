@@ -1,0 +1,68 @@
+// Storage faults at the process level: a corrupt outbox file when herdgate starts.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <herd/test_support/kafka_reader.hpp>
+
+#include "../integration/event_checks.hpp"
+#include "../integration/rig.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+TEST_CASE("a corrupt outbox at start is quarantined and the gateway runs on a fresh one") {
+  constexpr int collars = 20;
+  test::rig rig(collars);
+  rig.gateway->start();
+  REQUIRE(rig.run_sim({"--collars", std::to_string(collars), "--count", "1000", "--rate", "0", "--seed", "5",
+                       "--first-seq", "1"}, 60s) == 0);
+  test_support::kafka_reader reader(rig.kafka->bootstrap(), "herd.events");
+  REQUIRE(test::read_distinct(reader, 1000, 60s));
+  REQUIRE(rig.gateway->stop() == 0);
+
+  // An SD card that returned garbage: the whole outbox file is overwritten.
+  const auto path = rig.gateway->outbox_path();
+  const auto size = std::filesystem::file_size(path);
+  {
+    std::mt19937 rng(11);
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    for (std::uintmax_t i = 0; i < size; ++i) f.put(static_cast<char>(rng()));
+  }
+
+  rig.gateway->start();  // would fail (status 1) on every start without the quarantine
+  const auto log = rig.gateway->log_text();
+  INFO(log);
+  CHECK(log.find("was corrupt") != std::string::npos);
+  int quarantined = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+    if (e.path().filename().string().find("outbox.db.corrupt-") == 0 &&
+        e.path().string().find("-wal") == std::string::npos &&
+        e.path().string().find("-shm") == std::string::npos) {
+      ++quarantined;
+      CHECK(std::filesystem::file_size(e.path()) == size);  // kept, never deleted
+    }
+  }
+  CHECK(quarantined == 1);
+
+  // The gateway ingests and forwards on the fresh outbox.
+  REQUIRE(rig.run_sim({"--collars", std::to_string(collars), "--count", "1000", "--rate", "0", "--seed", "5",
+                       "--first-seq", "51", "--start", "2026-01-01T12:00:00Z"}, 60s) == 0);
+  REQUIRE(test::read_distinct(reader, 2000, 60s));
+  const auto events = test::decode_all(reader.records());
+  CHECK(test::distinct_readings(events) == 2000);
+  CHECK(test::order_violations(events) == 0);
+
+  // No crash loop: the next start finds a good file and quarantines nothing more.
+  REQUIRE(rig.gateway->stop() == 0);
+  rig.gateway->start();
+  CHECK(rig.gateway->stop() == 0);
+  int after = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
+    if (e.path().filename().string().find("outbox.db.corrupt-") == 0) ++after;
+  }
+  CHECK(after >= 1);
+  CHECK(rig.gateway->log_text().find("was corrupt") == rig.gateway->log_text().rfind("was corrupt"));
+}
