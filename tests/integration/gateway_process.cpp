@@ -17,6 +17,7 @@ gateway_process::gateway_process(gateway_settings s) : s_(std::move(s)) {
   for (std::size_t i = 0; i < s_.topics.size(); ++i) cfg << (i ? ", " : "") << '"' << s_.topics[i] << '"';
   cfg << "]\n[kafka]\nbootstrap = \"" << s_.kafka_bootstrap << "\"\n"
       << "[outbox]\npath = \"" << outbox_path() << "\"\nsynchronous = \"" << s_.synchronous << "\"\n"
+      << s_.outbox_extra
       << "[registry]\npath = \"" << s_.registry_path << "\"\n"
       << "[metrics]\nlisten = \"" << s_.metrics_listen << "\"\n";
   cfg << "[kafka.properties]\n";

@@ -24,6 +24,7 @@ struct gateway_settings {
   std::map<std::string, std::string> kafka_properties;  // [kafka.properties]
   // [metrics] listen: a free port by default, so parallel tests never collide on 9464.
   std::string metrics_listen = "127.0.0.1:0";
+  std::string outbox_extra;  // more [outbox] lines, e.g. "max_bytes = 1048576\n"
 };
 
 class gateway_process {
@@ -38,6 +39,7 @@ class gateway_process {
   std::optional<int> stop(std::chrono::milliseconds deadline = std::chrono::seconds(20));
   bool running();
   std::string outbox_path() const { return (s_.dir / "outbox.db").string(); }
+  const gateway_settings& settings() const { return s_; }
   std::string config_path() const { return (s_.dir / "herdgate.toml").string(); }
   std::string log_text() const;
   // host:port of the running gateway's /metrics and /health (from --metrics-address-file).
