@@ -209,6 +209,12 @@ struct forwarder::impl {
     };
     core::status st = set("bootstrap.servers", opts.bootstrap);
     if (st) st = set("linger.ms", "5");  // a default the config may override
+    // One produce request in flight per broker: order and completeness then never rest on the
+    // broker's idempotence sequence checks (librdkafka's mock skips them for non-transactional
+    // producers, and a few records vanished there under leader moves and request errors with
+    // 5 in flight). A request carries up to batch.size per partition, so a farm loses nothing
+    // in throughput. The config may raise it.
+    if (st) st = set("max.in.flight.requests.per.connection", "1");
     for (const auto& [k, v] : opts.properties) if (st) st = set(k, v);
     for (const auto& [k, v] : fixed_properties()) if (st) st = set(k, v);
     if (!st) {

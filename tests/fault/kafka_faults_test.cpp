@@ -69,14 +69,7 @@ TEST_CASE("partition leaders move under load") {
 }
 
 TEST_CASE("injected produce errors (NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT) under load") {
-  // The mock cluster checks idempotent-producer sequence numbers only for transactional
-  // producers (rd_kafka_mock_validate_records returns early without a transactional.id). A real
-  // broker rejects a batch whose predecessor failed (OUT_OF_ORDER_SEQUENCE_NUMBER); the mock
-  // appends it, librdkafka then infers the failed predecessor was persisted, and a few records
-  // vanish: seen with a bare librdkafka producer too, never without idempotence. One request in
-  // flight per connection keeps the mock from ever seeing that reordering, so this test checks
-  // our retry path rather than the mock's missing check.
-  test::rig rig(k_collars, {"farm/+/collar/+/telemetry"}, {{"max.in.flight.requests.per.connection", "1"}}, "normal");
+  test::rig rig(k_collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
   run_under_fault(rig, 6000, 1000, [&] {
     auto* mc = rig.kafka->mock();
     for (int i = 0; i < 5; ++i) {
