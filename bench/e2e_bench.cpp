@@ -135,18 +135,23 @@ int main(int argc, char** argv) {
     // Latency: a fixed offered rate, ts = wall clock at publish, measured when a consumer sees it.
     const int n = rate * seconds;
     ts::kafka_reader reader(r.kafka->bootstrap(), "herd.events");
-    reader.read_until([](const auto&) { return false; }, 1s);  // drain what the flood left
-    const std::size_t skip = reader.records().size();
+    // Only this run's paced readings count: their collar seqs start at 100000 * run.
+    const std::uint32_t first_seq = 100000U * static_cast<std::uint32_t>(run);
     std::vector<double> latencies;
+    // Catch up on what is already in the topic first, so the reader's backlog is not counted.
+    reader.read_until([](const auto&) { return false; }, 2s);
+    std::size_t seen = reader.records().size();
     auto paced = r.sim({"--collars", std::to_string(k_collars), "--count", std::to_string(n), "--rate",
                         std::to_string(rate), "--ts-mode", "now", "--seed", std::to_string(100 + run),
-                        "--first-seq", "100000"});
+                        "--first-seq", std::to_string(first_seq)});
     reader.read_until(
         [&](const auto& recs) {
           const auto now_ms = clock.now_ms();
-          for (std::size_t i = skip + latencies.size(); i < recs.size(); ++i) {
+          for (; seen < recs.size(); ++seen) {
             events::v1::EventEnvelope env;
-            env.ParseFromString(recs[i].value);
+            events::v1::CollarReading reading;
+            if (!env.ParseFromString(recs[seen].value) || !env.payload().UnpackTo(&reading)) continue;
+            if (reading.collar_seq() < first_seq || reading.collar_seq() >= first_seq + 100000U) continue;
             latencies.push_back(static_cast<double>(
                 now_ms - google::protobuf::util::TimeUtil::TimestampToMilliseconds(env.occurred_at())));
           }
