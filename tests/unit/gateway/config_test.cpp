@@ -1,23 +1,12 @@
 #include <doctest/doctest.h>
 
 #include "herd/gateway/config.hpp"
+#include "minimal_config.hpp"
 
 using herd::gateway::parse_config;
 
 namespace {
-const std::string k_minimal = R"(
-[gateway]
-id = "gw"
-[mqtt]
-broker_uri = "tcp://127.0.0.1:1883"
-client_id = "hg"
-[kafka]
-bootstrap = "127.0.0.1:9092"
-[outbox]
-path = "/tmp/o.db"
-[registry]
-path = "/tmp/r.csv"
-)";
+using herd::test::k_minimal_config;
 
 std::string errors_of(const std::string& text) {
   auto c = parse_config(text, "t.toml");
@@ -40,7 +29,7 @@ TEST_CASE("the commented sample config loads with its documented values") {
 }
 
 TEST_CASE("a minimal config gets the defaults") {
-  auto c = parse_config(k_minimal, "t.toml");
+  auto c = parse_config(k_minimal_config, "t.toml");
   REQUIRE(c.ok());
   CHECK(c->log_level == "info");
   CHECK(c->kafka.max_in_flight == 10000);
@@ -48,8 +37,8 @@ TEST_CASE("a minimal config gets the defaults") {
 }
 
 TEST_CASE("unknown keys are errors, with their key path") {
-  CHECK(errors_of(k_minimal + "[extra]\n").find("extra: unknown key") != std::string::npos);
-  std::string typo = k_minimal;
+  CHECK(errors_of(k_minimal_config + "[extra]\n").find("extra: unknown key") != std::string::npos);
+  std::string typo = k_minimal_config;
   typo.replace(typo.find("[outbox]"), 8, "[outbox]\nsynchronus = \"full\"");
   CHECK(errors_of(typo).find("outbox.synchronus: unknown key") != std::string::npos);
 }
@@ -95,19 +84,19 @@ TEST_CASE("TOML syntax errors name the file and line") {
 }
 
 TEST_CASE("the outbox quota: 1 GiB and backpressure by default, bounds and policy checked") {
-  auto c = parse_config(k_minimal, "t.toml");
+  auto c = parse_config(k_minimal_config, "t.toml");
   REQUIRE(c.ok());
   CHECK(c->outbox.max_bytes == std::uint64_t{1} << 30);
   CHECK(c->outbox.when_full == herd::buffer::full_policy::backpressure);
 
-  std::string evict = k_minimal;
+  std::string evict = k_minimal_config;
   evict.replace(evict.find("[outbox]"), 8, "[outbox]\nmax_bytes = 0\nwhen_full = \"evict_oldest\"");
   c = parse_config(evict, "t.toml");
   REQUIRE(c.ok());
   CHECK(c->outbox.max_bytes == 0);
   CHECK(c->outbox.when_full == herd::buffer::full_policy::evict_oldest);
 
-  std::string bad = k_minimal;
+  std::string bad = k_minimal_config;
   bad.replace(bad.find("[outbox]"), 8, "[outbox]\nmax_bytes = 4096\nwhen_full = \"drop\"");
   const auto errors = errors_of(bad);
   CHECK(errors.find("outbox.max_bytes: must be 0 (no limit) or at least 1048576, got 4096") !=

@@ -2,6 +2,7 @@
 
 #include "herd/gateway/config.hpp"
 #include "herd/gateway/observability.hpp"
+#include "minimal_config.hpp"
 
 using namespace herd::gateway;
 
@@ -78,19 +79,7 @@ TEST_CASE("health fails on a disconnected MQTT source or an old unsent event, an
 }
 
 TEST_CASE("[metrics] and [health]: defaults, disabling, strict validation") {
-  const std::string base = R"(
-[gateway]
-id = "gw"
-[mqtt]
-client_id = "hg"
-[kafka]
-bootstrap = "127.0.0.1:9092"
-[outbox]
-path = "/tmp/o.db"
-[registry]
-path = "/tmp/r.csv"
-)";
-  auto c = parse_config(base, "t.toml");
+  const std::string& base = herd::test::k_minimal_config;  auto c = parse_config(base, "t.toml");
   REQUIRE(c.ok());
   CHECK(c->observability.listen == "127.0.0.1:9464");
   CHECK(c->observability.max_oldest_unsent.count() == 3600);
