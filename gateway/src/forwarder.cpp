@@ -131,6 +131,12 @@ struct forwarder::impl {
   steady::time_point next_dead_letter_scan{};
 
   std::atomic<std::uint64_t> delivered{0}, dl_forwarded{0}, rebuilds{0}, in_flight_gauge{0};
+  std::atomic<std::int64_t> heartbeat{0};
+  static constexpr std::chrono::milliseconds k_max_wait{1000};  // the loop wakes at least this often
+
+  void beat() {
+    heartbeat.store(std::chrono::duration_cast<std::chrono::milliseconds>(steady::now().time_since_epoch()).count());
+  }
 
   impl(forwarder_options o, buffer::outbox& ob) : opts(std::move(o)), outbox(ob) {}
 
@@ -360,6 +366,7 @@ struct forwarder::impl {
 
   void run() {
     for (;;) {
+      beat();
       {
         std::lock_guard lock(mu);
         if (stopping) break;
@@ -367,7 +374,7 @@ struct forwarder::impl {
       if (rebuild || rk == nullptr) {
         if (steady::now() < next_rebuild_at) {
           std::unique_lock lock(mu);
-          cv.wait_until(lock, next_rebuild_at, [&] { return stopping; });
+          cv.wait_until(lock, std::min(next_rebuild_at, steady::now() + k_max_wait), [&] { return stopping; });
           continue;
         }
         rebuild_producer();
@@ -384,7 +391,7 @@ struct forwarder::impl {
         const auto now = steady::now();
         const bool paused = now < fill_paused_until;
         if (!dirty || paused) {
-          const auto until = paused ? fill_paused_until : now + std::chrono::milliseconds(200);
+          const auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + std::chrono::milliseconds(200);
           cv.wait_until(lock, until, [&] { return stopping || (dirty && steady::now() >= fill_paused_until); });
         }
       }
@@ -437,7 +444,7 @@ void forwarder::stop(std::chrono::milliseconds drain) {
 
 forwarder_stats forwarder::stats() const {
   return {impl_->delivered.load(), impl_->dl_forwarded.load(), impl_->rebuilds.load(),
-          impl_->in_flight_gauge.load()};
+          impl_->in_flight_gauge.load(), impl_->heartbeat.load()};
 }
 
 }  // namespace herd::gateway

@@ -40,6 +40,10 @@ struct forwarder_stats {
   std::uint64_t dead_letters_forwarded = 0;
   std::uint64_t producer_rebuilds = 0;
   std::uint64_t in_flight = 0;
+  // steady_clock time (ms since its epoch) when the forwarder thread last went round its loop.
+  // The loop wakes at least once a second even when idle or backing off, so an older heartbeat
+  // means the thread is stuck (a supervisor's watchdog reads this).
+  std::int64_t heartbeat_steady_ms = 0;
 };
 
 class forwarder {
