@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "herd/core/logging.hpp"
 
@@ -54,6 +56,15 @@ const char* sync_pragma(sync_mode m) {
   return "PRAGMA synchronous=FULL";
 }
 
+const char* journal_pragma(journal_mode m) {
+  switch (m) {
+    case journal_mode::truncate: return "PRAGMA journal_mode=TRUNCATE";
+    case journal_mode::del: return "PRAGMA journal_mode=DELETE";
+    case journal_mode::wal: break;
+  }
+  return "PRAGMA journal_mode=WAL";
+}
+
 }  // namespace
 
 // Closes the connection last: declared first in impl, so destroyed after every statement.
@@ -77,13 +88,49 @@ struct outbox::impl {
   statement dedup_find, dedup_insert, dedup_prune;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
   std::mutex reader_mu;
-  statement reader_count, reader_oldest;
+  statement reader_count, reader_oldest, reader_last_per_key;
   statement evict_range, evict;
   open_report report;
   full_policy when_full = full_policy::backpressure;
   std::atomic<std::uint64_t> evicted{0};
   std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
   int last_rc = SQLITE_OK;  // the SQLite code of the last failure in a transaction (SQLITE_FULL?)
+
+  // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms.
+  std::atomic<bool> committed_since_checkpoint{false};
+  std::atomic<std::uint64_t> checkpoints{0};
+  std::mutex ckpt_mu;
+  std::condition_variable ckpt_cv;
+  bool ckpt_stop = false;
+  std::thread checkpointer;  // joined in ~impl, before the connections close
+
+  ~impl() {
+    {
+      std::lock_guard lock(ckpt_mu);
+      ckpt_stop = true;
+    }
+    ckpt_cv.notify_one();
+    if (checkpointer.joinable()) checkpointer.join();
+  }
+
+  void run_checkpointer(std::chrono::milliseconds every) {
+    std::unique_lock lock(ckpt_mu);
+    while (!ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop; })) {
+      if (!committed_since_checkpoint.exchange(false)) continue;
+      std::lock_guard db_lock(mu);
+      // PASSIVE never waits for readers; whatever it cannot copy now is copied next time. It
+      // fsyncs the WAL before copying, which is what makes synchronous = normal commits durable.
+      int log_frames = 0, done_frames = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+      if (rc != SQLITE_OK) {
+        committed_since_checkpoint = true;  // try again next time
+        log->warn("timed checkpoint: {}", sqlite3_errmsg(db));
+      } else {
+        if (done_frames < log_frames) committed_since_checkpoint = true;  // a reader held some back
+        checkpoints.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
 
   core::error fail(int rc, std::string_view what) {
     last_rc = rc;
@@ -164,7 +211,10 @@ struct outbox::impl {
     if (st) {
       rc = commit.step();
       commit.reset();
-      if (rc == SQLITE_DONE) return st;
+      if (rc == SQLITE_DONE) {
+        committed_since_checkpoint.store(true, std::memory_order_relaxed);
+        return st;
+      }
       st = fail(rc, "COMMIT");
     }
     rollback.step();  // no-op error if SQLite already rolled back by itself
@@ -206,8 +256,9 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   sqlite3_extended_result_codes(p->db, 1);
   sqlite3_busy_timeout(p->db, 5000);
   // WAL: appends do not block the forwarder's reads, and a crash never tears a committed row.
-  for (const char* sql : {"PRAGMA journal_mode=WAL", sync_pragma(options.synchronous),
-                          "PRAGMA foreign_keys=OFF", k_schema}) {
+  const std::string autockpt = "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages);
+  for (const char* sql : {journal_pragma(options.journal), sync_pragma(options.synchronous),
+                          autockpt.c_str(), "PRAGMA foreign_keys=OFF", k_schema}) {
     rc = exec(p->db, sql);
     if (rc != SQLITE_OK) return sqlite_error(p->db, rc, std::string("init: ") + sql);
   }
@@ -243,12 +294,19 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     sqlite3_busy_timeout(p->reader.db, 5000);
     p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
+    p->reader_last_per_key = statement(
+        p->reader.db, "SELECT key, max(seq) FROM outbox WHERE seq > ? AND seq <= ? GROUP BY key");
     statement last(p->db,
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
     if (last.step() == SQLITE_ROW) p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
   } catch (const std::exception& e) {
     return core::error::fatal(e.what());
+  }
+  if (options.journal == journal_mode::wal && options.checkpoint_interval_ms > 0) {
+    auto* self = p.get();
+    const std::chrono::milliseconds every(options.checkpoint_interval_ms);
+    p->checkpointer = std::thread([self, every] { self->run_checkpointer(every); });
   }
   return std::unique_ptr<outbox>(new outbox(std::move(p)));
 }
@@ -346,6 +404,31 @@ core::result<std::uint64_t> outbox::depth() {
   c.reset();
   if (rc != SQLITE_ROW) return sqlite_error(impl_->db, rc, "depth");
   return static_cast<std::uint64_t>(n);
+}
+
+std::uint64_t outbox::last_seq() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->next_seq - 1;
+}
+
+core::result<std::vector<std::pair<std::string, std::uint64_t>>> outbox::last_seq_per_key(
+    std::uint64_t after_seq, std::uint64_t upto_seq) {
+  std::lock_guard lock(impl_->reader_mu);
+  auto& sel = impl_->reader_last_per_key;
+  sel.bind(1, static_cast<std::int64_t>(after_seq));
+  sel.bind(2, static_cast<std::int64_t>(upto_seq));
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  int rc;
+  while ((rc = sel.step()) == SQLITE_ROW) {
+    out.emplace_back(sel.column_blob(0), static_cast<std::uint64_t>(sel.column_int(1)));
+  }
+  sel.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(impl_->reader.db, rc, "last seq per key");
+  return out;
+}
+
+std::uint64_t outbox::timed_checkpoints() const {
+  return impl_->checkpoints.load(std::memory_order_relaxed);
 }
 
 core::result<outbox::backlog_summary> outbox::backlog() {

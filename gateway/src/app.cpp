@@ -41,6 +41,9 @@ struct app::impl {
     s.dead_letters_forwarded = out.dead_letters_forwarded;
     s.producer_rebuilds = out.producer_rebuilds;
     s.kafka_in_flight = out.in_flight;
+    s.draining = out.draining;
+    s.drain_held = out.deferred;
+    s.drains = out.drains;
     s.mqtt_received = mq.received;
     s.mqtt_reconnects = mq.reconnects;
     s.mqtt_connected = mq.connected;

@@ -113,6 +113,14 @@ buffer::sync_mode parse_sync(const std::string& s, table_reader& r) {
   return buffer::sync_mode::full;
 }
 
+buffer::journal_mode parse_journal(const std::string& s, table_reader& r) {
+  if (s == "wal") return buffer::journal_mode::wal;
+  if (s == "truncate") return buffer::journal_mode::truncate;
+  if (s == "delete") return buffer::journal_mode::del;
+  r.error("journal_mode", "must be one of wal, truncate, delete");
+  return buffer::journal_mode::wal;
+}
+
 buffer::full_policy parse_when_full(const std::string& s, table_reader& r) {
   if (s == "backpressure") return buffer::full_policy::backpressure;
   if (s == "evict_oldest") return buffer::full_policy::evict_oldest;
@@ -170,6 +178,8 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   kf.str("dlq_topic", c.kafka.dlq_topic);
   kf.integer("max_in_flight", c.kafka.max_in_flight, 1, 1000000);
   kf.integer("batch", c.kafka.batch, 1, 100000);
+  kf.integer("drain_rate", c.kafka.drain_rate, 0, 10000000);
+  kf.integer("drain_max_queued", c.kafka.drain_max_queued, 1, 1000000);
   table_reader props(kf.table("properties"), kf.child("properties"), errors);
   props.each([&](const std::string& k, const toml::node& v) {
     if (is_reserved_kafka_property(k)) {
@@ -196,6 +206,11 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   std::string sync = "full";
   ob.str("synchronous", sync);
   c.outbox.synchronous = parse_sync(sync, ob);
+  std::string journal = "wal";
+  ob.str("journal_mode", journal);
+  c.outbox.journal = parse_journal(journal, ob);
+  ob.integer("checkpoint_interval_ms", c.outbox.checkpoint_interval_ms, 0, 3600 * 1000);
+  ob.integer("wal_autocheckpoint_pages", c.outbox.wal_autocheckpoint_pages, 0, 1000000);
   ob.integer("dedup_window", c.outbox.dedup_window, 1000, 100000000);
   ob.integer("max_bytes", c.outbox.max_bytes, 0, std::int64_t{1} << 50);
   if (c.outbox.max_bytes != 0 && c.outbox.max_bytes < k_min_outbox_bytes) {

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "herd/core/clock.hpp"
@@ -122,6 +124,20 @@ struct forwarder::impl {
   std::vector<std::int64_t> dl_acked;
   bool rebuild = false;
   bool kafka_down_logged = false;
+
+  // Backlog drain (see the header). While draining, `cursor` walks the backlog (..., backlog_end]
+  // and `live_cursor` the live events after it.
+  bool draining = false;
+  std::uint64_t backlog_end = 0;
+  std::uint64_t live_cursor = 0;
+  std::unordered_map<std::string, std::uint64_t> backlog_last;  // animal -> its last backlog seq not yet produced
+  std::unordered_map<std::string, std::deque<buffer::record>> held;  // live events waiting for their animal
+  std::vector<std::string> released;  // animals whose backlog is produced but some held events are not
+  std::size_t held_count = 0;
+  std::size_t backlog_queued = 0;     // backlog events produced and not yet reported
+  double drain_tokens = 0;
+  std::chrono::steady_clock::time_point drain_refilled{}, drain_started{};
+  std::uint64_t drain_produced = 0;
   using steady = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds k_rebuild_backoff_min{100};
   static constexpr std::chrono::milliseconds k_rebuild_backoff_max{30000};
@@ -132,6 +148,8 @@ struct forwarder::impl {
 
   std::atomic<std::uint64_t> delivered{0}, dl_forwarded{0}, rebuilds{0}, in_flight_gauge{0};
   std::atomic<std::int64_t> heartbeat{0};
+  std::atomic<bool> draining_gauge{false};
+  std::atomic<std::uint64_t> held_gauge{0}, drains{0};
   static constexpr std::chrono::milliseconds k_max_wait{1000};  // the loop wakes at least this often
 
   void beat() {
@@ -170,6 +188,7 @@ struct forwarder::impl {
     }
     const std::uint64_t seq = tag >> 1;
     if (in_flight > 0) --in_flight;
+    if (draining && seq <= backlog_end && backlog_queued > 0) --backlog_queued;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       acked.push_back(seq);
       rebuild_backoff = k_rebuild_backoff_min;
@@ -253,6 +272,7 @@ struct forwarder::impl {
     cursor = 0;
     in_flight = 0;
     dl_in_flight.clear();
+    reset_drain();
     rebuild = false;
     {
       std::lock_guard lock(mu);
@@ -281,6 +301,8 @@ struct forwarder::impl {
       dl_acked.clear();
     }
     in_flight_gauge.store(in_flight);
+    held_gauge.store(held_count);
+    draining_gauge.store(draining);
   }
 
   // An event that can never be produced: keep its bytes as a dead letter, then drop it from the
@@ -320,18 +342,29 @@ struct forwarder::impl {
     return true;
   }
 
-  void fill_window() {
-    while (!rebuild && in_flight < opts.max_in_flight) {
-      const std::size_t limit = std::min(opts.batch, opts.max_in_flight - in_flight);
-      auto rows = outbox.peek(cursor, limit);
+  // Reads the outbox after `from` and produces in seq order: the plain path, and the live lane
+  // while draining (`gate` says whether a row must be held for its animal). Stops when the window
+  // is full, the outbox has nothing newer, or a row cannot be produced now.
+  void fill_in_order(std::uint64_t& from, bool gate) {
+    while (!rebuild && in_flight < opts.max_in_flight && (!gate || held_count < opts.max_deferred)) {
+      std::size_t limit = std::min(opts.batch, opts.max_in_flight - in_flight);
+      if (gate) limit = std::min(limit, opts.max_deferred - held_count);
+      auto rows = outbox.peek(from, limit);
       if (!rows) {
         log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
         fill_paused_until = steady::now() + std::chrono::seconds(1);
         return;
       }
-      for (const auto& r : *rows) {
+      for (auto& r : *rows) {
+        if (gate && must_hold(r.key)) {
+          ++held_count;
+          const std::uint64_t seq = r.seq;
+          held[r.key].push_back(std::move(r));
+          from = seq;
+          continue;
+        }
         if (!produce_event(r)) return;
-        cursor = r.seq;
+        from = r.seq;
       }
       if (rows->size() < limit) {
         std::lock_guard lock(mu);
@@ -340,6 +373,142 @@ struct forwarder::impl {
         dirty = false;
       }
     }
+  }
+
+  bool must_hold(const std::string& key) const {
+    if (backlog_last.count(key) > 0) return true;
+    const auto it = held.find(key);
+    return it != held.end() && !it->second.empty();  // behind events of its own already held
+  }
+
+  void reset_drain() {
+    draining = false;
+    backlog_end = live_cursor = 0;
+    backlog_last.clear();
+    held.clear();
+    released.clear();
+    held_count = backlog_queued = 0;
+  }
+
+  // Splits the outbox at `newest`, noting each animal's last backlog event (one scan of the
+  // backlog, on the monitoring connection so ingest goes on).
+  void start_drain(std::uint64_t newest) {
+    auto last = outbox.last_seq_per_key(cursor, newest);
+    if (!last) {
+      log->error("cannot scan the backlog: {}; forwarding in plain outbox order", last.err().message);
+      return;
+    }
+    for (auto& [key, seq] : *last) backlog_last.emplace(std::move(key), seq);
+    draining = true;
+    backlog_end = live_cursor = newest;
+    backlog_queued = 0;
+    drain_tokens = 0;
+    drain_refilled = drain_started = steady::now();
+    drain_produced = 0;
+    log->info("draining a backlog of up to {} events (seq {}..{}, {} animals){}; live events go first",
+              newest - cursor, cursor + 1, newest, backlog_last.size(),
+              opts.drain_rate > 0 ? fmt::format(" at most {}/s", opts.drain_rate) : std::string());
+  }
+
+  // The backlog lane's allowance now: the rate limit (a token bucket holding at most 100 ms of
+  // rate) and the cap on backlog events queued in the producer.
+  std::size_t drain_allowance() {
+    std::size_t n = opts.drain_max_queued > backlog_queued ? opts.drain_max_queued - backlog_queued : 0;
+    n = std::min(n, opts.max_in_flight > in_flight ? opts.max_in_flight - in_flight : 0);
+    if (opts.drain_rate > 0) {
+      const auto now = steady::now();
+      const double rate = opts.drain_rate;
+      const double burst = std::max(1.0, rate / 10);
+      drain_tokens = std::min(burst, drain_tokens + rate * std::chrono::duration<double>(now - drain_refilled).count());
+      drain_refilled = now;
+      n = std::min(n, static_cast<std::size_t>(drain_tokens));
+    }
+    return std::min(n, opts.batch);
+  }
+
+  // An animal's backlog is all produced: its held live events go next, in order.
+  bool release_held() {
+    while (!released.empty()) {
+      const auto it = held.find(released.back());
+      if (it != held.end()) {
+        auto& q = it->second;
+        while (!q.empty()) {
+          if (!produce_event(q.front())) return false;
+          q.pop_front();
+          --held_count;
+        }
+        held.erase(it);
+      }
+      released.pop_back();
+    }
+    return true;
+  }
+
+  void backlog_event_produced(const std::string& key, std::uint64_t seq) {
+    ++drain_produced;
+    ++backlog_queued;
+    if (opts.drain_rate > 0) drain_tokens -= 1;
+    const auto it = backlog_last.find(key);
+    if (it != backlog_last.end() && it->second <= seq) {
+      backlog_last.erase(it);
+      released.push_back(key);
+    }
+  }
+
+  void fill_backlog() {
+    if (!release_held()) return;
+    while (!rebuild && cursor < backlog_end) {
+      const std::size_t allowance = drain_allowance();
+      if (allowance == 0) return;
+      auto rows = outbox.peek(cursor, allowance);
+      if (!rows) {
+        log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
+        fill_paused_until = steady::now() + std::chrono::seconds(1);
+        return;
+      }
+      for (const auto& r : *rows) {
+        if (r.seq > backlog_end) {  // the backlog's remaining events were evicted or dead-lettered
+          cursor = backlog_end;
+          break;
+        }
+        if (!produce_event(r)) return;
+        cursor = r.seq;
+        backlog_event_produced(r.key, r.seq);
+        if (!release_held()) return;
+      }
+      if (rows->empty()) cursor = backlog_end;
+    }
+    if (cursor < backlog_end) return;
+    // Every backlog event is produced (animals still listed had their last ones evicted): release all.
+    backlog_last.clear();
+    for (const auto& entry : held) released.push_back(entry.first);
+    if (!release_held()) return;
+    const auto took = std::chrono::duration<double>(steady::now() - drain_started).count();
+    log->info("backlog drained: {} events in {:.1f} s ({:.0f}/s)", drain_produced, took,
+              took > 0 ? static_cast<double>(drain_produced) / took : 0.0);
+    drains.fetch_add(1);
+    cursor = live_cursor;
+    reset_drain();
+  }
+
+  void fill_window() {
+    if (!draining) {
+      const std::uint64_t newest = outbox.last_seq();
+      if (newest <= cursor || newest - cursor <= opts.backlog_threshold) {
+        fill_in_order(cursor, false);
+        return;
+      }
+      // A backlog. Split it off once everything produced so far is acknowledged: while Kafka is
+      // away the window stays full, and a split then would call most of the outage "live".
+      if (in_flight > 0) return;
+      start_drain(newest);
+      if (!draining) {
+        fill_in_order(cursor, false);
+        return;
+      }
+    }
+    fill_in_order(live_cursor, true);  // live first: its latency is what the drain must not hurt
+    fill_backlog();
   }
 
   void forward_dead_letters() {
@@ -391,7 +560,9 @@ struct forwarder::impl {
         const auto now = steady::now();
         const bool paused = now < fill_paused_until;
         if (!dirty || paused) {
-          const auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + std::chrono::milliseconds(200);
+          // A rate-limited drain has more to do soon; otherwise wait for new rows.
+          const auto idle = draining ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
+          const auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
           cv.wait_until(lock, until, [&] { return stopping || (dirty && steady::now() >= fill_paused_until); });
         }
       }
@@ -444,7 +615,8 @@ void forwarder::stop(std::chrono::milliseconds drain) {
 
 forwarder_stats forwarder::stats() const {
   return {impl_->delivered.load(), impl_->dl_forwarded.load(), impl_->rebuilds.load(),
-          impl_->in_flight_gauge.load(), impl_->heartbeat.load()};
+          impl_->in_flight_gauge.load(), impl_->draining_gauge.load(), impl_->held_gauge.load(),
+          impl_->drains.load(),         impl_->heartbeat.load()};
 }
 
 }  // namespace herd::gateway

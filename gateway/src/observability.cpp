@@ -82,6 +82,11 @@ std::string render_prometheus(const observability_snapshot& s) {
            s.kafka_in_flight);
   e.metric("herdgate_producer_rebuilds_total", "counter",
            "Kafka producer rebuilds after fatal or persistent errors.", s.producer_rebuilds);
+  e.metric("herdgate_backlog_draining", "gauge",
+           "1 while a backlog drains (rate-limited, live events first), 0 otherwise.", s.draining ? 1 : 0);
+  e.metric("herdgate_backlog_held_events", "gauge",
+           "Live events held until their animal's backlog is produced.", s.drain_held);
+  e.metric("herdgate_backlog_drains_total", "counter", "Backlogs drained completely.", s.drains);
   return e.take();
 }
 

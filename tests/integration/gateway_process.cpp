@@ -15,7 +15,7 @@ gateway_process::gateway_process(gateway_settings s) : s_(std::move(s)) {
       << "[mqtt]\nbroker_uri = \"" << s_.mqtt_uri << "\"\nclient_id = \"" << s_.client_id << "\"\n"
       << "reconnect_max_ms = 1000\ntopics = [";
   for (std::size_t i = 0; i < s_.topics.size(); ++i) cfg << (i ? ", " : "") << '"' << s_.topics[i] << '"';
-  cfg << "]\n[kafka]\nbootstrap = \"" << s_.kafka_bootstrap << "\"\n"
+  cfg << "]\n[kafka]\nbootstrap = \"" << s_.kafka_bootstrap << "\"\n" << s_.kafka_extra
       << "[outbox]\npath = \"" << outbox_path() << "\"\nsynchronous = \"" << s_.synchronous << "\"\n"
       << s_.outbox_extra
       << "[registry]\npath = \"" << s_.registry_path << "\"\n"

@@ -25,6 +25,7 @@ struct gateway_settings {
   // [metrics] listen: a free port by default, so parallel tests never collide on 9464.
   std::string metrics_listen = "127.0.0.1:0";
   std::string outbox_extra;  // more [outbox] lines, e.g. "max_bytes = 1048576\n"
+  std::string kafka_extra;   // more [kafka] lines, e.g. "drain_rate = 2000\n"
 };
 
 class gateway_process {

@@ -2,47 +2,16 @@
 // MQTT broker is down.
 #include <doctest/doctest.h>
 
-#include <httplib.h>
-
-#include <optional>
-#include <sstream>
-
 #include <herd/test_support/wait_until.hpp>
 
+#include "http_probe.hpp"
 #include "rig.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct reply {
-  int status = 0;
-  std::string body;
-  std::string content_type;
-};
-
-std::optional<reply> http_get(const std::string& address, const std::string& path) {
-  const auto colon = address.rfind(':');
-  REQUIRE(colon != std::string::npos);
-  httplib::Client cli(address.substr(0, colon), std::stoi(address.substr(colon + 1)));
-  cli.set_connection_timeout(2);
-  cli.set_read_timeout(5);
-  auto res = cli.Get(path);
-  if (!res) return std::nullopt;
-  return reply{res->status, res->body, res->get_header_value("Content-Type")};
-}
-
-// The value of an unlabelled sample `name value`; nullopt when the series is absent.
-std::optional<double> sample(const std::string& exposition, const std::string& name) {
-  std::istringstream in(exposition);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return std::nullopt;
-}
-
-}  // namespace
+using test::http_get;
+using test::sample;
 
 TEST_CASE("metrics follow the readings and health follows the MQTT broker") {
   test::rig rig(20);

@@ -32,7 +32,7 @@ TEST_CASE("a minimal config gets the defaults") {
   auto c = parse_config(k_minimal_config, "t.toml");
   REQUIRE(c.ok());
   CHECK(c->log_level == "info");
-  CHECK(c->kafka.max_in_flight == 10000);
+  CHECK(c->kafka.max_in_flight == 2000);
   CHECK(c->mqtt.keep_alive.count() == 30);
 }
 
@@ -102,4 +102,47 @@ TEST_CASE("the outbox quota: 1 GiB and backpressure by default, bounds and polic
   CHECK(errors.find("outbox.max_bytes: must be 0 (no limit) or at least 1048576, got 4096") !=
         std::string::npos);
   CHECK(errors.find("outbox.when_full: must be one of backpressure, evict_oldest") != std::string::npos);
+}
+
+TEST_CASE("durability keys: journal mode and checkpoint cadence, defaults and bounds") {
+  auto c = parse_config(k_minimal_config, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->outbox.journal == herd::buffer::journal_mode::wal);
+  CHECK(c->outbox.checkpoint_interval_ms == 1000);
+  CHECK(c->outbox.wal_autocheckpoint_pages == 1000);
+
+  std::string set = k_minimal_config;
+  set.replace(set.find("[outbox]"), 8,
+              "[outbox]\njournal_mode = \"truncate\"\ncheckpoint_interval_ms = 0\nwal_autocheckpoint_pages = 0");
+  c = parse_config(set, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->outbox.journal == herd::buffer::journal_mode::truncate);
+  CHECK(c->outbox.checkpoint_interval_ms == 0);
+  CHECK(c->outbox.wal_autocheckpoint_pages == 0);
+
+  std::string bad = k_minimal_config;
+  bad.replace(bad.find("[outbox]"), 8, "[outbox]\njournal_mode = \"memory\"\ncheckpoint_interval_ms = -1");
+  const auto errors = errors_of(bad);
+  CHECK(errors.find("outbox.journal_mode: must be one of wal, truncate, delete") != std::string::npos);
+  CHECK(errors.find("outbox.checkpoint_interval_ms: must be between 0 and 3600000") != std::string::npos);
+}
+
+TEST_CASE("drain keys: rate and queue cap, defaults and bounds") {
+  auto c = parse_config(k_minimal_config, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->kafka.drain_rate == 0);
+  CHECK(c->kafka.drain_max_queued == 1000);
+
+  std::string set = k_minimal_config;
+  set.replace(set.find("[kafka]"), 7, "[kafka]\ndrain_rate = 500\ndrain_max_queued = 50");
+  c = parse_config(set, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->kafka.drain_rate == 500);
+  CHECK(c->kafka.drain_max_queued == 50);
+
+  std::string bad = k_minimal_config;
+  bad.replace(bad.find("[kafka]"), 7, "[kafka]\ndrain_rate = -5\ndrain_max_queued = 0");
+  const auto errors = errors_of(bad);
+  CHECK(errors.find("kafka.drain_rate: must be between 0 and 10000000") != std::string::npos);
+  CHECK(errors.find("kafka.drain_max_queued: must be between 1 and 1000000") != std::string::npos);
 }

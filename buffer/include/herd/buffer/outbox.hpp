@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "herd/core/clock.hpp"
@@ -20,6 +21,10 @@ namespace herd::buffer {
 
 enum class sync_mode { off, normal, full };
 
+// PRAGMA journal_mode. WAL (the default) lets the forwarder and the monitoring reader run while
+// ingest writes; the rollback modes suit file systems without shared memory (no -shm file).
+enum class journal_mode { wal, truncate, del };
+
 // What append() does when the quota (max_bytes) or the disk is full.
 enum class full_policy {
   backpressure,  // fail with a retriable error: the caller holds its reading unacknowledged
@@ -28,13 +33,21 @@ enum class full_policy {
 
 struct outbox_options {
   std::string path;                   // the SQLite file; created if missing
-  sync_mode synchronous = sync_mode::full;  // PRAGMA synchronous (WAL journal always)
+  sync_mode synchronous = sync_mode::full;  // PRAGMA synchronous
   const core::clock* clock = nullptr;       // stamps created_ms; nullptr = system clock
   std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered, counted in appends
   // Largest size of the database file, bytes (PRAGMA max_page_count; the WAL comes on top,
   // up to ~4 MiB between checkpoints). 0 = no limit.
   std::uint64_t max_bytes = std::uint64_t{1} << 30;
   full_policy when_full = full_policy::backpressure;
+  journal_mode journal = journal_mode::wal;
+  // WAL only. Every checkpoint_interval_ms a background thread runs a PASSIVE checkpoint if
+  // anything was committed since the last one. A checkpoint fsyncs the WAL first, so with
+  // synchronous = normal (where commits are not fsynced one by one) it bounds the power-loss
+  // window to about this interval; it also keeps the WAL small. 0 = only SQLite's automatic
+  // checkpoints (every wal_autocheckpoint_pages pages), and then the normal window is unbounded.
+  std::uint32_t checkpoint_interval_ms = 1000;
+  std::uint32_t wal_autocheckpoint_pages = 1000;  // PRAGMA wal_autocheckpoint; 0 = off
 };
 
 // What open() found. A file that is not a database or fails PRAGMA quick_check is quarantined:
@@ -96,6 +109,14 @@ class outbox {
   core::status ack(std::span<const std::uint64_t> seqs);
 
   core::result<std::uint64_t> depth();  // records not yet acknowledged
+  // The seq of the newest committed record (0 when none was ever appended). Cheap: no query.
+  std::uint64_t last_seq();
+  // For each key with records in (after_seq, upto_seq]: its highest seq there. Runs on the
+  // monitoring connection (a full scan of the range would otherwise hold up appends).
+  core::result<std::vector<std::pair<std::string, std::uint64_t>>> last_seq_per_key(
+      std::uint64_t after_seq, std::uint64_t upto_seq);
+  // Checkpoints run by the timed checkpointer since open (for tests and monitoring).
+  std::uint64_t timed_checkpoints() const;
 
   const open_report& report() const;  // what open() found; fixed after open
   // Events deleted unacknowledged by full_policy::evict_oldest since open.

@@ -1,5 +1,14 @@
 #pragma once
-// Forwards the outbox to Kafka in outbox order and deletes what Kafka acknowledged.
+// Forwards the outbox to Kafka, in outbox order per animal, and deletes what Kafka acknowledged.
+//
+// Backlog drain: when more than `backlog_threshold` events wait (Kafka was away, the gateway was
+// down), the forwarder waits until everything it produced is acknowledged (Kafka is back), then
+// splits the outbox at its newest seq B. Events up to B (the backlog) are
+// produced in outbox order at most `drain_rate` per second and at most `drain_max_queued` at a time
+// in the producer's queue; events after B (live) go first, so a live reading waits behind a
+// bounded queue rather than behind the whole backlog. Nothing overtakes an older event of the same
+// animal: a live event of an animal that still has backlog events not yet produced is held (in
+// memory, at most `max_deferred`) and produced right after that animal's last backlog event.
 //
 // One thread owns the librdkafka producer: it peeks the outbox, produces each event keyed by its
 // animal (idempotent, acks=all, Java-compatible murmur2 partitioner), serves delivery reports and
@@ -26,8 +35,12 @@ struct forwarder_options {
   std::string topic = "herd.events";
   std::string dlq_topic = "herd.events.dlq";
   std::map<std::string, std::string> properties;  // extra librdkafka properties (security, ...)
-  std::size_t max_in_flight = 10000;              // produced but not yet acknowledged
+  std::size_t max_in_flight = 2000;               // produced but not yet acknowledged
   std::size_t batch = 500;                        // outbox rows read per peek
+  std::size_t backlog_threshold = 2000;  // more unproduced events than this is a backlog to drain
+  std::uint32_t drain_rate = 0;          // backlog events per second; 0 = as fast as Kafka takes them
+  std::size_t drain_max_queued = 1000;   // backlog events in the producer queue at once
+  std::size_t max_deferred = 20000;      // live events held for their animal's backlog, at most
 };
 
 // librdkafka properties herdgate sets itself; the config may not override them.
@@ -40,6 +53,9 @@ struct forwarder_stats {
   std::uint64_t dead_letters_forwarded = 0;
   std::uint64_t producer_rebuilds = 0;
   std::uint64_t in_flight = 0;
+  bool draining = false;         // a backlog is being drained
+  std::uint64_t deferred = 0;    // live events held until their animal's backlog is produced
+  std::uint64_t drains = 0;      // backlogs drained completely since start
   // steady_clock time (ms since its epoch) when the forwarder thread last went round its loop.
   // The loop wakes at least once a second even when idle or backing off, so an older heartbeat
   // means the thread is stuck (a supervisor's watchdog reads this).

@@ -49,6 +49,9 @@ struct observability_snapshot {
   bool mqtt_connected = false;
   std::string mqtt_broker;          // for the health reason
   std::uint64_t kafka_in_flight = 0;
+  bool draining = false;            // the forwarder is draining a backlog
+  std::uint64_t drain_held = 0;     // live events held for their animal's backlog
+  std::uint64_t drains = 0;         // backlogs drained completely
 
   // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step).
   double oldest_unsent_age_s() const;

@@ -1,0 +1,111 @@
+// The durability knobs: journal mode and the timed checkpoint that bounds the power-loss window of
+// synchronous = normal.
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <herd/test_support/wait_until.hpp>
+
+#include "../temp_path.hpp"
+#include "herd/buffer/outbox.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string pragma_text(const std::string& path, const char* pragma) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW) out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+void append_one(buffer::outbox& ob) {
+  REQUIRE(ob.append("animal", "", [](std::uint64_t) { return std::string(200, 'x'); }).ok());
+}
+
+}  // namespace
+
+TEST_CASE("the timed checkpoint runs after commits, and only then") {
+  test::scratch_dir dir;
+  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
+  o.checkpoint_interval_ms = 50;
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  auto& ob = **opened;
+  append_one(ob);
+  REQUIRE(test_support::wait_until([&] { return ob.timed_checkpoints() >= 1; }, 5s, 10ms));
+  // Idle: nothing committed, so no checkpoint (no needless writes to an SD card).
+  const auto after = ob.timed_checkpoints();
+  std::this_thread::sleep_for(300ms);  // six intervals, to see that nothing happens
+  CHECK(ob.timed_checkpoints() == after);
+  // A commit in the WAL is copied into the database file by the next timed checkpoint.
+  const auto db_size = std::filesystem::file_size(o.path);
+  for (int i = 0; i < 50; ++i) append_one(ob);
+  REQUIRE(test_support::wait_until([&] { return ob.timed_checkpoints() > after; }, 5s, 10ms));
+  CHECK(std::filesystem::file_size(o.path) > db_size);
+}
+
+TEST_CASE("no timed checkpoint when the interval is 0") {
+  test::scratch_dir dir;
+  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
+  o.checkpoint_interval_ms = 0;
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  append_one(**opened);
+  std::this_thread::sleep_for(200ms);
+  CHECK((*opened)->timed_checkpoints() == 0);
+}
+
+TEST_CASE("journal_mode truncate and delete: a rollback journal, no WAL, same queue") {
+  for (const auto mode : {buffer::journal_mode::truncate, buffer::journal_mode::del}) {
+    test::scratch_dir dir;
+    buffer::outbox_options o{.path = dir.file("o.db")};
+    o.journal = mode;
+    auto opened = buffer::outbox::open(o);
+    REQUIRE(opened.ok());
+    auto& ob = **opened;
+    for (int i = 0; i < 3; ++i) append_one(ob);
+    // A rollback journal is per connection (a new one would say "delete"): look at the files.
+    CHECK(pragma_text(o.path, "PRAGMA journal_mode") != "wal");
+    CHECK_FALSE(std::filesystem::exists(o.path + "-wal"));
+    if (mode == buffer::journal_mode::truncate) {  // kept, emptied after each commit
+      CHECK(std::filesystem::exists(o.path + "-journal"));
+      CHECK(std::filesystem::file_size(o.path + "-journal") == 0);
+    } else {  // deleted after each commit
+      CHECK_FALSE(std::filesystem::exists(o.path + "-journal"));
+    }
+    auto rows = ob.peek(0, 10);
+    REQUIRE(rows.ok());
+    CHECK(rows->size() == 3);
+    auto b = ob.backlog();  // the monitoring connection reads a rollback-journal file too
+    REQUIRE(b.ok());
+    CHECK(b->events == 3);
+  }
+}
+
+TEST_CASE("last_seq and last_seq_per_key describe a backlog") {
+  test::scratch_dir dir;
+  auto opened = buffer::outbox::open({.path = dir.file("o.db")});
+  REQUIRE(opened.ok());
+  auto& ob = **opened;
+  CHECK(ob.last_seq() == 0);
+  for (const char* key : {"a", "b", "a", "c", "b", "a"}) {
+    REQUIRE(ob.append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
+  }
+  CHECK(ob.last_seq() == 6);
+  auto last = ob.last_seq_per_key(1, 5);  // seqs 2..5: b, a, c, b
+  REQUIRE(last.ok());
+  std::map<std::string, std::uint64_t> m(last->begin(), last->end());
+  CHECK(m == std::map<std::string, std::uint64_t>{{"a", 3}, {"b", 5}, {"c", 4}});
+}
