@@ -1,0 +1,442 @@
+// Outbox benchmarks (issue 3), printed in one run so that ratios compare like with like:
+//   1. bytes written to disk per event (/proc/self/io write_bytes) against the envelope size,
+//      for each synchronous mode: SD-card wear on a Pi;
+//   2. drain of an N-event backlog to the dev Kafka by herdgate's forwarder, and a raw librdkafka
+//      producer sending the same records (key, value, headers) to an identical cluster: the limit;
+//   3. live latency (append -> seen by a Kafka consumer) of events of other animals appended at a
+//      fixed rate while the backlog drains, for an unlimited and a rate-limited drain;
+//   4. RSS of the herdgate daemon: steady state with 1,000 collars, and with the N-event backlog
+//      (Kafka down, then while draining).
+// Usage: herd-bench-outbox [events=1000000] [live_rate=200] [limited_drain_rate=20000]
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <algorithm>
+#include <csignal>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <herd/cloud/dev_kafka.hpp>
+#include <herd/test_support/child_process.hpp>
+#include <herd/test_support/mosquitto_broker.hpp>
+#include <herd/test_support/paths.hpp>
+#include <herd/test_support/temp_dir.hpp>
+#include <herd/test_support/wait_until.hpp>
+
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/logging.hpp"
+#include "herd/core/uuid.hpp"
+#include "herd/gateway/event_factory.hpp"
+#include "herd/gateway/forwarder.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+namespace ts = herd::test_support;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int k_backlog_animals = 1000;
+constexpr int k_live_animals = 100;  // animals 1001..1100: no backlog, so their events may go first
+
+double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
+
+std::string animal_id(int n) { return fmt::format("276{:012d}", n); }
+
+// A realistic collar.reading.v1 envelope, as ingest makes it.
+std::string make_event(const gateway::event_factory& factory, int animal, std::uint64_t seq, std::int64_t now_ms) {
+  sensors::collar_reading r;
+  r.farm_id = "farm-01";
+  r.collar_id = fmt::format("C-{:05d}", animal);
+  r.seq = static_cast<std::uint32_t>(seq);
+  r.ts_ms = now_ms;
+  r.temp_c = 38.62;
+  r.steps = 123;
+  r.rum_min = 4.5;
+  r.interval_s = 600;
+  r.batt_pct = 87;
+  r.rssi_dbm = -71;
+  gateway::envelope_meta meta{core::new_uuid_v4(), animal_id(animal), gateway::resolve_occurred_at(now_ms, now_ms),
+                              now_ms, seq};
+  return factory.collar_reading_event(r, meta).SerializeAsString();
+}
+
+std::uint64_t process_write_bytes() {
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  std::uint64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "write_bytes:") return value;
+  }
+  return 0;
+}
+
+// VmRSS and VmHWM of a process, kB.
+std::pair<long, long> rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  long rss = 0, hwm = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::stol(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) hwm = std::stol(line.substr(6));
+  }
+  return {rss, hwm};
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::unique_ptr<cloud::dev_kafka> start_kafka() {
+  auto k = cloud::dev_kafka::start();
+  if (!k) throw std::runtime_error(k.err().message);
+  return std::move(*k);
+}
+
+std::unique_ptr<buffer::outbox> open_outbox(const std::string& path, buffer::sync_mode mode) {
+  buffer::outbox_options o{.path = path, .synchronous = mode};
+  auto ob = buffer::outbox::open(o);
+  if (!ob) throw std::runtime_error(ob.err().message);
+  return std::move(*ob);
+}
+
+// --- 1. bytes written per event ------------------------------------------------------------------
+
+void bytes_per_event(const std::filesystem::path& dir, const gateway::event_factory& factory) {
+  std::printf("\n1. Bytes written to disk per event (/proc/self/io write_bytes, incl. checkpoints and close)\n");
+  std::printf("%-8s %10s %14s %16s %10s\n", "sync", "events", "envelope B", "written B/event", "ratio");
+  for (const auto mode : {buffer::sync_mode::full, buffer::sync_mode::normal}) {
+    const int n = mode == buffer::sync_mode::full ? 5000 : 20000;
+    const auto path = (dir / fmt::format("wear-{}.db", static_cast<int>(mode))).string();
+    std::size_t payload = 0;
+    const auto before = process_write_bytes();
+    {
+      auto ob = open_outbox(path, mode);
+      const auto now = core::system_clock().now_ms();
+      for (int i = 0; i < n; ++i) {
+        const int animal = 1 + i % k_backlog_animals;
+        auto r = ob->append(animal_id(animal), fmt::format("farm-01/C-{:05d}/{}", animal, i), [&](std::uint64_t seq) {
+          auto v = make_event(factory, animal, seq, now);
+          payload += v.size();
+          return v;
+        });
+        if (!r) throw std::runtime_error(r.err().message);
+      }
+    }  // closed: the final checkpoint is counted too
+    const double per_event = static_cast<double>(process_write_bytes() - before) / n;
+    const double envelope = static_cast<double>(payload) / n;
+    std::printf("%-8s %10d %14.0f %16.0f %10.1f\n", mode == buffer::sync_mode::full ? "full" : "normal", n, envelope,
+                per_event, per_event / envelope);
+  }
+}
+
+// --- 2./3. drain ---------------------------------------------------------------------------------
+
+// Reads a topic from the start on its own thread; calls `on` for each record.
+class consumer {
+ public:
+  consumer(const std::string& bootstrap, const std::string& topic,
+           std::function<void(const rd_kafka_message_t&)> on) : on_(std::move(on)) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", "bench", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", err, sizeof err);  // latency, not broker idling
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (rk_ == nullptr) throw std::runtime_error(err);
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(6);
+    for (int p = 0; p < 6; ++p) rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk_, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 50);
+        if (m == nullptr) continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) on_(*m);
+        rd_kafka_message_destroy(m);
+      }
+    });
+  }
+  ~consumer() {
+    stop_ = true;
+    thread_.join();
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
+
+ private:
+  std::function<void(const rd_kafka_message_t&)> on_;
+  rd_kafka_t* rk_ = nullptr;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct drain_result {
+  double seconds = 0;
+  double rate = 0;  // backlog events per second
+  std::vector<double> live_ms;
+};
+
+drain_result drain_with_forwarder(const std::string& base, const std::string& path, std::uint64_t events,
+                                  std::uint32_t drain_rate, std::size_t max_queued, int live_rate,
+                                  const gateway::event_factory& factory) {
+  std::filesystem::copy_file(base, path, std::filesystem::copy_options::overwrite_existing);
+  auto kafka = start_kafka();
+  auto ob = open_outbox(path, buffer::sync_mode::full);  // the production default
+  std::mutex mu;
+  std::map<std::uint64_t, steady::time_point> appended;  // live events: seq -> append time
+  drain_result out;
+  consumer watch(kafka->bootstrap(), "herd.events", [&](const rd_kafka_message_t& m) {
+    const std::string key(static_cast<const char*>(m.key), m.key_len);
+    if (key <= animal_id(k_backlog_animals)) return;  // a backlog event
+    events::v1::EventEnvelope env;
+    if (!env.ParseFromArray(m.payload, static_cast<int>(m.len))) return;
+    std::lock_guard lock(mu);
+    auto it = appended.find(env.gateway_seq());
+    if (it == appended.end()) return;
+    out.live_ms.push_back(std::chrono::duration<double, std::milli>(steady::now() - it->second).count());
+    appended.erase(it);
+  });
+  gateway::forwarder_options fo;
+  fo.bootstrap = kafka->bootstrap();
+  fo.drain_rate = drain_rate;
+  fo.drain_max_queued = max_queued;
+  gateway::forwarder fwd(fo, *ob);
+  const auto t0 = steady::now();
+  if (auto st = fwd.start(); !st) throw std::runtime_error(st.err().message);
+  std::atomic<bool> stop_live{false};
+  std::thread live([&] {
+    const auto period = std::chrono::microseconds(1'000'000 / live_rate);
+    auto next = steady::now();
+    for (int i = 0; !stop_live; ++i) {
+      const int animal = k_backlog_animals + 1 + i % k_live_animals;
+      const auto now_ms = core::system_clock().now_ms();
+      auto r = ob->append(animal_id(animal), "", [&](std::uint64_t seq) {
+        std::lock_guard lock(mu);
+        appended[seq] = steady::now();
+        return make_event(factory, animal, seq, now_ms);
+      });
+      if (!r) throw std::runtime_error(r.err().message);
+      fwd.notify();
+      next += period;
+      std::this_thread::sleep_until(next);
+    }
+  });
+  // Live events keep coming until the backlog is drained; then everything is acknowledged.
+  ts::wait_until([&] { return fwd.stats().drains >= 1; }, 3600s, 20ms);
+  stop_live = true;
+  live.join();
+  ts::wait_until([&] { auto d = ob->depth(); return d.ok() && *d == 0; }, 600s, 20ms);
+  out.seconds = seconds_since(t0);
+  out.rate = static_cast<double>(events) / out.seconds;
+  ts::wait_until([&] { std::lock_guard lock(mu); return appended.empty(); }, 60s, 20ms);
+  fwd.stop(5s);
+  return out;
+}
+
+struct raw_record {
+  std::string key, value;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+double drain_with_raw_producer(const std::vector<raw_record>& records, const std::string& in_flight) {
+  auto kafka = start_kafka();
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const std::map<std::string, std::string> props = {
+      {"bootstrap.servers", kafka->bootstrap()}, {"enable.idempotence", "true"}, {"acks", "all"},
+      {"partitioner", "murmur2_random"}, {"linger.ms", "5"}, {"message.timeout.ms", "0"},
+      {"max.in.flight.requests.per.connection", in_flight}, {"queue.buffering.max.messages", "2000000"},
+      {"queue.buffering.max.kbytes", "2097151"}};
+  for (const auto& [k, v] : props) rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err);
+  std::atomic<std::size_t> acked{0};
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<std::atomic<std::size_t>*>(opaque)->fetch_add(1);
+  });
+  rd_kafka_conf_set_opaque(conf, &acked);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) throw std::runtime_error(err);
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, "herd.events", nullptr);
+  const auto t0 = steady::now();
+  for (const auto& r : records) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(r.headers.size());
+    for (const auto& [k, v] : r.headers) rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
+    for (;;) {
+      rd_kafka_vu_t vu[5] = {};
+      vu[0].vtype = RD_KAFKA_VTYPE_RKT;
+      vu[0].u.rkt = topic;
+      vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+      vu[1].u.mem = {const_cast<char*>(r.key.data()), r.key.size()};
+      vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+      vu[2].u.mem = {const_cast<char*>(r.value.data()), r.value.size()};
+      vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+      vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+      vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+      vu[4].u.headers = hdrs;
+      rd_kafka_error_t* e = rd_kafka_produceva(rk, vu, 5);
+      if (e == nullptr) break;
+      const bool full = rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+      rd_kafka_error_destroy(e);
+      if (!full) throw std::runtime_error("raw produce failed");
+      rd_kafka_poll(rk, 5);
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  while (acked.load() < records.size()) rd_kafka_poll(rk, 5);
+  const double rate = static_cast<double>(records.size()) / seconds_since(t0);
+  rd_kafka_topic_destroy(topic);
+  rd_kafka_destroy(rk);
+  return rate;
+}
+
+std::vector<raw_record> load_records(const std::string& path) {
+  auto ob = open_outbox(path, buffer::sync_mode::normal);
+  std::vector<raw_record> out;
+  for (std::uint64_t after = 0;;) {
+    auto rows = ob->peek(after, 10000);
+    if (!rows || rows->empty()) break;
+    for (auto& r : *rows) {
+      events::v1::EventEnvelope env;
+      env.ParseFromString(r.value);
+      out.push_back({std::move(r.key), std::move(r.value), gateway::cloudevents_headers(env)});
+      after = r.seq;
+    }
+  }
+  return out;
+}
+
+// --- 4. RSS of the daemon ------------------------------------------------------------------------
+
+struct daemon {
+  std::unique_ptr<ts::child_process> proc;
+  std::filesystem::path ready;
+
+  daemon(const std::filesystem::path& dir, const std::string& name, const std::string& mqtt, const std::string& kafka,
+         const std::string& outbox, const std::string& registry) {
+    const auto cfg = dir / (name + ".toml");
+    std::ofstream(cfg) << fmt::format(
+        "[gateway]\nid = \"{0}\"\nlog_level = \"info\"\n[mqtt]\nbroker_uri = \"{1}\"\nclient_id = \"{0}\"\n"
+        "[kafka]\nbootstrap = \"{2}\"\n[outbox]\npath = \"{3}\"\n[registry]\npath = \"{4}\"\n[metrics]\nlisten = \"\"\n",
+        name, mqtt, kafka, outbox, registry);
+    ready = dir / (name + ".ready");
+    proc = std::make_unique<ts::child_process>(
+        ts::binary_dir() + "/gateway/herdgate",
+        std::vector<std::string>{"--config", cfg.string(), "--ready-file", ready.string()}, dir,
+        std::map<std::string, std::string>{}, name + ".log");
+    if (!ts::wait_until([&] { return std::filesystem::exists(ready); }, 120s, 20ms)) {
+      throw std::runtime_error(name + " not ready:\n" + proc->log_text());
+    }
+  }
+};
+
+std::unique_ptr<ts::child_process> sim(const std::filesystem::path& dir, const std::string& broker,
+                                       std::vector<std::string> args) {
+  static int runs = 0;
+  std::vector<std::string> all = {"--broker", broker, "--client-id", "bench-sim-" + std::to_string(++runs)};
+  all.insert(all.end(), args.begin(), args.end());
+  return std::make_unique<ts::child_process>(ts::binary_dir() + "/firmware-sim/herd-sim", all, dir);
+}
+
+void rss(const std::filesystem::path& dir, const std::string& backlog_db) {
+  std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB)\n");
+  ts::mosquitto_broker broker;
+  const auto registry = (dir / "collars-1000.csv").string();
+  sim(dir, broker.uri(), {"--collars", "1000", "--count", "0", "--registry-out", registry})->wait_exit(30s);
+  {
+    auto kafka = start_kafka();
+    daemon d(dir, "rss-live", broker.uri(), kafka->bootstrap(), (dir / "rss-live.db").string(), registry);
+    // Every collar reports 30 times (at 2,000 readings/s rather than every 10 minutes, to get
+    // there in 30 s); RSS is then measured at rest.
+    sim(dir, broker.uri(), {"--collars", "1000", "--count", "30000", "--rate", "2000", "--seed", "3"})->wait_exit(120s);
+    std::this_thread::sleep_for(5s);  // let the last deliveries settle: a measurement at rest
+    const auto [now_kb, peak_kb] = rss_kb(d.proc->pid());
+    std::printf("  1,000 collars, 30,000 readings forwarded: RSS %.1f, peak %.1f\n", now_kb / 1024.0, peak_kb / 1024.0);
+    d.proc->signal(SIGTERM);
+    d.proc->wait_exit(30s);
+  }
+  {
+    auto kafka = start_kafka();
+    auto* mc = kafka->mock();
+    for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc, b);
+    const auto db = (dir / "rss-backlog.db").string();
+    std::filesystem::copy_file(backlog_db, db, std::filesystem::copy_options::overwrite_existing);
+    daemon d(dir, "rss-backlog", broker.uri(), kafka->bootstrap(), db, registry);
+    std::this_thread::sleep_for(5s);  // Kafka down: the drain has started and is stuck
+    const auto [down_kb, down_peak_kb] = rss_kb(d.proc->pid());
+    std::printf("  backlog waiting, Kafka down: RSS %.1f, peak %.1f\n", down_kb / 1024.0, down_peak_kb / 1024.0);
+    for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc, b);
+    const bool drained = ts::wait_until(
+        [&] { return d.proc->log_text().find("backlog drained") != std::string::npos; }, 1800s, 200ms);
+    const auto [after_kb, peak_kb] = rss_kb(d.proc->pid());
+    std::printf("  after draining it%s: RSS %.1f, peak while draining %.1f\n", drained ? "" : " (incomplete)",
+                after_kb / 1024.0, peak_kb / 1024.0);
+    d.proc->signal(SIGTERM);
+    d.proc->wait_exit(30s);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::uint64_t events = argc > 1 ? std::stoull(argv[1]) : 1'000'000;
+  const int live_rate = argc > 2 ? std::stoi(argv[2]) : 200;
+  const auto limited = static_cast<std::uint32_t>(argc > 3 ? std::stoul(argv[3]) : 20000);
+  core::setup_logging(spdlog::level::warn);
+  ts::temp_dir dir;
+  const gateway::event_factory factory("bench-gw");
+  std::printf("herdgate outbox benchmark: backlog of %llu events from %d animals, live events of %d other "
+              "animals at %d/s while it drains\n",
+              static_cast<unsigned long long>(events), k_backlog_animals, k_live_animals, live_rate);
+
+  bytes_per_event(dir.path(), factory);
+
+  // The backlog, built once (synchronous = off: set-up, not measured) and copied for each run.
+  const auto base = (dir / "backlog.db").string();
+  {
+    auto ob = open_outbox(base, buffer::sync_mode::off);
+    const auto now = core::system_clock().now_ms();
+    const auto t0 = steady::now();
+    for (std::uint64_t i = 0; i < events; ++i) {
+      const int animal = 1 + static_cast<int>(i % k_backlog_animals);
+      auto r = ob->append(animal_id(animal), "", [&](std::uint64_t seq) { return make_event(factory, animal, seq, now); });
+      if (!r) throw std::runtime_error(r.err().message);
+    }
+    std::printf("\n(backlog built in %.1f s, %.0f MB)\n", seconds_since(t0),
+                static_cast<double>(std::filesystem::file_size(base)) / 1e6);
+  }
+
+  std::printf("\n2./3. Drain of the backlog to the dev Kafka (3 brokers, 6 partitions, acks=all) and live latency\n");
+  std::printf("%-44s %10s %12s %10s %10s %10s %8s\n", "producer", "seconds", "events/s", "live p50", "live p99",
+              "live max", "live n");
+  const auto records = load_records(base);
+  const double raw1 = drain_with_raw_producer(records, "1");
+  std::printf("%-44s %10.1f %12.0f\n", "raw librdkafka, herdgate's settings (1 in flight)",
+              static_cast<double>(events) / raw1, raw1);
+  const double raw5 = drain_with_raw_producer(records, "5");
+  std::printf("%-44s %10.1f %12.0f\n", "raw librdkafka, 5 in flight", static_cast<double>(events) / raw5, raw5);
+  const std::vector<std::pair<std::uint32_t, std::size_t>> runs = {{0U, 1000}, {0U, 10000}, {limited, 1000}};
+  for (const auto& [rate, queued] : runs) {
+    const auto r = drain_with_forwarder(base, (dir / fmt::format("drain-{}-{}.db", rate, queued)).string(), events,
+                                        rate, queued, live_rate, factory);
+    const std::string name = fmt::format("herdgate, drain_rate {}, max_queued {}", rate, queued);
+    std::printf("%-44s %10.1f %12.0f %10.1f %10.1f %10.1f %8zu\n", name.c_str(), r.seconds, r.rate,
+                percentile(r.live_ms, 0.5), percentile(r.live_ms, 0.99), percentile(r.live_ms, 1.0), r.live_ms.size());
+  }
+  std::printf("(events/s: backlog events over the time to produce and acknowledge them; forwarder ratio to raw(1): "
+              "see above; live latency in ms from outbox append to a consumer)\n");
+
+  rss(dir.path(), base);
+  return 0;
+}
