@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "herd/core/logging.hpp"
 
@@ -95,6 +96,12 @@ struct outbox::impl {
   std::atomic<std::uint64_t> evicted{0};
   std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
   int last_rc = SQLITE_OK;  // the SQLite code of the last failure in a transaction (SQLITE_FULL?)
+
+  // Each key's last appended seq (under mu), for split_backlog(). Complete for seqs after
+  // open_last_seq; the records up to it are scanned in once, at the first split.
+  std::unordered_map<std::string, std::uint64_t> key_last;
+  std::uint64_t open_last_seq = 0;
+  bool open_keys_scanned = false;
 
   // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms.
   std::atomic<bool> committed_since_checkpoint{false};
@@ -300,6 +307,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
     if (last.step() == SQLITE_ROW) p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
+    p->open_last_seq = p->next_seq - 1;
   } catch (const std::exception& e) {
     return core::error::fatal(e.what());
   }
@@ -355,7 +363,10 @@ core::result<outbox::appended> outbox::append(
     return core::ok_v;
   };
   if (auto st = p.run_making_room(store); !st) return st.err();
-  if (!out.duplicate) p.next_seq = seq + 1;
+  if (!out.duplicate) {
+    p.next_seq = seq + 1;
+    p.key_last[key] = seq;
+  }
   return out;
 }
 
@@ -424,6 +435,32 @@ core::result<std::vector<std::pair<std::string, std::uint64_t>>> outbox::last_se
   }
   sel.reset();
   if (rc != SQLITE_DONE) return sqlite_error(impl_->reader.db, rc, "last seq per key");
+  return out;
+}
+
+core::result<outbox::backlog_split> outbox::split_backlog(std::uint64_t after_seq) {
+  auto& p = *impl_;
+  bool scanned = false;
+  {
+    std::lock_guard lock(p.mu);
+    scanned = p.open_keys_scanned;
+  }
+  if (!scanned) {  // only this thread splits; appends go on during the scan
+    auto rows = last_seq_per_key(0, p.open_last_seq);
+    if (!rows) return rows.err();
+    std::lock_guard lock(p.mu);
+    for (auto& [key, seq] : *rows) {
+      auto& last = p.key_last[key];
+      last = std::max(last, seq);
+    }
+    p.open_keys_scanned = true;
+  }
+  std::lock_guard lock(p.mu);
+  backlog_split out;
+  out.newest = p.next_seq - 1;
+  for (const auto& [key, seq] : p.key_last) {
+    if (seq > after_seq) out.last_per_key.emplace_back(key, seq);
+  }
   return out;
 }
 

@@ -390,15 +390,15 @@ struct forwarder::impl {
     held_count = backlog_queued = 0;
   }
 
-  // Splits the outbox at `newest`, noting each animal's last backlog event (one scan of the
-  // backlog, on the monitoring connection so ingest goes on).
-  void start_drain(std::uint64_t newest) {
-    auto last = outbox.last_seq_per_key(cursor, newest);
-    if (!last) {
-      log->error("cannot scan the backlog: {}; forwarding in plain outbox order", last.err().message);
+  // Splits the outbox at its newest event; notes each animal's last backlog event.
+  void start_drain() {
+    auto split = outbox.split_backlog(cursor);
+    if (!split) {
+      log->error("cannot split the backlog: {}; forwarding in plain outbox order", split.err().message);
       return;
     }
-    for (auto& [key, seq] : *last) backlog_last.emplace(std::move(key), seq);
+    for (auto& [key, seq] : split->last_per_key) backlog_last.emplace(std::move(key), seq);
+    const std::uint64_t newest = split->newest;
     draining = true;
     backlog_end = live_cursor = newest;
     backlog_queued = 0;
@@ -501,7 +501,7 @@ struct forwarder::impl {
       // A backlog. Split it off once everything produced so far is acknowledged: while Kafka is
       // away the window stays full, and a split then would call most of the outage "live".
       if (in_flight > 0) return;
-      start_drain(newest);
+      start_drain();
       if (!draining) {
         fill_in_order(cursor, false);
         return;

@@ -109,3 +109,35 @@ TEST_CASE("last_seq and last_seq_per_key describe a backlog") {
   std::map<std::string, std::uint64_t> m(last->begin(), last->end());
   CHECK(m == std::map<std::string, std::uint64_t>{{"a", 3}, {"b", 5}, {"c", 4}});
 }
+
+TEST_CASE("split_backlog: each key's last seq after a point, also for records from before open") {
+  test::scratch_dir dir;
+  const std::string path = dir.file("o.db");
+  {
+    auto opened = buffer::outbox::open({.path = path});
+    REQUIRE(opened.ok());
+    for (const char* key : {"a", "b", "a"}) {  // seqs 1..3, in the file before the next open
+      REQUIRE((*opened)->append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
+    }
+  }
+  auto opened = buffer::outbox::open({.path = path});
+  REQUIRE(opened.ok());
+  auto& ob = **opened;
+  for (const char* key : {"c", "b"}) {  // seqs 4, 5
+    REQUIRE(ob.append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
+  }
+  auto split = ob.split_backlog(0);
+  REQUIRE(split.ok());
+  CHECK(split->newest == 5);
+  std::map<std::string, std::uint64_t> m(split->last_per_key.begin(), split->last_per_key.end());
+  CHECK(m == std::map<std::string, std::uint64_t>{{"a", 3}, {"b", 5}, {"c", 4}});
+  // After seq 3: only keys with records after it.
+  split = ob.split_backlog(3);
+  REQUIRE(split.ok());
+  m = std::map<std::string, std::uint64_t>(split->last_per_key.begin(), split->last_per_key.end());
+  CHECK(m == std::map<std::string, std::uint64_t>{{"b", 5}, {"c", 4}});
+  // It agrees with a scan.
+  auto scan = ob.last_seq_per_key(3, 5);
+  REQUIRE(scan.ok());
+  CHECK(std::map<std::string, std::uint64_t>(scan->begin(), scan->end()) == m);
+}

@@ -111,10 +111,18 @@ class outbox {
   core::result<std::uint64_t> depth();  // records not yet acknowledged
   // The seq of the newest committed record (0 when none was ever appended). Cheap: no query.
   std::uint64_t last_seq();
-  // For each key with records in (after_seq, upto_seq]: its highest seq there. Runs on the
-  // monitoring connection (a full scan of the range would otherwise hold up appends).
+  // For each key with records in (after_seq, upto_seq]: its highest seq there. A scan of the
+  // range, on the monitoring connection (so appends go on meanwhile).
   core::result<std::vector<std::pair<std::string, std::uint64_t>>> last_seq_per_key(
       std::uint64_t after_seq, std::uint64_t upto_seq);
+  struct backlog_split {
+    std::uint64_t newest = 0;  // last_seq() at the split
+    std::vector<std::pair<std::string, std::uint64_t>> last_per_key;  // keys with records in (after_seq, newest]
+  };
+  // The same answer as last_seq_per_key(after_seq, last_seq()), atomically and without a scan:
+  // the outbox remembers each key's last appended seq. Only the first call scans the records that
+  // were already in the file at open (once per process).
+  core::result<backlog_split> split_backlog(std::uint64_t after_seq);
   // Checkpoints run by the timed checkpointer since open (for tests and monitoring).
   std::uint64_t timed_checkpoints() const;
 
