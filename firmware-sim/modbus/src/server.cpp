@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
@@ -58,6 +59,7 @@ struct modbus_server::impl {
   int listen_fd = -1;
   int max_clients = 0;
   std::vector<int> clients;
+  rtu_options rtu;
   std::atomic<std::uint64_t> requests{0}, rejected{0}, bad_frames{0}, accepted{0};
 
   ~impl() {
@@ -117,23 +119,34 @@ core::result<std::unique_ptr<modbus_server>> modbus_server::start_rtu(
   if (auto st = validate(opts); !st) return st.err();
   auto p = std::make_unique<impl>();
   p->bank = std::move(bank);
-  p->ctx = modbus_new_rtu(opts.device.c_str(), opts.baud, opts.parity, opts.data_bits, opts.stop_bits);
-  if (p->ctx == nullptr) {
-    return core::error::permanent(fmt::format("modbus_new_rtu({}): {}", opts.device, modbus_strerror(errno)));
-  }
-  modbus_set_slave(p->ctx, opts.slave_id);
-  if (modbus_connect(p->ctx) != 0) {
-    return core::error::permanent(fmt::format("open {}: {}", opts.device, modbus_strerror(errno)));
-  }
+  p->rtu = opts;
+  if (auto st = open_rtu(*p); !st) return st.err();
   std::unique_ptr<modbus_server> s(new modbus_server(std::move(p)));
   s->thread_ = std::thread([srv = s.get()] { srv->serve_rtu(); });
   return s;
 }
 
+core::status modbus_server::open_rtu(impl& p) {
+  if (p.ctx != nullptr) {
+    modbus_close(p.ctx);
+    modbus_free(p.ctx);
+  }
+  const auto& o = p.rtu;
+  p.ctx = modbus_new_rtu(o.device.c_str(), o.baud, o.parity, o.data_bits, o.stop_bits);
+  if (p.ctx == nullptr) {
+    return core::error::permanent(fmt::format("modbus_new_rtu({}): {}", o.device, modbus_strerror(errno)));
+  }
+  modbus_set_slave(p.ctx, o.slave_id);
+  if (modbus_connect(p.ctx) != 0) {
+    return core::error::permanent(fmt::format("open {}: {}", o.device, modbus_strerror(errno)));
+  }
+  return core::ok_v;
+}
+
 namespace {
 
 // Waits up to 100 ms for any of fds to be readable; the ones that are come back.
-std::vector<int> readable(const std::vector<int>& fds) {
+std::vector<int> readable(const std::vector<int>& fds, long usec = 100'000) {
   fd_set set;
   FD_ZERO(&set);
   int top = -1;
@@ -142,13 +155,27 @@ std::vector<int> readable(const std::vector<int>& fds) {
     FD_SET(fd, &set);
     top = std::max(top, fd);
   }
-  timeval tv{0, 100'000};
+  timeval tv{0, usec};
   std::vector<int> ready;
   if (::select(top + 1, &set, nullptr, nullptr, &tv) <= 0) return ready;
   for (const int fd : fds) {
     if (fd >= 0 && fd < FD_SETSIZE && FD_ISSET(fd, &set)) ready.push_back(fd);
   }
   return ready;
+}
+
+// Cuts one Modbus TCP frame off the front of a client's buffer, framed by its MBAP header's
+// length field (libmodbus' own receive frames by function code and loses sync on a function it
+// does not know). The frame's length; 0 when it is not complete yet; -1 when the bytes are not
+// Modbus TCP (protocol id not 0, a length out of 2..254).
+int next_tcp_frame(const std::vector<std::uint8_t>& buf) {
+  constexpr std::size_t k_mbap = 7;  // transaction id, protocol id, length, unit id
+  if (buf.size() < k_mbap) return 0;
+  const unsigned protocol = static_cast<unsigned>(buf[2]) << 8 | buf[3];
+  const unsigned length = static_cast<unsigned>(buf[4]) << 8 | buf[5];  // unit id + PDU
+  if (protocol != 0 || length < 2 || length > 254) return -1;
+  const std::size_t total = k_mbap + length - 1;
+  return buf.size() < total ? 0 : static_cast<int>(total);
 }
 
 }  // namespace
@@ -178,7 +205,16 @@ void modbus_server::handle(const std::uint8_t* req, int len, bool rtu) {
 
 void modbus_server::serve_tcp() {
   auto& p = *impl_;
-  std::uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+  // Per client: the bytes received and not yet answered. Reads never block, so a client that
+  // sends half a frame and stalls holds up nobody else.
+  std::map<int, std::vector<std::uint8_t>> pending;
+  const auto drop = [&](int fd, bool bad) {
+    if (bad) ++p.bad_frames;
+    ::close(fd);
+    pending.erase(fd);
+    p.clients.erase(std::remove(p.clients.begin(), p.clients.end(), fd), p.clients.end());
+  };
+  std::uint8_t chunk[1024];
   while (!stop_.load()) {
     std::vector<int> fds = p.clients;
     fds.push_back(p.listen_fd);
@@ -193,19 +229,32 @@ void modbus_server::serve_tcp() {
         }
         ++p.accepted;
         p.clients.push_back(c);
+        pending[c];
         continue;
       }
+      const ssize_t r = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+      auto& buf = pending[fd];
+      if (r <= 0) {  // closed (a half frame left behind counts as bad)
+        drop(fd, !buf.empty());
+        continue;
+      }
+      buf.insert(buf.end(), chunk, chunk + r);
       modbus_set_socket(p.ctx, fd);
-      const int rc = modbus_receive(p.ctx, req);
-      if (rc > 0) {
-        handle(req, rc, false);
-      } else if (rc < 0) {  // closed by the client, or a frame that is not Modbus TCP
-        if (errno != ECONNRESET) ++p.bad_frames;
-        ::close(fd);
-        p.clients.erase(std::remove(p.clients.begin(), p.clients.end(), fd), p.clients.end());
+      for (;;) {
+        const int n = next_tcp_frame(buf);
+        if (n < 0) {
+          drop(fd, true);
+          break;
+        }
+        if (n == 0) break;
+        handle(buf.data(), n, false);
+        buf.erase(buf.begin(), buf.begin() + n);
       }
     }
   }
+  for (const auto& [fd, buf] : pending) ::close(fd);
+  p.clients.clear();
   modbus_set_socket(p.ctx, -1);
 }
 
@@ -213,9 +262,9 @@ void modbus_server::serve_rtu() {
   auto& p = *impl_;
   std::uint8_t req[MODBUS_RTU_MAX_ADU_LENGTH];
   while (!stop_.load()) {
-    const int fd = modbus_get_socket(p.ctx);
+    const int fd = p.ctx == nullptr ? -1 : modbus_get_socket(p.ctx);
     if (fd < 0) {  // lost the device: reopen it (a USB adapter replugged, a pty pair restarted)
-      if (modbus_connect(p.ctx) != 0) {
+      if (!open_rtu(p)) {
         for (int i = 0; i < 5 && !stop_.load(); ++i) readable({});
       }
       continue;
@@ -224,7 +273,12 @@ void modbus_server::serve_rtu() {
     const int rc = modbus_receive(p.ctx, req);
     if (rc > 0) {
       handle(req, rc, true);
-    } else if (rc < 0) {
+    } else if (rc == 0) {
+      // A request to another slave on the bus. libmodbus then takes the next frame for that
+      // slave's answer and drops it; when no answer comes (no such slave), that next frame would
+      // be the master's next request to us. So after 100 ms of silence, start afresh.
+      if (readable({fd}, 100'000).empty() && !open_rtu(p) && p.ctx != nullptr) modbus_close(p.ctx);
+    } else {
       const int e = errno;
       ++p.bad_frames;
       if (e == EMBBADCRC || e == ETIMEDOUT || e == EMBBADDATA || e == EMBBADSLAVE ||

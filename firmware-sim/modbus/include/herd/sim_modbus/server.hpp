@@ -80,6 +80,7 @@ class modbus_server {
   void serve_tcp();
   void serve_rtu();
   void handle(const std::uint8_t* req, int len, bool rtu);
+  static core::status open_rtu(impl& p);
 
   std::unique_ptr<impl> impl_;
   int port_ = 0;
