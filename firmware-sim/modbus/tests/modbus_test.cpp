@@ -517,10 +517,12 @@ TEST_CASE("herd-sim-modbus: a station over TCP moving with virtual time, a scale
     CHECK(p.wait_exit(10s) == 0);
     CHECK(p.log_text().find("tcp: ") != std::string::npos);
   }
-  SUBCASE("scale over RTU with a day of history") {
+  SUBCASE("scale over RTU and TCP at once, with a day of history") {
     pty_pair pty;
+    const std::uint16_t port = ts::free_port();
     ts::child_process p(HERD_SIM_MODBUS_BIN,
-                        {"--device", "scale", "--collars", "40", "--seed", "3", "--rtu", pty.slave,
+                        {"--device", "scale", "--collars", "40", "--seed", "3", "--tcp",
+                         "127.0.0.1:" + std::to_string(port), "--rtu", pty.slave,
                          "--baud", "9600", "--parity", "N", "--stop-bits", "2", "--slave-id", "5",
                          "--elapsed", "86400"},
                         logs.path());
@@ -537,6 +539,9 @@ TEST_CASE("herd-sim-modbus: a station over TCP moving with virtual time, a scale
     sm::scale_model model(3, 40, k_start);
     CHECK(u32(r, 16) == model.at(79).weight_deci_kg);
     CHECK(u32(r, 10) == model.at(79).ts_ms / 1000);
+    REQUIRE(ts::wait_port_accepts(port, 10s));
+    const auto r_tcp = client::tcp(port).must_read(0, 26);
+    CHECK(std::equal(r_tcp.begin() + 8, r_tcp.end(), r.begin() + 8));  // all but uptime, clock
     p.signal(SIGTERM);
     CHECK(p.wait_exit(10s) == 0);
   }
