@@ -510,6 +510,8 @@ TEST_CASE("herd-sim-modbus: a station over TCP moving with virtual time, a scale
     // Whatever round it shows, each slot is the fleet's reading of that round for that collar.
     const auto slot0 = c.must_read(100, 20);
     const std::int64_t ts_ms = static_cast<std::int64_t>(u32(slot0, 4)) * 1000 + slot0[6];
+    REQUIRE(ts_ms >= k_start);
+    REQUIRE(ts_ms < k_start + 1000 * 10 * k_min);  // sane, before generating that many readings
     const auto round = static_cast<std::uint64_t>((ts_ms - k_start) / (10 * k_min));
     const auto expected = last_readings(fo, (round + 1) * 10);
     check_slot(slot0, 0, expected.at(0), static_cast<std::uint32_t>(round + 1));
