@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <utility>
 
 namespace herd::sim_modbus {
@@ -82,18 +83,26 @@ std::optional<collar_frame> decode_frame(std::string_view topic, std::string_vie
   return f;
 }
 
-collar_feed::collar_feed(sim::fleet_options opts)
-    : fleet_([&] {
-        opts.ts = sim::ts_mode::sim;
-        return std::move(opts);
-      }()) {}
+collar_feed::collar_feed(sim::fleet_options opts) {
+  opts.ts = sim::ts_mode::sim;
+  auto f = std::make_shared<sim::fleet>(std::move(opts));
+  next_ = [f]() -> std::optional<sim::message> { return f->next(); };
+}
+
+collar_feed::collar_feed(source next) : next_(std::move(next)) {}
 
 std::uint64_t collar_feed::advance_to(std::int64_t now_ms, base_station& station) {
   std::uint64_t fed = 0;
-  // A bound per call keeps a fleet that never gets ahead of now (all ts 0) from looping forever.
+  // A bound per call keeps a source that never gets ahead of now (all ts 0) from looping forever.
   const std::uint64_t limit = 100'000'000;
   while (fed < limit) {
-    if (!pending_) pending_ = fleet_.next();
+    if (!pending_) {
+      pending_ = next_();
+      if (!pending_) break;  // the source has ended
+      ++generated_;
+    }
+    // Due when the collar sends it: its ts (a source that knows better, such as a herd with
+    // offline spells and batch uploads, is the place to change this).
     const auto frame = decode_frame(pending_->topic, pending_->payload);
     if (frame && frame->ts_ms > now_ms) break;  // not yet sent in virtual time
     if (frame) {

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "herd/sim/fleet.hpp"
 #include "herd/sim_modbus/base_station.hpp"
@@ -142,6 +143,25 @@ TEST_CASE("collar feed: readings reach the station when virtual time reaches the
   CHECK(feed.advance_to(k_start + 59'999, st) == 0);
   CHECK(feed.advance_to(k_start + 600'000, st) == 30);
   CHECK(u32(st.registers(), 8) == 33);
+}
+
+TEST_CASE("collar feed from any source: malformed frames are counted as rejected, an end is an end") {
+  std::vector<herd::sim::message> msgs = {
+      {"farm/f/collar/C-00001/telemetry", R"({"seq":1,"ts":1767225600000})"},
+      {"farm/f/collar/C-00002/telemetry", R"({"seq":1,"ts":)"},
+      {"farm/f/collar/C-00002/telemetry", R"({"seq":2,"ts":1767225660000,"temp_c":38.5})"}};
+  std::size_t i = 0;
+  sm::collar_feed feed([&]() -> std::optional<herd::sim::message> {
+    if (i == msgs.size()) return std::nullopt;
+    return msgs[i++];
+  });
+  sm::base_station st(2, k_start);
+  CHECK(feed.advance_to(k_start, st) == 2);
+  CHECK(u32(st.registers(), 15) == 1);
+  CHECK(feed.advance_to(k_start + 3'600'000, st) == 1);
+  CHECK(feed.advance_to(k_start + 7'200'000, st) == 0);
+  CHECK(feed.generated() == 3);
+  CHECK(st.registers()[120 + 7] == 3850);
 }
 
 TEST_CASE("walk-over scale model: deterministic, two milkings a day, HERD.md weights") {
