@@ -321,6 +321,36 @@ TEST_CASE("base station: bad requests get Modbus exceptions and the slave keeps 
     ::close(fd);
   }
   CHECK(client::tcp(rig.server->port()).must_read(3, 1)[0] == 24);
+
+  {  // A peer stalled in the middle of a frame holds up nobody: others get answers meanwhile.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(rig.server->port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    const std::uint8_t half[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x04};  // 8 of 12
+    REQUIRE(::send(fd, half, sizeof half, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof half));
+    modbus_set_response_timeout(c.get(), 0, 300'000);
+    for (int k = 0; k < 10; ++k) CHECK(c.must_read(0, 1)[0] == 0x4253);
+    modbus_set_response_timeout(c.get(), 2, 0);
+    // The rest of its frame arrives: it is answered too.
+    const std::uint8_t rest[] = {0x00, 0x03, 0x00, 0x01};
+    REQUIRE(::send(fd, rest, sizeof rest, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof rest));
+    std::uint8_t rsp[11] = {};
+    std::size_t got = 0;
+    REQUIRE(ts::wait_until([&] {
+      const ssize_t r = ::recv(fd, rsp + got, sizeof rsp - got, MSG_DONTWAIT);
+      if (r > 0) got += static_cast<std::size_t>(r);
+      return got == sizeof rsp;
+    }, 5s));
+    CHECK(rsp[7] == 0x04);  // function
+    CHECK(rsp[8] == 2);     // byte count
+    CHECK(rsp[9] == 0x00);  // register 3: slot count 24
+    CHECK(rsp[10] == 24);
+    ::close(fd);
+  }
   CHECK(rig.server->stats().rejected >= 6);
   CHECK(ts::wait_until([&] { return rig.server->stats().bad_frames == 4; }, 5s));
 }
