@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev doctest-dev mosquitto mosquitto-clients
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev sqlite3
   socat  # the pty pair of the Modbus RTU tests
+  faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
 )
 
 missing=()

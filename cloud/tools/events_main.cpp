@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   auto last_event = clock::now();
   std::map<std::string, animal_stats> animals;
   std::uint64_t total = 0, undecodable = 0;
+  std::map<std::string, std::uint64_t> clock_marks;  // gateway_clock_quality -> events
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = true;
   json.preserve_proto_field_names = true;
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
       if (!env.ParseFromArray(m->payload, static_cast<int>(m->len)) || !env.payload().UnpackTo(&reading)) {
         ++undecodable;
       } else {
+        ++clock_marks[herd::events::v1::ClockQuality_Name(env.gateway_clock_quality())];
         auto& a = animals[env.aggregate_id()];
         ++a.events;
         if (static_cast<std::int64_t>(reading.collar_seq()) <= a.last_seq) ++a.out_of_order;
@@ -117,5 +119,9 @@ int main(int argc, char** argv) {
     disorder += a.out_of_order;
   }
   std::cout << "undecodable: " << undecodable << ", out of order: " << disorder << "\n";
+  // How far the gateway clock could be trusted when it stamped them (envelope gateway_clock_quality).
+  std::cout << "gateway clock:";
+  for (const auto& [quality, n] : clock_marks) std::cout << " " << quality << " " << n;
+  std::cout << "\n";
   return (total >= expect && undecodable == 0 && disorder == 0) ? 0 : 1;
 }

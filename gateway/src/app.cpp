@@ -19,16 +19,33 @@ struct app::impl {
   std::unique_ptr<sensors::mqtt_source> mqtt;
   std::unique_ptr<metrics_server> metrics;  // null when metrics.listen is empty
   const core::clock* clock = nullptr;
+  core::boot_clock boot;
+  std::unique_ptr<core::clock_monitor> clock_monitor;  // is the wall clock to be trusted?
+  std::unique_ptr<backlog_age> ages;                   // backlog ages on the monotonic clock
   std::shared_ptr<spdlog::logger> log = core::module_logger("gateway");
 
   observability_snapshot observe() const {
     observability_snapshot s;
-    s.now_ms = clock->now_ms();
+    const core::clock_status cs = clock_monitor->sample();
+    ages->on_sample(cs);
+    s.now_ms = cs.wall_ms;
+    s.clock_quality = core::to_string(cs.quality);
+    s.clock_synced = cs.synced;
+    s.clock_steps = cs.steps;
+    s.clock_last_step_ms = cs.last_step_ms;
     if (auto b = outbox->backlog()) {
       s.outbox_depth = b->events;
       s.oldest_unsent_created_ms = b->oldest_created_ms;
     } else {
       s.outbox_error = b.err().message;
+    }
+    // The age on the monotonic clock needs the oldest event's seq: one row by primary key.
+    if (s.oldest_unsent_created_ms) {
+      if (auto oldest = outbox->peek(0, 1); oldest && !oldest->empty()) {
+        const auto a = ages->age_of(oldest->front().seq, oldest->front().created_ms, cs);
+        s.oldest_unsent_age_ms = a.ms;
+        s.oldest_unsent_age_lower_bound = a.lower_bound;
+      }
     }
     s.outbox_bytes = outbox->file_bytes();
     const auto mq = mqtt->stats();
@@ -37,6 +54,8 @@ struct app::impl {
     s.ingested = in.stored;
     s.duplicates = in.duplicates;
     s.dead_letters = in.dead_lettered;
+    s.ingested_clock_unsynced = in.clock_unsynced;
+    s.ingested_clock_stepped = in.clock_stepped;
     s.forwarded = out.delivered;
     s.dead_letters_forwarded = out.dead_letters_forwarded;
     s.producer_rebuilds = out.producer_rebuilds;
@@ -60,6 +79,7 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   auto p = std::make_unique<impl>();
   p->config = config;
   p->clock = &clock;
+  p->clock_monitor = std::make_unique<core::clock_monitor>(clock, p->boot, config.clock);
   auto registry = collar_registry::load_csv(config.registry_path);
   if (!registry) return registry.err();
   buffer::outbox_options oo = config.outbox;
@@ -67,6 +87,7 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   auto ob = buffer::outbox::open(oo);
   if (!ob) return core::error::fatal("outbox " + config.outbox.path + ": " + ob.err().message);
   p->outbox = std::move(*ob);
+  p->ages = std::make_unique<backlog_age>(p->clock_monitor->sample(), config.clock.min_wall_ms);
   if (const auto& rep = p->outbox->report(); rep.quarantined) {
     // Not fatal: the gateway runs on the salvaged outbox; the operator decides about the rest.
     p->log->error("outbox {} was corrupt ({}): kept as {}; salvaged {} events and {} dead letters",
@@ -76,9 +97,9 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   p->fwd = std::make_unique<forwarder>(config.kafka, *p->outbox);
   auto* fwd = p->fwd.get();
   const std::size_t collars = registry->collar_count();
-  p->sink = std::make_unique<ingest>(*p->outbox, event_factory(config.gateway_id), clock,
+  p->sink = std::make_unique<ingest>(*p->outbox, event_factory(config.gateway_id), *p->clock_monitor,
                                      std::make_shared<const collar_registry>(std::move(*registry)),
-                                     [fwd] { fwd->notify(); });
+                                     [fwd] { fwd->notify(); }, p->ages.get());
   p->mqtt = std::make_unique<sensors::mqtt_source>(config.mqtt, clock);
   if (!config.observability.listen.empty()) {
     auto* self = p.get();

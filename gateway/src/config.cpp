@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "herd/core/logging.hpp"
+#include "herd/core/time_format.hpp"
 
 namespace herd::gateway {
 
@@ -42,6 +43,13 @@ class table_reader {
     const std::int64_t v = *n->value<std::int64_t>();
     if (v < lo || v > hi) return error(key, fmt::format("must be between {} and {}, got {}", lo, hi, v));
     out = static_cast<Int>(v);
+  }
+
+  void boolean(const char* key, bool& out) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    if (!n->is_boolean()) return error(key, "must be true or false");
+    out = *n->value<bool>();
   }
 
   void str_list(const char* key, std::vector<std::string>& out) {
@@ -240,6 +248,25 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   hl.integer("max_oldest_unsent_s", max_oldest, 1, 30 * 24 * 3600);
   c.observability.max_oldest_unsent = std::chrono::seconds(max_oldest);
   hl.finish();
+
+  // [clock]: how herdgate tells whether its wall clock can be trusted (no RTC on a Pi).
+  table_reader ck(top.table("clock"), "clock", errors);
+  ck.boolean("kernel_sync", c.clock.kernel_sync);
+  ck.str("synced_file", c.clock.synced_file);
+  std::string floor;
+  ck.str("min_wall_time", floor);
+  if (!floor.empty()) {
+    if (auto ms = core::parse_iso8601_utc(floor)) {
+      c.clock.min_wall_ms = *ms;
+    } else {
+      ck.error("min_wall_time", "must be an ISO-8601 UTC time such as 2026-11-01T00:00:00Z or 2026-11-01");
+    }
+  }
+  ck.integer("step_threshold_ms", c.clock.step_threshold_ms, 100, 3'600'000);
+  std::int64_t hold_s = c.clock.stepped_hold_ms / 1000;
+  ck.integer("stepped_hold_s", hold_s, 0, 86'400);
+  c.clock.stepped_hold_ms = hold_s * 1000;
+  ck.finish();
 
   top.finish();
   if (!errors.empty()) {

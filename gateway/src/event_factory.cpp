@@ -16,12 +16,22 @@ void set_ms(google::protobuf::Timestamp* ts, std::int64_t ms) {
 }  // namespace
 
 occurred_at resolve_occurred_at(std::int64_t sensor_ts_ms, std::int64_t received_ms,
-                                const time_policy& policy) {
+                                const time_policy& policy, bool gateway_synced) {
   if (sensor_ts_ms == 0) return {received_ms, events::v1::TIME_SOURCE_GATEWAY_NO_SENSOR_TIME};
-  if (sensor_ts_ms < policy.min_valid_ms || sensor_ts_ms > received_ms + policy.max_future_ms) {
+  if (sensor_ts_ms < policy.min_valid_ms ||
+      (gateway_synced && sensor_ts_ms > received_ms + policy.max_future_ms)) {
     return {received_ms, events::v1::TIME_SOURCE_GATEWAY_SENSOR_INVALID};
   }
   return {sensor_ts_ms, events::v1::TIME_SOURCE_SENSOR};
+}
+
+events::v1::ClockQuality to_proto(core::clock_quality q) {
+  switch (q) {
+    case core::clock_quality::synced: return events::v1::CLOCK_QUALITY_SYNCED;
+    case core::clock_quality::unsynced: return events::v1::CLOCK_QUALITY_UNSYNCED;
+    case core::clock_quality::stepped: return events::v1::CLOCK_QUALITY_STEPPED;
+  }
+  return events::v1::CLOCK_QUALITY_UNSPECIFIED;
 }
 
 events::v1::EventEnvelope event_factory::collar_reading_event(const sensors::collar_reading& r,
@@ -51,13 +61,14 @@ events::v1::EventEnvelope event_factory::collar_reading_event(const sensors::col
   e.set_gateway_seq(meta.gateway_seq);
   e.mutable_payload()->PackFrom(p);
   e.set_occurred_at_source(meta.occurred.source);
+  e.set_gateway_clock_quality(meta.clock_quality);
   return e;
 }
 
 std::vector<std::pair<std::string, std::string>> cloudevents_headers(
     const events::v1::EventEnvelope& e) {
   using google::protobuf::util::TimeUtil;
-  return {
+  std::vector<std::pair<std::string, std::string>> h = {
       {"ce_specversion", "1.0"},
       {"ce_id", e.event_id()},
       {"ce_type", e.event_type()},
@@ -67,6 +78,15 @@ std::vector<std::pair<std::string, std::string>> cloudevents_headers(
       {"ce_subject", e.aggregate_id()},
       {"content-type", "application/x-protobuf"},
   };
+  // A CloudEvents extension attribute (lower-case letters and digits only), so a consumer can
+  // route or filter on it without decoding the envelope.
+  switch (e.gateway_clock_quality()) {
+    case events::v1::CLOCK_QUALITY_SYNCED: h.emplace_back("ce_clockquality", "synced"); break;
+    case events::v1::CLOCK_QUALITY_UNSYNCED: h.emplace_back("ce_clockquality", "unsynced"); break;
+    case events::v1::CLOCK_QUALITY_STEPPED: h.emplace_back("ce_clockquality", "stepped"); break;
+    default: break;  // unstated: no header
+  }
+  return h;
 }
 
 }  // namespace herd::gateway

@@ -2,22 +2,33 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "herd/core/uuid.hpp"
 
 namespace herd::gateway {
 
-ingest::ingest(buffer::outbox& outbox, event_factory factory, const core::clock& clock,
-               std::shared_ptr<const collar_registry> registry, std::function<void()> on_stored)
+ingest::ingest(buffer::outbox& outbox, event_factory factory, core::clock_monitor& monitor,
+               std::shared_ptr<const collar_registry> registry, std::function<void()> on_stored,
+               backlog_age* ages)
     : outbox_(outbox),
       factory_(std::move(factory)),
-      clock_(clock),
+      monitor_(monitor),
+      ages_(ages),
       registry_(std::move(registry)),
       on_stored_(std::move(on_stored)) {}
 
 core::status ingest::on_reading(const sensors::raw_message& raw,
                                 const sensors::collar_reading& reading) {
-  const occurred_at occurred = resolve_occurred_at(reading.ts_ms, raw.received_ms);
-  auto animal = registry()->animal_at(reading.collar_id, occurred.ms);
+  // One clock sample per reading: it stamps ingested_at and says how far that can be trusted.
+  const core::clock_status clock = monitor_.sample();
+  const occurred_at occurred = resolve_occurred_at(reading.ts_ms, raw.received_ms, {}, clock.synced);
+  // A gateway time from a clock that was never set says nothing about who wore the collar then:
+  // the collar's current wearer is the best answer (a 1970 time would dead-letter the reading).
+  const bool gateway_time_unknown =
+      !clock.synced && occurred.source != events::v1::TIME_SOURCE_SENSOR;
+  auto animal = registry()->animal_at(
+      reading.collar_id, gateway_time_unknown ? std::numeric_limits<std::int64_t>::max() : occurred.ms);
   if (!animal) return on_rejected(raw, animal.err().message);
 
   // The same reading delivered twice (an MQTT redelivery after a lost PUBACK, a collar resend)
@@ -28,11 +39,11 @@ core::status ingest::on_reading(const sensors::raw_message& raw,
   // restarted after a reset: only a message the transport marks as a resend is dropped as seen.
   const auto mode = reading.ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh
                                                             : buffer::outbox::dedup_mode::skip_seen;
-  const std::int64_t ingested_ms = clock_.now_ms();
+  const auto quality = to_proto(clock.quality);
   std::string event_id;
   auto appended = outbox_.append(*animal, dedup_key, [&](std::uint64_t seq) {
     event_id = core::new_uuid_v4();  // minted once, inside the transaction that stores it
-    const envelope_meta meta{event_id, *animal, occurred, ingested_ms, seq};
+    const envelope_meta meta{event_id, *animal, occurred, clock.wall_ms, seq, quality};
     return factory_.collar_reading_event(reading, meta).SerializeAsString();
   }, mode);
   if (!appended) return appended.err();
@@ -40,6 +51,9 @@ core::status ingest::on_reading(const sensors::raw_message& raw,
     duplicates_.fetch_add(1, std::memory_order_relaxed);
   } else {
     stored_.fetch_add(1, std::memory_order_relaxed);
+    if (clock.quality == core::clock_quality::unsynced) clock_unsynced_.fetch_add(1, std::memory_order_relaxed);
+    if (clock.quality == core::clock_quality::stepped) clock_stepped_.fetch_add(1, std::memory_order_relaxed);
+    if (ages_ != nullptr) ages_->on_stored(appended->seq, clock);
     if (on_stored_) on_stored_();
   }
   return core::ok_v;
@@ -72,7 +86,8 @@ std::shared_ptr<const collar_registry> ingest::registry() const {
 }
 
 ingest_stats ingest::stats() const {
-  return {stored_.load(), duplicates_.load(), dead_lettered_.load()};
+  return {stored_.load(), duplicates_.load(), dead_lettered_.load(), clock_unsynced_.load(),
+          clock_stepped_.load()};
 }
 
 }  // namespace herd::gateway

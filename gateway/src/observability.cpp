@@ -31,6 +31,7 @@ core::result<listen_address> parse_listen_address(const std::string& text) {
 
 double observability_snapshot::oldest_unsent_age_s() const {
   if (!oldest_unsent_created_ms) return 0.0;
+  if (oldest_unsent_age_ms) return static_cast<double>(std::max<std::int64_t>(*oldest_unsent_age_ms, 0)) / 1000.0;
   return static_cast<double>(std::max<std::int64_t>(now_ms - *oldest_unsent_created_ms, 0)) / 1000.0;
 }
 
@@ -87,6 +88,19 @@ std::string render_prometheus(const observability_snapshot& s) {
   e.metric("herdgate_backlog_held_events", "gauge",
            "Live events held until their animal's backlog is produced.", s.drain_held);
   e.metric("herdgate_backlog_drains_total", "counter", "Backlogs drained completely.", s.drains);
+  e.metric("herdgate_clock_synced", "gauge",
+           "1 while the wall clock counts as synchronized (kernel, synced_file and floor checks).",
+           s.clock_synced ? 1 : 0);
+  e.metric("herdgate_clock_steps_total", "counter", "Steps (jumps) of the wall clock seen.", s.clock_steps);
+  e.metric("herdgate_clock_last_step_seconds", "gauge",
+           "Signed size of the last wall clock step (+ forward, - backward); 0 when none.",
+           fmt::format("{:.3f}", static_cast<double>(s.clock_last_step_ms) / 1000.0));
+  e.metric("herdgate_ingested_clock_unsynced_total", "counter",
+           "Events stored while the wall clock was not synchronized (marked CLOCK_QUALITY_UNSYNCED).",
+           s.ingested_clock_unsynced);
+  e.metric("herdgate_ingested_clock_stepped_total", "counter",
+           "Events stored shortly after a wall clock step (marked CLOCK_QUALITY_STEPPED).",
+           s.ingested_clock_stepped);
   return e.take();
 }
 
@@ -99,14 +113,16 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
   const double age = s.oldest_unsent_age_s();
   const auto limit = static_cast<double>(o.max_oldest_unsent.count());
   if (age > limit) {
-    r.reasons.push_back(fmt::format("outbox: oldest unsent event is {:.0f} s old (limit {} s); is Kafka reachable?",
-                                    age, o.max_oldest_unsent.count()));
+    r.reasons.push_back(fmt::format("outbox: oldest unsent event is {}{:.0f} s old (limit {} s); is Kafka reachable?",
+                                    s.oldest_unsent_age_lower_bound ? "at least " : "", age,
+                                    o.max_oldest_unsent.count()));
   }
   r.healthy = r.reasons.empty();
   nlohmann::json j = {{"status", r.healthy ? "ok" : "unhealthy"},
                       {"mqtt_connected", s.mqtt_connected},
                       {"oldest_unsent_age_seconds", age},
-                      {"max_oldest_unsent_seconds", o.max_oldest_unsent.count()}};
+                      {"max_oldest_unsent_seconds", o.max_oldest_unsent.count()},
+                      {"clock", s.clock_quality}};
   if (s.outbox_depth) j["outbox_depth"] = *s.outbox_depth;
   if (!r.healthy) j["reasons"] = r.reasons;
   r.json = j.dump() + "\n";

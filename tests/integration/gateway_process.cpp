@@ -20,6 +20,7 @@ gateway_process::gateway_process(gateway_settings s) : s_(std::move(s)) {
       << s_.outbox_extra
       << "[registry]\npath = \"" << s_.registry_path << "\"\n"
       << "[metrics]\nlisten = \"" << s_.metrics_listen << "\"\n";
+  cfg << s_.extra_sections;
   cfg << "[kafka.properties]\n";
   for (const auto& [k, v] : s_.kafka_properties) cfg << '"' << k << "\" = \"" << v << "\"\n";
 }
@@ -38,8 +39,7 @@ void gateway_process::start(std::chrono::milliseconds deadline) {
       test_support::binary_dir() + "/gateway/herdgate",
       std::vector<std::string>{"--config", config_path(), "--ready-file", ready.string(),
                                "--metrics-address-file", (s_.dir / "metrics-address").string()},
-      s_.dir,
-      std::map<std::string, std::string>{}, "herdgate-" + std::to_string(starts_) + ".log");
+      s_.dir, s_.env, "herdgate-" + std::to_string(starts_) + ".log");
   if (!test_support::wait_until([&] { return std::filesystem::exists(ready) || !proc_->running(); }, deadline) ||
       !std::filesystem::exists(ready)) {
     throw std::runtime_error("herdgate did not become ready:\n" + proc_->log_text());

@@ -26,6 +26,8 @@ struct gateway_settings {
   std::string metrics_listen = "127.0.0.1:0";
   std::string outbox_extra;  // more [outbox] lines, e.g. "max_bytes = 1048576\n"
   std::string kafka_extra;   // more [kafka] lines, e.g. "drain_rate = 2000\n"
+  std::string extra_sections;  // whole sections appended to the config, e.g. "[clock]\n..."
+  std::map<std::string, std::string> env;  // extra environment of the herdgate process
 };
 
 class gateway_process {

@@ -146,3 +146,53 @@ TEST_CASE("drain keys: rate and queue cap, defaults and bounds") {
   CHECK(errors.find("kafka.drain_rate: must be between 0 and 10000000") != std::string::npos);
   CHECK(errors.find("kafka.drain_max_queued: must be between 1 and 1000000") != std::string::npos);
 }
+
+TEST_CASE("[clock]: defaults, every key, strict validation") {
+  auto c = parse_config(k_minimal_config, "t.toml");
+  REQUIRE(c.ok());
+  CHECK(c->clock.kernel_sync);
+  CHECK(c->clock.synced_file.empty());
+  CHECK(c->clock.min_wall_ms == herd::core::k_wall_floor_ms);
+  CHECK(c->clock.step_threshold_ms == 2000);
+  CHECK(c->clock.stepped_hold_ms == 60'000);
+
+  c = parse_config(k_minimal_config + R"([clock]
+kernel_sync = false
+synced_file = "/run/systemd/timesync/synchronized"
+min_wall_time = "2027-03-01"
+step_threshold_ms = 500
+stepped_hold_s = 0
+)", "t.toml");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.err().message));
+  CHECK_FALSE(c->clock.kernel_sync);
+  CHECK(c->clock.synced_file == "/run/systemd/timesync/synchronized");
+  CHECK(c->clock.min_wall_ms == 1803859200000);  // 2027-03-01T00:00:00Z
+  CHECK(c->clock.step_threshold_ms == 500);
+  CHECK(c->clock.stepped_hold_ms == 0);
+
+  const auto e = errors_of(k_minimal_config + R"([clock]
+kernel_sync = "yes"
+synced_file = 1
+min_wall_time = "last tuesday"
+step_threshold_ms = 10
+stepped_hold_s = 100000
+ntp_server = "pool.ntp.org"
+)");
+  for (const char* expected :
+       {"clock.kernel_sync: must be true or false", "clock.synced_file: must be a string",
+        "clock.min_wall_time: must be an ISO-8601 UTC time", "clock.step_threshold_ms: must be between 100 and 3600000, got 10",
+        "clock.stepped_hold_s: must be between 0 and 86400, got 100000", "clock.ntp_server: unknown key"}) {
+    CAPTURE(expected);
+    CHECK(e.find(expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("the sample config documents [clock] with the defaults") {
+  auto c = herd::gateway::load_config(HERD_SOURCE_DIR "/config/herdgate.sample.toml");
+  REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.err().message));
+  CHECK(c->clock.kernel_sync);
+  CHECK(c->clock.synced_file.empty());
+  CHECK(c->clock.min_wall_ms == herd::core::k_wall_floor_ms);
+  CHECK(c->clock.step_threshold_ms == 2000);
+  CHECK(c->clock.stepped_hold_ms == 60'000);
+}

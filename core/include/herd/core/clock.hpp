@@ -4,19 +4,29 @@
 
 namespace herd::core {
 
-// Wall-clock source, injectable so tests control time. Units: ms since the Unix epoch, UTC.
+// A time source in ms, injectable so tests control time. A wall clock (system_clock) counts ms
+// since the Unix epoch, UTC, and may jump when it is set; boot_clock counts ms since boot and
+// never jumps: use it for intervals, never as a timestamp.
 class clock {
  public:
   virtual ~clock() = default;
   virtual std::int64_t now_ms() const = 0;
 };
 
+// CLOCK_REALTIME.
 class system_clock final : public clock {
  public:
   std::int64_t now_ms() const override;
 };
 
-// A clock tests set by hand. Thread-safe.
+// CLOCK_BOOTTIME: monotonic, and unlike CLOCK_MONOTONIC it keeps counting while the system is
+// suspended, so wall and boot time advance together except when the wall clock is set.
+class boot_clock final : public clock {
+ public:
+  std::int64_t now_ms() const override;
+};
+
+// A clock tests set by hand (as a wall or a monotonic clock). Thread-safe.
 class manual_clock final : public clock {
  public:
   explicit manual_clock(std::int64_t start_ms) : now_(start_ms) {}

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "herd/buffer/outbox.hpp"
+#include "herd/core/clock_monitor.hpp"
 #include "herd/core/result.hpp"
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/observability.hpp"
@@ -20,6 +21,7 @@ struct gateway_config {
   buffer::outbox_options outbox;
   std::string registry_path;
   observability_options observability;  // [metrics] and [health]
+  core::clock_monitor_options clock;    // [clock]
 };
 
 // Reads and validates a config file. The error message lists every problem, one per line,

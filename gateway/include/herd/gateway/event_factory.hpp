@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "herd/core/clock_monitor.hpp"
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/sensors/reading.hpp"
 
@@ -24,8 +25,13 @@ struct occurred_at {
 };
 
 // The sensor time if sane, else the gateway's receive time, flagged (DESIGN.md, event contract).
+// While the gateway clock is not synchronized (`gateway_synced` false) it is no yardstick: a sensor
+// time is then only checked against the floor, not against the gateway clock (a Pi that booted
+// at its last shutdown time would otherwise take every collar's correct time for the future).
 occurred_at resolve_occurred_at(std::int64_t sensor_ts_ms, std::int64_t received_ms,
-                                const time_policy& policy = {});
+                                const time_policy& policy = {}, bool gateway_synced = true);
+
+events::v1::ClockQuality to_proto(core::clock_quality q);
 
 struct envelope_meta {
   std::string event_id;        // UUIDv4 minted at ingest
@@ -33,6 +39,7 @@ struct envelope_meta {
   occurred_at occurred;
   std::int64_t ingested_ms = 0;
   std::uint64_t gateway_seq = 0;
+  events::v1::ClockQuality clock_quality = events::v1::CLOCK_QUALITY_UNSPECIFIED;
 };
 
 class event_factory {
@@ -48,7 +55,8 @@ class event_factory {
 };
 
 // The CloudEvents Kafka binary-binding headers for an envelope, plus content-type:
-// ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject, content-type.
+// ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject, content-type, and the extension
+// ce_clockquality (synced, unsynced, stepped) when the envelope states its gateway clock quality.
 std::vector<std::pair<std::string, std::string>> cloudevents_headers(
     const events::v1::EventEnvelope& e);
 

@@ -8,7 +8,8 @@
 #include <mutex>
 
 #include "herd/buffer/outbox.hpp"
-#include "herd/core/clock.hpp"
+#include "herd/core/clock_monitor.hpp"
+#include "herd/gateway/backlog_age.hpp"
 #include "herd/gateway/event_factory.hpp"
 #include "herd/gateway/registry.hpp"
 #include "herd/sensors/source.hpp"
@@ -23,12 +24,17 @@ struct ingest_stats {
   std::uint64_t stored = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t dead_lettered = 0;
+  std::uint64_t clock_unsynced = 0;  // stored while the gateway clock was not synchronized
+  std::uint64_t clock_stepped = 0;   // stored shortly after a step of the gateway clock
 };
 
 class ingest final : public sensors::reading_sink {
  public:
-  ingest(buffer::outbox& outbox, event_factory factory, const core::clock& clock,
-         std::shared_ptr<const collar_registry> registry, std::function<void()> on_stored);
+  // `monitor` gives the wall time and its quality for each reading; `ages` (may be null) learns
+  // the clock state each event was stored under. Both must outlive the sink.
+  ingest(buffer::outbox& outbox, event_factory factory, core::clock_monitor& monitor,
+         std::shared_ptr<const collar_registry> registry, std::function<void()> on_stored,
+         backlog_age* ages = nullptr);
 
   core::status on_reading(const sensors::raw_message& raw,
                           const sensors::collar_reading& reading) override;
@@ -43,11 +49,13 @@ class ingest final : public sensors::reading_sink {
 
   buffer::outbox& outbox_;
   event_factory factory_;
-  const core::clock& clock_;
+  core::clock_monitor& monitor_;
+  backlog_age* ages_;
   mutable std::mutex registry_mu_;
   std::shared_ptr<const collar_registry> registry_;
   std::function<void()> on_stored_;
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, dead_lettered_{0};
+  std::atomic<std::uint64_t> clock_unsynced_{0}, clock_stepped_{0};
 };
 
 }  // namespace herd::gateway

@@ -35,6 +35,10 @@ struct observability_snapshot {
   std::optional<std::uint64_t> outbox_depth;
   std::uint64_t outbox_bytes = 0;
   std::optional<std::int64_t> oldest_unsent_created_ms;  // nullopt: nothing waiting
+  // The oldest unsent event's age measured on the monotonic clock (backlog_age); when set it is
+  // used instead of now_ms - oldest_unsent_created_ms, which a clock step would falsify.
+  std::optional<std::int64_t> oldest_unsent_age_ms;
+  bool oldest_unsent_age_lower_bound = false;  // the clock never synced: the age is "at least"
   std::string outbox_error;
   // Counters since this process started.
   std::uint64_t ingested = 0;       // readings committed to the outbox
@@ -52,8 +56,16 @@ struct observability_snapshot {
   bool draining = false;            // the forwarder is draining a backlog
   std::uint64_t drain_held = 0;     // live events held for their animal's backlog
   std::uint64_t drains = 0;         // backlogs drained completely
+  // The gateway's wall clock (clock_monitor).
+  std::string clock_quality = "synced";  // "synced", "unsynced", "stepped"
+  bool clock_synced = true;              // the sync checks pass (steps aside)
+  std::uint64_t clock_steps = 0;         // steps seen since start
+  std::int64_t clock_last_step_ms = 0;   // signed size of the last one, 0 when none
+  std::uint64_t ingested_clock_unsynced = 0;  // events stored and marked unsynced
+  std::uint64_t ingested_clock_stepped = 0;   // events stored and marked stepped
 
-  // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step).
+  // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step;
+  // oldest_unsent_age_ms when set).
   double oldest_unsent_age_s() const;
 };
 
