@@ -394,7 +394,8 @@ int main(int argc, char** argv) {
   const int live_rate = argc > 2 ? std::stoi(argv[2]) : 200;
   const auto limited = static_cast<std::uint32_t>(argc > 3 ? std::stoul(argv[3]) : 20000);
   core::setup_logging(spdlog::level::warn);
-  ts::temp_dir dir;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+  ts::temp_dir dir;  // under $TMPDIR (/tmp by default)
   const gateway::event_factory factory("bench-gw");
   std::printf("herdgate outbox benchmark: backlog of %llu events from %d animals, live events of %d other "
               "animals at %d/s while it drains\n",

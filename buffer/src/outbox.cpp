@@ -440,27 +440,38 @@ core::result<std::vector<std::pair<std::string, std::uint64_t>>> outbox::last_se
 
 core::result<outbox::backlog_split> outbox::split_backlog(std::uint64_t after_seq) {
   auto& p = *impl_;
+  backlog_split out;
   bool scanned = false;
+  std::uint64_t scan_upto = 0;
+  {
+    // The split point is now: what is appended while the first call scans comes after it.
+    std::lock_guard lock(p.mu);
+    out.newest = p.next_seq - 1;
+    for (const auto& [key, seq] : p.key_last) {
+      if (seq > after_seq) out.last_per_key.emplace_back(key, seq);
+    }
+    scanned = p.open_keys_scanned;
+    scan_upto = p.open_last_seq;
+  }
+  if (scanned) return out;
+  // Once per process: the records that were in the file at open (only this thread splits). From
+  // the start: records before after_seq that are still there (in flight) are few, and a later
+  // split from an earlier point (after a producer rebuild) needs their keys too.
+  auto rows = last_seq_per_key(0, scan_upto);
+  if (!rows) return rows.err();
+  std::unordered_map<std::string, std::uint64_t> merged(out.last_per_key.begin(), out.last_per_key.end());
   {
     std::lock_guard lock(p.mu);
-    scanned = p.open_keys_scanned;
-  }
-  if (!scanned) {  // only this thread splits; appends go on during the scan
-    auto rows = last_seq_per_key(0, p.open_last_seq);
-    if (!rows) return rows.err();
-    std::lock_guard lock(p.mu);
-    for (auto& [key, seq] : *rows) {
+    for (const auto& [key, seq] : *rows) {
       auto& last = p.key_last[key];
       last = std::max(last, seq);
+      if (seq <= after_seq) continue;
+      auto& m = merged[key];
+      m = std::max(m, seq);
     }
     p.open_keys_scanned = true;
   }
-  std::lock_guard lock(p.mu);
-  backlog_split out;
-  out.newest = p.next_seq - 1;
-  for (const auto& [key, seq] : p.key_last) {
-    if (seq > after_seq) out.last_per_key.emplace_back(key, seq);
-  }
+  out.last_per_key.assign(merged.begin(), merged.end());
   return out;
 }
 
