@@ -104,8 +104,10 @@ std::unique_ptr<cloud::dev_kafka> start_kafka() {
   return std::move(*k);
 }
 
-std::unique_ptr<buffer::outbox> open_outbox(const std::string& path, buffer::sync_mode mode) {
+std::unique_ptr<buffer::outbox> open_outbox(const std::string& path, buffer::sync_mode mode,
+                                            std::uint32_t page_size = 0) {
   buffer::outbox_options o{.path = path, .synchronous = mode};
+  o.page_size = page_size;
   auto ob = buffer::outbox::open(o);
   if (!ob) throw std::runtime_error(ob.err().message);
   return std::move(*ob);
@@ -115,14 +117,17 @@ std::unique_ptr<buffer::outbox> open_outbox(const std::string& path, buffer::syn
 
 void bytes_per_event(const std::filesystem::path& dir, const gateway::event_factory& factory) {
   std::printf("\n1. Bytes written to disk per event (/proc/self/io write_bytes, incl. checkpoints and close)\n");
-  std::printf("%-8s %10s %14s %16s %10s\n", "sync", "events", "envelope B", "written B/event", "ratio");
-  for (const auto mode : {buffer::sync_mode::full, buffer::sync_mode::normal}) {
+  std::printf("%-8s %10s %10s %14s %16s %10s\n", "sync", "page B", "events", "envelope B", "written B/event", "ratio");
+  const std::vector<std::pair<buffer::sync_mode, std::uint32_t>> runs = {
+      {buffer::sync_mode::full, 4096}, {buffer::sync_mode::full, 1024},
+      {buffer::sync_mode::normal, 4096}, {buffer::sync_mode::normal, 1024}};
+  for (const auto& [mode, page] : runs) {
     const int n = mode == buffer::sync_mode::full ? 5000 : 20000;
-    const auto path = (dir / fmt::format("wear-{}.db", static_cast<int>(mode))).string();
+    const auto path = (dir / fmt::format("wear-{}-{}.db", static_cast<int>(mode), page)).string();
     std::size_t payload = 0;
     const auto before = process_write_bytes();
     {
-      auto ob = open_outbox(path, mode);
+      auto ob = open_outbox(path, mode, page);
       const auto now = core::system_clock().now_ms();
       for (int i = 0; i < n; ++i) {
         const int animal = 1 + i % k_backlog_animals;
@@ -136,8 +141,8 @@ void bytes_per_event(const std::filesystem::path& dir, const gateway::event_fact
     }  // closed: the final checkpoint is counted too
     const double per_event = static_cast<double>(process_write_bytes() - before) / n;
     const double envelope = static_cast<double>(payload) / n;
-    std::printf("%-8s %10d %14.0f %16.0f %10.1f\n", mode == buffer::sync_mode::full ? "full" : "normal", n, envelope,
-                per_event, per_event / envelope);
+    std::printf("%-8s %10u %10d %14.0f %16.0f %10.1f\n", mode == buffer::sync_mode::full ? "full" : "normal", page, n,
+                envelope, per_event, per_event / envelope);
   }
 }
 

@@ -263,6 +263,10 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   sqlite3_extended_result_codes(p->db, 1);
   sqlite3_busy_timeout(p->db, 5000);
   // WAL: appends do not block the forwarder's reads, and a crash never tears a committed row.
+  if (options.page_size != 0) {  // before the journal mode: a WAL file's page size is fixed
+    rc = exec(p->db, ("PRAGMA page_size=" + std::to_string(options.page_size)).c_str());
+    if (rc != SQLITE_OK) return sqlite_error(p->db, rc, "init: page_size");
+  }
   const std::string autockpt = "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages);
   for (const char* sql : {journal_pragma(options.journal), sync_pragma(options.synchronous),
                           autockpt.c_str(), "PRAGMA foreign_keys=OFF", k_schema}) {

@@ -219,6 +219,10 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   c.outbox.journal = parse_journal(journal, ob);
   ob.integer("checkpoint_interval_ms", c.outbox.checkpoint_interval_ms, 0, 3600 * 1000);
   ob.integer("wal_autocheckpoint_pages", c.outbox.wal_autocheckpoint_pages, 0, 1000000);
+  ob.integer("page_size", c.outbox.page_size, 0, 65536);
+  if (const auto ps = c.outbox.page_size; ps != 0 && (ps < 512 || (ps & (ps - 1)) != 0)) {
+    ob.error("page_size", fmt::format("must be 0 (SQLite's default) or a power of two from 512 to 65536, got {}", ps));
+  }
   ob.integer("dedup_window", c.outbox.dedup_window, 1000, 100000000);
   ob.integer("max_bytes", c.outbox.max_bytes, 0, std::int64_t{1} << 50);
   if (c.outbox.max_bytes != 0 && c.outbox.max_bytes < k_min_outbox_bytes) {

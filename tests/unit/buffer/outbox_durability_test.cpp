@@ -141,3 +141,20 @@ TEST_CASE("split_backlog: each key's last seq after a point, also for records fr
   REQUIRE(scan.ok());
   CHECK(std::map<std::string, std::uint64_t>(scan->begin(), scan->end()) == m);
 }
+
+TEST_CASE("page_size applies to a new outbox; an existing one keeps its own") {
+  test::scratch_dir dir;
+  buffer::outbox_options o{.path = dir.file("o.db")};
+  o.page_size = 1024;
+  {
+    auto opened = buffer::outbox::open(o);
+    REQUIRE(opened.ok());
+    append_one(**opened);
+  }
+  CHECK(pragma_text(o.path, "PRAGMA page_size") == "1024");
+  o.page_size = 8192;
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  append_one(**opened);
+  CHECK(pragma_text(o.path, "PRAGMA page_size") == "1024");
+}

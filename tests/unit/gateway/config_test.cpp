@@ -110,6 +110,7 @@ TEST_CASE("durability keys: journal mode and checkpoint cadence, defaults and bo
   CHECK(c->outbox.journal == herd::buffer::journal_mode::wal);
   CHECK(c->outbox.checkpoint_interval_ms == 1000);
   CHECK(c->outbox.wal_autocheckpoint_pages == 1000);
+  CHECK(c->outbox.page_size == 0);
 
   std::string set = k_minimal_config;
   set.replace(set.find("[outbox]"), 8,
@@ -121,8 +122,11 @@ TEST_CASE("durability keys: journal mode and checkpoint cadence, defaults and bo
   CHECK(c->outbox.wal_autocheckpoint_pages == 0);
 
   std::string bad = k_minimal_config;
-  bad.replace(bad.find("[outbox]"), 8, "[outbox]\njournal_mode = \"memory\"\ncheckpoint_interval_ms = -1");
+  bad.replace(bad.find("[outbox]"), 8,
+              "[outbox]\njournal_mode = \"memory\"\ncheckpoint_interval_ms = -1\npage_size = 1000");
   const auto errors = errors_of(bad);
+  CHECK(errors.find("outbox.page_size: must be 0 (SQLite's default) or a power of two from 512 to 65536, got 1000") !=
+        std::string::npos);
   CHECK(errors.find("outbox.journal_mode: must be one of wal, truncate, delete") != std::string::npos);
   CHECK(errors.find("outbox.checkpoint_interval_ms: must be between 0 and 3600000") != std::string::npos);
 }

@@ -48,6 +48,10 @@ struct outbox_options {
   // checkpoints (every wal_autocheckpoint_pages pages), and then the normal window is unbounded.
   std::uint32_t checkpoint_interval_ms = 1000;
   std::uint32_t wal_autocheckpoint_pages = 1000;  // PRAGMA wal_autocheckpoint; 0 = off
+  // PRAGMA page_size for a new file (an existing outbox keeps its own); 0 = SQLite's (4096). Each
+  // reading's transaction writes a few whole pages to the WAL, so smaller pages mean fewer bytes
+  // written per reading (SD-card wear), at some cost in read speed.
+  std::uint32_t page_size = 0;
 };
 
 // What open() found. A file that is not a database or fails PRAGMA quick_check is quarantined:
