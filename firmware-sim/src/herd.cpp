@@ -35,6 +35,7 @@ struct pending {
   std::string payload;
   bool batched;
   bool duplicate;
+  bool malformed = false;
 };
 
 struct device_state {
@@ -377,7 +378,6 @@ void herd::impl::sample(int d) {
   const std::int64_t dup_delay = s.r.uniform(1, 30) * 1000;
   if (malformed) {
     payload = corrupt(payload, seq, fx::remix(fault_draw, 7));
-    ++stats.malformed;
   }
   if (offline) {
     const std::int64_t at = s.offline[s.off_i].to_ms;
@@ -393,17 +393,17 @@ void herd::impl::sample(int d) {
       }
     }
     if (o.faults.buffer_readings > 0) {
-      s.queue.push_back({at, payload, true, false});
+      s.queue.push_back({at, payload, true, false, malformed});
       ++s.buffered;
     } else {
       ++stats.lost;
     }
-    if (duplicate && o.faults.buffer_readings > 0) s.queue.push_back({at, payload, true, true});
+    if (duplicate && o.faults.buffer_readings > 0) s.queue.push_back({at, payload, true, true, malformed});
   } else {
-    s.queue.push_back({t, payload, false, false});
+    s.queue.push_back({t, payload, false, false, malformed});
     if (duplicate) {
       // A resend after a lost acknowledgement, before the next reading.
-      s.queue.push_back({t + std::min<std::int64_t>(dup_delay, std::max<std::int64_t>(0, s.interval_s * 1000LL - 1)), std::move(payload), false, true});
+      s.queue.push_back({t + std::min<std::int64_t>(dup_delay, std::max<std::int64_t>(0, s.interval_s * 1000LL - 1)), std::move(payload), false, true, malformed});
     }
   }
 }
@@ -421,6 +421,7 @@ std::optional<message> herd::next() {
       dv.queue.pop_front();
       if (p.batched && !p.duplicate) --dv.buffered;
       ++s.stats.sent;
+      if (p.malformed) ++s.stats.malformed;
       if (p.duplicate) ++s.stats.duplicates;
       else if (p.batched) ++s.stats.batched;
       else ++s.stats.live;

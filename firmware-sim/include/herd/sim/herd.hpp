@@ -150,9 +150,9 @@ struct herd_stats {
   std::uint64_t batched = 0;      // readings sent late, in a batch after an offline gap
   std::uint64_t lost = 0;         // readings dropped from a full buffer while offline
   std::uint64_t duplicates = 0;   // extra copies sent
-  std::uint64_t malformed = 0;    // corrupt frames sent instead of a reading
+  std::uint64_t malformed = 0;    // corrupt frames sent (instead of a reading, or its duplicate)
   std::uint64_t fallen_readings = 0;  // readings of a collar lying in the bedding
-  std::uint64_t no_temp = 0;      // readings without temp_c (sensor outside 25..45 °C)
+  std::uint64_t no_temp = 0;      // readings measured without temp_c (sensor outside 25..45 °C)
 };
 
 // What a device on an animal measures (no device faults), for tests, the Modbus slots and the
