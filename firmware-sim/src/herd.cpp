@@ -422,6 +422,7 @@ std::optional<message> herd::next() {
       if (p.batched && !p.duplicate) --dv.buffered;
       ++s.stats.sent;
       if (p.malformed) ++s.stats.malformed;
+      if (!p.malformed && !p.duplicate) ++s.stats.valid;
       if (p.duplicate) ++s.stats.duplicates;
       else if (p.batched) ++s.stats.batched;
       else ++s.stats.live;

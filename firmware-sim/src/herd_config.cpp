@@ -230,9 +230,10 @@ core::status load_herd_config(const std::filesystem::path& path, herd_options& o
     r.str("ground_truth", gt);
     r.str("registry", reg);
     r.str("json_out", js);
-    if (gt) run.ground_truth = rel(*gt).string();
-    if (reg) run.registry = rel(*reg).string();
-    if (js) run.json_out = rel(*js).string();
+    // Outputs are relative to the working directory (inputs to the config file).
+    run.ground_truth = gt;
+    run.registry = reg;
+    run.json_out = js;
     r.finish();
   }
   if (!errors.empty()) {

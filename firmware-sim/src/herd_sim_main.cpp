@@ -63,8 +63,8 @@ void print_herd_stats(const herd::sim::herd& h) {
   const auto& s = h.stats();
   std::fprintf(stderr, "%s\n",
                fmt::format("herd-sim: sampled {} sent {} (live {}, batched {}, duplicates {}, "
-                           "malformed {}), lost {}, fallen {}, without temp {}; episodes {}",
-                           s.sampled, s.sent, s.live, s.batched, s.duplicates, s.malformed, s.lost,
+                           "malformed {}), valid {}, lost {}, fallen {}, without temp {}; episodes {}",
+                           s.sampled, s.sent, s.live, s.batched, s.duplicates, s.malformed, s.valid, s.lost,
                            s.fallen_readings, s.no_temp, h.episodes().size())
                    .c_str());
 }

@@ -567,11 +567,11 @@ ground_truth = "truth.jsonl"
   CHECK(o.thi.size() == 2);
   CHECK(o.thi[1].thi_deci == 755);
   REQUIRE(run.ground_truth.has_value());
-  CHECK(*run.ground_truth == (dir / "truth.jsonl").string());
+  CHECK(*run.ground_truth == "truth.jsonl");  // outputs: relative to the working directory
 
   sim::herd h(o);
-  REQUIRE(h.write_ground_truth(*run.ground_truth, h.end_ms()).ok());
-  std::ifstream in(*run.ground_truth);
+  REQUIRE(h.write_ground_truth(dir / *run.ground_truth, h.end_ms()).ok());
+  std::ifstream in(dir / *run.ground_truth);
   std::vector<nlohmann::json> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(nlohmann::json::parse(l));
   std::set<std::string> kinds;

@@ -133,7 +133,8 @@ struct herd_run_config {
 
 // Loads herd-sim's TOML config ([herd], [episodes], [faults], [thi], [run]) into `opts` and
 // `run` (keys absent keep their value; also loads the script and THI files it names, relative
-// to the config file). Unknown keys are errors; errors name the key.
+// to the config file; output paths in [run] stay relative to the working directory). Unknown
+// keys are errors; errors name the key.
 core::status load_herd_config(const std::filesystem::path& path, herd_options& opts,
                               herd_run_config& run);
 // Episode script: JSON lines in the ground-truth format; kind, animal_id (or animal index
@@ -146,6 +147,7 @@ core::result<std::vector<thi_point>> load_thi_csv(const std::filesystem::path& p
 struct herd_stats {
   std::uint64_t sampled = 0;      // readings measured by devices
   std::uint64_t sent = 0;         // messages yielded (incl. duplicates and malformed)
+  std::uint64_t valid = 0;        // distinct well-formed readings sent (what the gateway stores)
   std::uint64_t live = 0;         // readings sent when measured
   std::uint64_t batched = 0;      // readings sent late, in a batch after an offline gap
   std::uint64_t lost = 0;         // readings dropped from a full buffer while offline
