@@ -13,7 +13,9 @@ collars=50
 days=3
 # The same herd for the registry and the readings: seed, size and days must match (collar moves
 # are in the registry with their valid_from).
-herd=(--config firmware-sim/examples/herd.toml --collars "$collars" --days "$days" --seed 42)
+# More device faults than the example config, so three days show a fallen and a moved collar.
+herd=(--config firmware-sim/examples/herd.toml --collars "$collars" --days "$days" --seed 42
+  --fall-off-per-year 10 --move-per-year 10 --duplicate-pct 1 --malformed-pct 0.2)
 
 pids=()
 cleanup() {
@@ -47,6 +49,8 @@ user root
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
 persistence true
+# Queue for a slow subscriber instead of dropping beyond mosquitto's default of 1000.
+max_queued_messages 1000000
 persistence_location $run/mosquitto/
 log_dest file $run/mosquitto.log
 CONF
@@ -92,8 +96,8 @@ pids+=($gw_pid)
 wait_for 20 "herdgate" test -e "$run/ready"
 cat "$run/herdgate.log"
 
-step "simulated herd: $collars animals, $days virtual days as fast as acknowledged, plus two bad messages"
-"$bin/firmware-sim/herd-sim" "${herd[@]}" --broker "tcp://127.0.0.1:$mqtt_port" --flood \
+step "simulated herd: $collars animals, $days virtual days in ~13 s (virtual time at 20,000x), plus two bad messages"
+"$bin/firmware-sim/herd-sim" "${herd[@]}" --broker "tcp://127.0.0.1:$mqtt_port" --speed 20000 \
   --ground-truth-out "$run/ground-truth.jsonl" 2>"$run/herd-sim.err"
 cat "$run/herd-sim.err"
 # Duplicates are stored once and malformed frames dead-lettered: Kafka gets the valid ones.
