@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# The demo: a simulated herd of 50 collars -> mosquitto -> herdgate -> SQLite outbox -> Kafka
-# (the dev cluster: librdkafka's mock, Kafka protocol over loopback TCP). Installs and builds
-# what is missing first, starts everything on free loopback ports, stops all of it at the end.
+# The demo: a realistic simulated herd of 50 animals (collars and boluses, three virtual days with
+# estrus, fevers, calvings and device faults) -> mosquitto -> herdgate -> SQLite outbox -> Kafka
+# (the dev cluster: librdkafka's mock, Kafka protocol over loopback TCP), plus the simulator's
+# ground truth of every episode. Installs and builds what is missing first, starts everything on
+# free loopback ports, stops all of it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh release
 bin="$PWD/build/release"
 run="$(mktemp -d /tmp/herdgate-demo.XXXXXX)"
 collars=50
-readings=$((collars * 10))
+days=3
+# The same herd for the registry and the readings: seed, size and days must match (collar moves
+# are in the registry with their valid_from).
+# More device faults than the example config, so three days show a fallen and a moved collar.
+herd=(--config firmware-sim/examples/herd.toml --collars "$collars" --days "$days" --seed 42
+  --fall-off-per-year 10 --move-per-year 10 --duplicate-pct 1 --malformed-pct 0.2)
 
 pids=()
 cleanup() {
@@ -42,6 +49,8 @@ user root
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
 persistence true
+# Queue for a slow subscriber instead of dropping beyond mosquitto's default of 1000.
+max_queued_messages 1000000
 persistence_location $run/mosquitto/
 log_dest file $run/mosquitto.log
 CONF
@@ -57,9 +66,10 @@ wait_for 20 "dev Kafka" test -s "$run/bootstrap"
 bootstrap=$(cat "$run/bootstrap")
 echo "kafka: $bootstrap"
 
-step "collar registry for $collars collars (from the simulator)"
-"$bin/firmware-sim/herd-sim" --collars "$collars" --count 0 --registry-out "$run/collars.csv"
+step "collar registry for $collars animals (from the simulator, with collar moves)"
+"$bin/firmware-sim/herd-sim" "${herd[@]}" --count 0 --registry-out "$run/collars.csv"
 head -n 4 "$run/collars.csv"
+echo "moves: $(($(wc -l <"$run/collars.csv") - collars - 1))"
 
 step "herdgate"
 cat >"$run/herdgate.toml" <<CONF
@@ -86,11 +96,18 @@ pids+=($gw_pid)
 wait_for 20 "herdgate" test -e "$run/ready"
 cat "$run/herdgate.log"
 
-step "simulated herd: $collars collars, $readings readings at 100/s, plus two bad messages"
-"$bin/firmware-sim/herd-sim" --broker "tcp://127.0.0.1:$mqtt_port" --collars "$collars" \
-  --count "$readings" --rate 100 --seed 42
+step "simulated herd: $collars animals, $days virtual days in ~13 s (virtual time at 20,000x), plus two bad messages"
+"$bin/firmware-sim/herd-sim" "${herd[@]}" --broker "tcp://127.0.0.1:$mqtt_port" --speed 20000 \
+  --ground-truth-out "$run/ground-truth.jsonl" 2>"$run/herd-sim.err"
+cat "$run/herd-sim.err"
+# Duplicates are stored once and malformed frames dead-lettered: Kafka gets the valid ones.
+readings=$(sed -n 's/.* valid \([0-9]*\),.*/\1/p' "$run/herd-sim.err")
 mosquitto_pub -p "$mqtt_port" -q 1 -t farm/farm-01/collar/C-00001/telemetry -m '{"seq": 1, "ts": '
 mosquitto_pub -p "$mqtt_port" -q 1 -t farm/farm-01/collar/C-77777/telemetry -m '{"seq": 1, "ts": 0}'
+
+step "ground truth: what really happened in the herd ($run/ground-truth.jsonl)"
+sed -n 's/.*"kind":"\([a-z_]*\)".*/\1/p' "$run/ground-truth.jsonl" | sort | uniq -c
+grep -m 2 '"kind":"fever"\|"kind":"estrus"' "$run/ground-truth.jsonl" || true
 
 step "what arrived in Kafka (herd.events), read as any consumer would"
 "$bin/cloud/herd-events" --bootstrap "$bootstrap" --expect "$readings" --show 2 --idle-ms 2000

@@ -1,5 +1,6 @@
 // herd-events: reads herd.events like any downstream consumer would and summarises it: per-animal
-// counts, whether each animal's readings arrived in collar-sequence order, and a few envelopes
+// counts, whether each animal's readings arrived in collar-sequence order (per collar: a collar
+// moved to another animal starts its own sequence there), and a few envelopes
 // decoded to JSON. Used by the demo; handy against a real cluster too (read-only, no group).
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
@@ -18,7 +19,7 @@ namespace {
 
 struct animal_stats {
   std::uint64_t events = 0;
-  std::int64_t last_seq = -1;
+  std::map<std::string, std::int64_t> last_seq;  // per collar the animal has worn
   std::uint64_t out_of_order = 0;
 };
 
@@ -93,8 +94,11 @@ int main(int argc, char** argv) {
         ++clock_marks[herd::events::v1::ClockQuality_Name(env.gateway_clock_quality())];
         auto& a = animals[env.aggregate_id()];
         ++a.events;
-        if (static_cast<std::int64_t>(reading.collar_seq()) <= a.last_seq) ++a.out_of_order;
-        a.last_seq = reading.collar_seq();
+        auto [last, first] = a.last_seq.emplace(reading.collar_id(), reading.collar_seq());
+        if (!first) {
+          if (static_cast<std::int64_t>(reading.collar_seq()) <= last->second) ++a.out_of_order;
+          last->second = reading.collar_seq();
+        }
         if (show > 0) {
           --show;
           std::string text;

@@ -47,6 +47,13 @@ std::string format_payload(std::uint32_t seq, std::int64_t ts_ms, int interval_s
   const std::int32_t t = v.temp_centi_c;
   const char* sign = t < 0 ? "-" : "";
   const std::int32_t abs_t = t < 0 ? -t : t;
+  if (!v.has_temp) {
+    return fmt::format(
+        R"({{"seq":{},"ts":{},"steps":{},"rum_min":{}.{},"interval_s":{},"batt_pct":{},)"
+        R"("rssi_dbm":{}}})",
+        seq, ts_ms, v.steps, v.rum_deci_min / 10, v.rum_deci_min % 10, interval_s, v.batt_pct,
+        v.rssi_dbm);
+  }
   return fmt::format(
       R"({{"seq":{},"ts":{},"temp_c":{}{}.{:02},"steps":{},"rum_min":{}.{},"interval_s":{},)"
       R"("batt_pct":{},"rssi_dbm":{}}})",

@@ -22,7 +22,8 @@ core::status json_lines::open(const std::filesystem::path& path) {
 void json_lines::write(std::string_view topic, std::string_view payload) {
   if (!out_.is_open()) return;
   const nlohmann::ordered_json line{{"topic", topic}, {"payload", payload}};  // topic first, as read
-  out_ << line.dump() << '\n';
+  // A malformed frame may not be UTF-8: such bytes are written as U+FFFD rather than throwing.
+  out_ << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
 core::status json_lines::close() {

@@ -95,8 +95,18 @@ class ack_tracker final : public mqtt::iaction_listener, public mqtt::callback {
   std::string lost_cause_;
 };
 
-core::status check_limits(const publish_options& opts) {
-  if (!opts.count && !opts.duration) return core::error::fatal("give a count or a duration");
+class fleet_source final : public message_source {
+ public:
+  explicit fleet_source(fleet& f) : f_(f) {}
+  std::optional<message> next() override { return f_.next(); }
+
+ private:
+  fleet& f_;
+};
+
+core::status check_limits(const publish_options& opts, bool endless) {
+  if (endless && !opts.count && !opts.duration) return core::error::fatal("give a count or a duration");
+  if (!(opts.speed >= 0)) return core::error::fatal(fmt::format("speed must be >= 0, got {}", opts.speed));
   if (!(opts.rate >= 0)) return core::error::fatal(fmt::format("rate must be >= 0, got {}", opts.rate));
   return core::ok_v;
 }
@@ -104,7 +114,19 @@ core::status check_limits(const publish_options& opts) {
 }  // namespace
 
 core::result<publish_stats> publish(fleet& f, const publish_options& opts) {
-  if (auto st = check_limits(opts); !st) return st.err();
+  if (auto st = check_limits(opts, true); !st) return st.err();
+  fleet_source src(f);
+  return publish(src, opts);
+}
+
+core::result<publish_stats> print(fleet& f, const publish_options& opts, std::ostream& out) {
+  if (auto st = check_limits(opts, true); !st) return st.err();
+  fleet_source src(f);
+  return print(src, opts, out);
+}
+
+core::result<publish_stats> publish(message_source& src, const publish_options& opts) {
+  if (auto st = check_limits(opts, false); !st) return st.err();
   if (opts.qos < 0 || opts.qos > 2) return core::error::fatal("qos must be 0, 1 or 2");
   if (opts.max_in_flight < 1 || opts.max_in_flight > 65'535) {
     return core::error::fatal("max_in_flight must be 1..65535");
@@ -148,7 +170,9 @@ core::result<publish_stats> publish(fleet& f, const publish_options& opts) {
         failure = tracker.lost_cause();
         break;
       }
-      const message m = f.next();
+      auto next = src.next();
+      if (!next || !pace.wait_virtual(next->send_ms)) break;
+      const message& m = *next;
       client->publish(m.topic, m.payload.data(), m.payload.size(), opts.qos, false, nullptr,
                       tracker);
       ++stats.published;
@@ -182,15 +206,17 @@ core::result<publish_stats> publish(fleet& f, const publish_options& opts) {
   return stats;
 }
 
-core::result<publish_stats> print(fleet& f, const publish_options& opts, std::ostream& out) {
-  if (auto st = check_limits(opts); !st) return st.err();
+core::result<publish_stats> print(message_source& src, const publish_options& opts, std::ostream& out) {
+  if (auto st = check_limits(opts, false); !st) return st.err();
   json_lines record;
   if (auto st = record.open(opts.json_out); !st) return st.err();
   publish_stats stats;
   pacer pace(opts);
   pace.start();
   for (std::uint64_t i = 0; pace.wait_turn(i); ++i) {
-    const message m = f.next();
+    auto next = src.next();
+    if (!next || !pace.wait_virtual(next->send_ms)) break;
+    const message& m = *next;
     out << m.topic << ' ' << m.payload << '\n';
     record.write(m.topic, m.payload);
     ++stats.published;

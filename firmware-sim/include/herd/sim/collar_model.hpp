@@ -15,6 +15,9 @@ struct collar_values {
   std::uint32_t rum_deci_min = 0;  // 31 = 3.1 rumination minutes in the interval
   std::uint32_t batt_pct = 0;      // 0..100
   std::int32_t rssi_dbm = 0;       // -140..0
+  // Extensions (the realistic herd); defaults keep the baseline output unchanged.
+  bool has_temp = true;            // false: the payload has no temp_c (sensor outside 25..45 °C)
+  std::uint32_t lying_deci_min = 0;  // lying minutes in the interval, tenths (not in the payload)
 };
 
 // Called by the fleet on one thread, in fleet order; `k` is the collar's reading number

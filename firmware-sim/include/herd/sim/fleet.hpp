@@ -38,7 +38,8 @@ core::status validate(const fleet_options& opts);
 
 struct message {
   std::string topic;    // farm/<farm_id>/collar/<collar_id>/telemetry
-  std::string payload;  // one JSON object
+  std::string payload;  // one JSON object (a malformed frame from the herd's fault injection)
+  std::int64_t send_ms = 0;  // virtual time the device sends it (the herd; 0 from the fleet)
 };
 
 // One row of the collar -> animal registry the gateway loads.
