@@ -135,7 +135,7 @@ TEST_CASE("drain keys: rate and queue cap, defaults and bounds") {
   auto c = parse_config(k_minimal_config, "t.toml");
   REQUIRE(c.ok());
   CHECK(c->kafka.drain_rate == 0);
-  CHECK(c->kafka.drain_max_queued == 1000);
+  CHECK(c->kafka.drain_max_queued == 2000);
 
   std::string set = k_minimal_config;
   set.replace(set.find("[kafka]"), 7, "[kafka]\ndrain_rate = 500\ndrain_max_queued = 50");

@@ -39,7 +39,7 @@ struct forwarder_options {
   std::size_t batch = 500;                        // outbox rows read per peek
   std::size_t backlog_threshold = 2000;  // more unproduced events than this is a backlog to drain
   std::uint32_t drain_rate = 0;          // backlog events per second; 0 = as fast as Kafka takes them
-  std::size_t drain_max_queued = 1000;   // backlog events in the producer queue at once
+  std::size_t drain_max_queued = 2000;   // backlog events in the producer queue at once
   std::size_t max_deferred = 20000;      // live events held for their animal's backlog, at most
 };
 
