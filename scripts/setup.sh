@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what herdgate needs on Debian 12 (only what is missing) and builds one CMake preset.
-# Safe to run any number of times. Usage: scripts/setup.sh [preset]   (default: release)
+# Safe to run any number of times. Usage: scripts/setup.sh [preset|--no-build]   (default: release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
@@ -13,6 +13,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev sqlite3
   socat  # the pty pair of the Modbus RTU tests
   faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
+  libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit
 )
 
 missing=()
@@ -30,5 +31,6 @@ fi
 # Debian's mosquitto package may start a system-wide broker on :1883; the demo and the tests start
 # their own on free loopback ports and do not touch it.
 
+[[ "$preset" == --no-build ]] && exit 0
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j "$(nproc)"
