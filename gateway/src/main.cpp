@@ -1,8 +1,10 @@
 // herdgate: the farm gateway daemon. See README.md for the config file and guarantees.
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include "herd/gateway/app.hpp"
 #include "herd/gateway/config.hpp"
 #include "herd/gateway/registry.hpp"
+#include "systemd_notify.hpp"
 
 namespace {
 
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
                  "file to write the metrics listener's host:port to (useful with port 0)");
   cli.add_flag("--check-config", check_only, "validate the config file and the registry it names, then exit");
   CLI11_PARSE(cli, argc, argv);
+  const herd::gateway::systemd_notifier systemd;
 
   auto config = herd::gateway::load_config(config_path);
   if (!config) {
@@ -65,10 +69,11 @@ int main(int argc, char** argv) {
   auto gw = herd::gateway::app::create(*config, clock);
   if (!gw) {
     spdlog::critical("cannot start: {}", gw.err().message);
+    systemd.status("cannot start: " + gw.err().message);
     return 1;
   }
   auto& app = **gw;
-  bool announced = false;
+  std::atomic<bool> announced = false;
   // Written once, after the listener is bound and before the ready file, from whichever comes
   // first: the ready callback (a Paho thread) or the return of start().
   std::once_flag address_written;
@@ -79,24 +84,81 @@ int main(int argc, char** argv) {
   };
   auto st = app.start([&] {
     write_metrics_address();
-    if (!ready_file.empty() && !announced) write_file_atomically(ready_file, "ready\n");
-    announced = true;
+    if (!announced.exchange(true)) {
+      if (!ready_file.empty()) write_file_atomically(ready_file, "ready\n");
+      systemd.ready("subscribed to " + config->mqtt.broker_uri);
+    } else {
+      systemd.status("subscribed again to " + config->mqtt.broker_uri);
+    }
   });
   if (!st) {
     spdlog::critical("cannot start: {}", st.err().message);
+    systemd.status("cannot start: " + st.err().message);
     return 1;
   }
   write_metrics_address();
+
+  // The main loop: signals, the systemd watchdog (fed only while the forwarder's loop goes round,
+  // see systemd_notify.hpp) and a STATUS line now and then. Never touches storage itself.
+  using steady = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  const auto steady_ms = [] {
+    return std::chrono::duration_cast<milliseconds>(steady::now().time_since_epoch()).count();
+  };
+  const std::int64_t started_ms = steady_ms();
+  const auto watchdog = systemd.watchdog_timeout();
+  const auto ping_every = std::chrono::duration_cast<milliseconds>(watchdog / 2);
+  const auto limit = herd::gateway::stall_limit(watchdog);
+  if (watchdog.count() > 0) {
+    spdlog::info("systemd watchdog: {} ms; pinging every {} ms while the forwarder's loop is younger than {} ms",
+                 watchdog.count() / 1000, ping_every.count(), limit.count());
+  }
+  auto next_ping = steady::now();
+  auto next_status = steady::now() + std::chrono::seconds(10);
+  bool stalled = false;
   for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    const auto now = steady::now();
+    if (watchdog.count() > 0 && now >= next_ping) {
+      const auto stats = app.current_stats();
+      if (auto problem = herd::gateway::pipeline_problem(stats, steady_ms(), started_ms, limit)) {
+        if (!stalled) {
+          spdlog::error("{}: no longer feeding the systemd watchdog, so systemd restarts herdgate", *problem);
+          systemd.status(*problem + "; watchdog not fed");
+        }
+        stalled = true;
+      } else {
+        systemd.watchdog();
+        if (stalled) {
+          spdlog::warn("forwarder going round again: feeding the systemd watchdog again");
+          systemd.status(herd::gateway::status_line(stats));
+        }
+        stalled = false;
+      }
+      next_ping = now + ping_every;
+    }
+    if (now >= next_status) {
+      if (!stalled) systemd.status(herd::gateway::status_line(app.current_stats()));
+      next_status = now + std::chrono::seconds(10);
+    }
+    auto wake = next_status;
+    if (watchdog.count() > 0) wake = std::min(wake, next_ping);
+    const auto wait = std::clamp(std::chrono::duration_cast<milliseconds>(wake - steady::now()),
+                                 milliseconds(1), milliseconds(1000));
+    timespec ts{};
+    ts.tv_sec = static_cast<std::time_t>(wait.count() / 1000);
+    ts.tv_nsec = static_cast<long>((wait.count() % 1000) * 1000000);
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig < 0) continue;  // EAGAIN: time to look at the watchdog; EINTR: look again
     if (sig == SIGHUP) {
+      systemd.status("reloading the registry");
       (void)app.reload_registry();
+      systemd.status(herd::gateway::status_line(app.current_stats()));
       continue;
     }
     spdlog::info("signal {}: stopping (ingest first, then forwarding)", sig);
     break;
   }
+  systemd.stopping("stopping: ingest first, then forwarding (up to 5 s)");
   app.stop(std::chrono::seconds(5));
   spdlog::info("stopped: {}", app.summary());
   return 0;

@@ -1,6 +1,8 @@
 #pragma once
 // The real herdgate binary as a child process, with a config written for the test's broker,
 // Kafka cluster, outbox and registry. Start, kill -9, restart, stop with SIGTERM.
+// HERD_GATEWAY_BINARY (another herdgate, e.g. the aarch64 build) and HERD_GATEWAY_EMULATOR (e.g.
+// "qemu-aarch64 -L /") in the test's environment replace this build's binary.
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -27,7 +29,8 @@ struct gateway_settings {
   std::string outbox_extra;  // more [outbox] lines, e.g. "max_bytes = 1048576\n"
   std::string kafka_extra;   // more [kafka] lines, e.g. "drain_rate = 2000\n"
   std::string extra_sections;  // whole sections appended to the config, e.g. "[clock]\n..."
-  std::map<std::string, std::string> env;  // extra environment of the herdgate process
+  std::filesystem::path outbox_dir;  // where outbox.db goes; empty: `dir`
+  std::map<std::string, std::string> env;  // extra environment of the herdgate process (NOTIFY_SOCKET, ...)
 };
 
 class gateway_process {
@@ -41,7 +44,8 @@ class gateway_process {
   // SIGTERM; returns the exit status (nullopt: still running after the deadline).
   std::optional<int> stop(std::chrono::milliseconds deadline = std::chrono::seconds(20));
   bool running();
-  std::string outbox_path() const { return (s_.dir / "outbox.db").string(); }
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
+  std::string outbox_path() const { return ((s_.outbox_dir.empty() ? s_.dir : s_.outbox_dir) / "outbox.db").string(); }
   const gateway_settings& settings() const { return s_; }
   std::string config_path() const { return (s_.dir / "herdgate.toml").string(); }
   std::string log_text() const;

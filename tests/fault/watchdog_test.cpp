@@ -1,0 +1,200 @@
+// The systemd watchdog path, with herdgate as systemd would run it (NOTIFY_SOCKET, WATCHDOG_USEC)
+// and the test playing the service manager: READY=1 once subscribed, WATCHDOG=1 pings while the
+// pipeline runs, no pings while the outbox's storage hangs (so systemd would restart it), pings
+// again once storage answers, STOPPING=1 on SIGTERM.
+//
+// The hang is real: the outbox lives on a small ext4 loop mount that the test freezes with
+// fsfreeze(8), so every write to it blocks in the kernel, as on a dying SD card. Ingest then
+// blocks inside its commit holding the outbox's write lock, and the forwarder blocks on its next
+// acknowledgement: its loop heartbeat stops. Needs root (mount, fsfreeze), as CI and the project's
+// scripts run.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <utility>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <herd/test_support/kafka_reader.hpp>
+#include <herd/test_support/temp_dir.hpp>
+
+#include "../integration/event_checks.hpp"
+#include "../integration/rig.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// The service manager's end of NOTIFY_SOCKET: a unix datagram socket the daemon sends to.
+class notify_socket {
+ public:
+  explicit notify_socket(std::filesystem::path path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (fd_ < 0 || path_.string().size() >= sizeof addr.sun_path) throw std::runtime_error("notify socket");
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error(std::string("bind notify socket: ") + std::strerror(errno));
+    }
+  }
+  ~notify_socket() { ::close(fd_); }
+  notify_socket(const notify_socket&) = delete;
+  notify_socket& operator=(const notify_socket&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+  // The next datagram, or nullopt if none came within `timeout`.
+  std::optional<std::string> next(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+    char buf[4096];
+    const auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0) return std::nullopt;
+    std::string m(buf, static_cast<std::size_t>(n));
+    log_ += m + "\n---\n";
+    return m;
+  }
+  // Reads until a datagram containing `what` arrives (true) or `deadline` passes (false).
+  bool wait_for(const std::string& what, std::chrono::milliseconds deadline) {
+    const auto end = steady::now() + deadline;
+    for (auto now = steady::now(); now < end; now = steady::now()) {
+      auto m = next(std::chrono::duration_cast<std::chrono::milliseconds>(end - now));
+      if (m && m->find(what) != std::string::npos) return true;
+    }
+    return false;
+  }
+  const std::string& log() const { return log_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::string log_;
+};
+
+int run(const std::vector<std::string>& cmd, const std::filesystem::path& log_dir) {
+  test_support::child_process p(cmd.front(), {cmd.begin() + 1, cmd.end()}, log_dir, {}, "commands.log");
+  const auto st = p.wait_exit(60s);
+  return st ? *st : -1;
+}
+
+// A small ext4 file system on a loop device, mounted under a temp dir; freeze() makes every write
+// to it block until thaw(). The destructor thaws first (a process blocked on a frozen file system
+// cannot even be killed), then detaches the mount lazily (herdgate may still hold files open).
+class freezable_fs {
+ public:
+  freezable_fs() {
+    const auto img = dir_ / "fs.img";
+    const auto logs = dir_.path();
+    std::filesystem::create_directory(mnt_);
+    REQUIRE(run({"truncate", "-s", "64M", img.string()}, logs) == 0);
+    REQUIRE(run({"mkfs.ext4", "-q", "-F", img.string()}, logs) == 0);
+    const int mounted = run({"mount", "-o", "loop", img.string(), mnt_.string()}, logs);
+    INFO("this test needs root (mount -o loop, fsfreeze): ", log_text());
+    REQUIRE(mounted == 0);
+    mounted_ = true;
+  }
+  ~freezable_fs() {
+    thaw();
+    if (mounted_) run({"umount", "-l", mnt_.string()}, dir_.path());
+  }
+  freezable_fs(const freezable_fs&) = delete;
+  freezable_fs& operator=(const freezable_fs&) = delete;
+
+  const std::filesystem::path& path() const { return mnt_; }
+  void freeze() {
+    REQUIRE(run({"fsfreeze", "-f", mnt_.string()}, dir_.path()) == 0);
+    frozen_ = true;
+  }
+  void thaw() {
+    if (frozen_ && run({"fsfreeze", "-u", mnt_.string()}, dir_.path()) == 0) frozen_ = false;
+  }
+  std::string log_text() const {
+    std::ifstream in(dir_ / "commands.log");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  test_support::temp_dir dir_;
+  std::filesystem::path mnt_ = dir_ / "mnt";
+  bool mounted_ = false;
+  bool frozen_ = false;
+};
+
+// Counts WATCHDOG=1 pings for `span`; also returns the longest silence between two datagrams.
+std::pair<int, std::chrono::milliseconds> pings_during(notify_socket& sd, std::chrono::milliseconds span) {
+  int pings = 0;
+  auto last = steady::now();
+  std::chrono::milliseconds longest{0};
+  const auto end = steady::now() + span;
+  for (auto now = steady::now(); now < end; now = steady::now()) {
+    auto m = sd.next(std::chrono::duration_cast<std::chrono::milliseconds>(end - now));
+    const auto at = steady::now();
+    if (m && m->find("WATCHDOG=1") != std::string::npos) {
+      ++pings;
+      longest = std::max(longest, std::chrono::duration_cast<std::chrono::milliseconds>(at - last));
+      last = at;
+    }
+  }
+  longest = std::max(longest, std::chrono::duration_cast<std::chrono::milliseconds>(end - last));
+  return {pings, longest};
+}
+
+}  // namespace
+
+TEST_CASE("the systemd watchdog is fed while the pipeline runs and starves while the outbox storage hangs") {
+  constexpr int collars = 20;
+  constexpr int total = 3000;
+  test::rig rig(collars);
+  freezable_fs storage;  // declared after the rig: thawed before the gateway is killed
+  notify_socket sd(rig.dir / "notify.sock");
+
+  auto s = rig.gateway->settings();
+  s.outbox_dir = storage.path();
+  // WatchdogSec=2: pings every second; the stall limit is its floor, 6 s.
+  s.env = {{"NOTIFY_SOCKET", sd.path().string()}, {"WATCHDOG_USEC", "2000000"}};
+  rig.gateway = std::make_unique<test::gateway_process>(s);
+  rig.gateway->start();
+  INFO(rig.gateway->log_text());
+  INFO(sd.log());
+
+  REQUIRE(sd.wait_for("READY=1", 10s));
+  const auto [before, gap_before] = pings_during(sd, 3500ms);
+  CHECK(before >= 2);
+  CHECK(gap_before < 2500ms);
+
+  // Readings keep coming while storage hangs: 150/s for 20 s.
+  auto sim = rig.start_sim({"--collars", std::to_string(collars), "--count", std::to_string(total),
+                            "--rate", "150", "--seed", "3"});
+  test_support::kafka_reader reader(rig.kafka->bootstrap(), "herd.events");
+  REQUIRE(reader.read_until([](const auto& r) { return r.size() >= 200; }, 30s));
+
+  storage.freeze();
+  // Within the stall limit (6 s) plus one ping interval the pings stop, and stay stopped.
+  REQUIRE(sd.wait_for("forwarder stuck", 15s));
+  const auto [during, gap_during] = pings_during(sd, 5s);
+  CHECK(during == 0);
+  CHECK(gap_during >= 5s);
+  CHECK(rig.gateway->running());
+
+  storage.thaw();
+  const auto [after, gap_after] = pings_during(sd, 4s);
+  CHECK(after >= 2);
+
+  // Nothing was lost on the way: every reading reaches Kafka once storage answers again.
+  REQUIRE(sim->wait_exit(120s) == 0);
+  CHECK(test::read_distinct(reader, total, 120s));
+
+  CHECK(rig.gateway->stop() == 0);
+  CHECK(sd.wait_for("STOPPING=1", 2s));
+  MESSAGE("watchdog pings: " << before << " in 3.5 s before, " << during << " in 5 s while frozen, " << after
+                             << " in 4 s after thawing");
+}
