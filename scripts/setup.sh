@@ -14,6 +14,7 @@ packages=(
   socat  # the pty pair of the Modbus RTU tests
   faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
   libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit
+  e2fsprogs util-linux file  # the watchdog fault test freezes an ext4 loop mount; test-deb.sh
 )
 
 missing=()
