@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   }
   herd::core::setup_logging(*herd::core::parse_log_level(config->log_level));
 
-  // Block the signals before any thread starts, then take them synchronously with sigwait.
+  // Block the signals before any thread starts, then take them synchronously (sigtimedwait below).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
