@@ -14,6 +14,7 @@
 
 #include "herd/core/time_format.hpp"
 #include "herd/sim/fleet.hpp"
+#include "herd/sim/herd.hpp"
 #include "herd/sim/ids.hpp"
 #include "herd/sim_modbus/base_station.hpp"
 #include "herd/sim_modbus/collar_feed.hpp"
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   double elapsed_s = 0;
   double speed = 1;
   double duration_s = 0;
+  std::string model = "baseline";
 
   app.add_option("--device", device, "station (collar base station) or scale (walk-over scale)")
       ->required()
@@ -72,6 +74,11 @@ int main(int argc, char** argv) {
   app.add_option("--stop-bits", rtu.stop_bits, "RTU stop bits")->check(CLI::IsMember({1, 2}))->capture_default_str();
   app.add_option("--slave-id", rtu.slave_id, "RTU slave address")->check(CLI::Range(1, 247))->capture_default_str();
   app.add_option("--seed", fo.seed, "seed of the simulation")->capture_default_str();
+  app.add_option("--model", model,
+                 "station: what the collars measure: baseline (healthy, steady) or herd (the realistic "
+                 "herd's physiology: daily rhythms and episodes, no device faults)")
+      ->check(CLI::IsMember({"baseline", "herd"}))
+      ->capture_default_str();
   app.add_option("--collars", fo.collars, "collars of the simulated herd (animals: the same)")
       ->check(CLI::Range(1, sim::k_max_collars))
       ->capture_default_str();
@@ -142,7 +149,13 @@ int main(int argc, char** argv) {
   if (device == "station") {
     if (slots == 0) slots = std::min(fo.collars, sim_modbus::station::k_max_slots);
     station = std::make_unique<sim_modbus::base_station>(slots, fo.start_ms);
-    feed = std::make_unique<sim_modbus::collar_feed>(fo);
+    if (model == "herd") {
+      auto f = std::make_shared<sim::fleet>(
+          fo, sim::make_herd_model(fo.seed, fo.collars, fo.interval_s, fo.start_ms));
+      feed = std::make_unique<sim_modbus::collar_feed>([f]() -> std::optional<sim::message> { return f->next(); });
+    } else {
+      feed = std::make_unique<sim_modbus::collar_feed>(fo);
+    }
     registers = station->registers().size();
     what = fmt::format("collar base station, {} slots", slots);
   } else {

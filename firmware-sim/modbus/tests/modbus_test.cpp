@@ -26,6 +26,7 @@
 
 #include "herd/sensors/collar_format.hpp"
 #include "herd/sim/fleet.hpp"
+#include "herd/sim/herd.hpp"
 #include "herd/sim/ids.hpp"
 #include "herd/sim_modbus/base_station.hpp"
 #include "herd/sim_modbus/collar_feed.hpp"
@@ -124,8 +125,10 @@ std::int16_t s16(const std::vector<std::uint16_t>& r, std::size_t at) {
 // What the station must show: the last reading of each collar among the fleet's first `n`,
 // decoded by the gateway's decoder (not the station's).
 std::map<int, herd::sensors::collar_reading> last_readings(const herd::sim::fleet_options& fo,
-                                                           std::uint64_t n) {
-  herd::sim::fleet f(fo);
+                                                           std::uint64_t n, bool herd_model = false) {
+  herd::sim::fleet f = herd_model ? herd::sim::fleet(fo, herd::sim::make_herd_model(fo.seed, fo.collars,
+                                                                                    fo.interval_s, fo.start_ms))
+                                  : herd::sim::fleet(fo);
   std::map<std::string, int> index;
   for (int i = 0; i < fo.collars; ++i) index[herd::sim::collar_id(i)] = i;
   std::map<int, herd::sensors::collar_reading> last;
@@ -548,6 +551,25 @@ TEST_CASE("herd-sim-modbus: a station over TCP moving with virtual time, a scale
     p.signal(SIGTERM);
     CHECK(p.wait_exit(10s) == 0);
     CHECK(p.log_text().find("tcp: ") != std::string::npos);
+  }
+  SUBCASE("station over TCP showing the realistic herd's physiology (--model herd)") {
+    herd::sim::fleet_options fo;
+    fo.seed = 9;
+    fo.collars = 10;
+    const std::uint16_t port = ts::free_port();
+    // An hour of history at real-time speed: rounds 0..6 are in, the next is 10 minutes away.
+    ts::child_process p(HERD_SIM_MODBUS_BIN,
+                        {"--device", "station", "--model", "herd", "--collars", "10", "--seed", "9",
+                         "--tcp", "127.0.0.1:" + std::to_string(port), "--elapsed", "3600"},
+                        logs.path());
+    REQUIRE(ts::wait_port_accepts(port, 10s));
+    const auto c = client::tcp(port);
+    const auto expected = last_readings(fo, 7 * 10, true);
+    const auto baseline = last_readings(fo, 7 * 10, false);
+    for (int i = 0; i < 10; ++i) check_slot(c.must_read(100 + 20 * i, 20), i, expected.at(i), 7);
+    CHECK(s16(c.must_read(100, 20), 7) != std::llround(*baseline.at(0).temp_c * 100));  // not the baseline fleet
+    p.signal(SIGTERM);
+    CHECK(p.wait_exit(10s) == 0);
   }
   SUBCASE("scale over RTU and TCP at once, with a day of history") {
     pty_pair pty;
