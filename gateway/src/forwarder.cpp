@@ -138,6 +138,7 @@ struct forwarder::impl {
   double drain_tokens = 0;
   std::chrono::steady_clock::time_point drain_refilled{}, drain_started{};
   std::uint64_t drain_produced = 0;
+  std::uint64_t produced = 0;  // events handed to librdkafka (not dead-lettered ones)
   using steady = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds k_rebuild_backoff_min{100};
   static constexpr std::chrono::milliseconds k_rebuild_backoff_max{30000};
@@ -339,6 +340,7 @@ struct forwarder::impl {
       return false;
     }
     ++in_flight;
+    ++produced;
     return true;
   }
 
@@ -391,8 +393,21 @@ struct forwarder::impl {
   }
 
   // Splits the outbox at its newest event; notes each animal's last backlog event.
+  // From the start of the outbox (first drain, or after a producer rebuild reset the cursor) acked
+  // and deleted rows lie below and among the rest, so only a scan of what is there is exact; after
+  // a point the cursor passed, nothing is acked yet and the outbox's memory of each key is exact.
+  core::result<buffer::outbox::backlog_split> split_backlog() {
+    if (cursor > 0) return outbox.split_backlog(cursor);
+    buffer::outbox::backlog_split split;
+    split.newest = outbox.last_seq();
+    auto rows = outbox.last_seq_per_key(0, split.newest);
+    if (!rows) return rows.err();
+    split.last_per_key = std::move(*rows);
+    return split;
+  }
+
   void start_drain() {
-    auto split = outbox.split_backlog(cursor);
+    auto split = split_backlog();
     if (!split) {
       log->error("cannot split the backlog: {}; forwarding in plain outbox order", split.err().message);
       return;
@@ -429,6 +444,7 @@ struct forwarder::impl {
   // An animal's backlog is all produced: its held live events go next, in order.
   bool release_held() {
     while (!released.empty()) {
+      if (rebuild) return false;  // the producer is about to go: everything is resent anyway
       const auto it = held.find(released.back());
       if (it != held.end()) {
         auto& q = it->second;
@@ -444,10 +460,12 @@ struct forwarder::impl {
     return true;
   }
 
-  void backlog_event_produced(const std::string& key, std::uint64_t seq) {
+  void backlog_event_produced(const std::string& key, std::uint64_t seq, bool to_kafka) {
     ++drain_produced;
-    ++backlog_queued;
-    if (opts.drain_rate > 0) drain_tokens -= 1;
+    if (to_kafka) {
+      ++backlog_queued;
+      if (opts.drain_rate > 0) drain_tokens -= 1;
+    }
     const auto it = backlog_last.find(key);
     if (it != backlog_last.end() && it->second <= seq) {
       backlog_last.erase(it);
@@ -471,9 +489,11 @@ struct forwarder::impl {
           cursor = backlog_end;
           break;
         }
+        const std::uint64_t before = produced;
         if (!produce_event(r)) return;
         cursor = r.seq;
-        backlog_event_produced(r.key, r.seq);
+        // A dead-lettered row is done too, but no delivery report will come for it.
+        backlog_event_produced(r.key, r.seq, produced != before);
         if (!release_held()) return;
       }
       if (rows->empty()) cursor = backlog_end;
@@ -549,7 +569,9 @@ struct forwarder::impl {
         rebuild_producer();
         if (rk == nullptr) continue;
       }
+      const std::uint64_t produced_before = produced;
       if (steady::now() >= fill_paused_until) fill_window();
+      const bool stalled_drain = draining && produced == produced_before;
       forward_dead_letters();
       // Block in poll while deliveries are pending; dead letters to a missing topic may stay
       // pending for long, so they get a long poll rather than a spin.
@@ -559,11 +581,15 @@ struct forwarder::impl {
         std::unique_lock lock(mu);
         const auto now = steady::now();
         const bool paused = now < fill_paused_until;
-        if (!dirty || paused) {
+        if (!dirty || paused || stalled_drain) {
           // A rate-limited drain has more to do soon; otherwise wait for new rows.
           const auto idle = draining ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
           const auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
-          cv.wait_until(lock, until, [&] { return stopping || (dirty && steady::now() >= fill_paused_until); });
+          // A stalled drain (rate limit, held events at their cap) waits its 10 ms even if rows
+          // were appended: they could not be produced now anyway.
+          cv.wait_until(lock, until, [&] {
+            return stopping || (!stalled_drain && dirty && steady::now() >= fill_paused_until);
+          });
         }
       }
     }

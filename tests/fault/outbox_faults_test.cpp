@@ -10,10 +10,16 @@
 #include <fstream>
 #include <random>
 
+#include <fmt/format.h>
+
 #include <herd/test_support/kafka_reader.hpp>
 #include <herd/test_support/wait_until.hpp>
 
 #include "../integration/event_checks.hpp"
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/clock.hpp"
+#include "herd/core/uuid.hpp"
+#include "herd/gateway/event_factory.hpp"
 #include "../integration/rig.hpp"
 
 using namespace herd;
@@ -110,4 +116,48 @@ TEST_CASE("the outbox quota reached while Kafka is down: backpressure, nothing l
   CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "ok");
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+TEST_CASE("unreadable rows in a backlog are dead-lettered and the drain goes on past them") {
+  // A backlog (written while the gateway was down) of 3,000 events with 30 rows that are not
+  // envelopes: each becomes a dead letter. The drain may queue only 10 events at a time, so any
+  // dead letter counted as queued (no delivery report ever comes for it) would stall it for good.
+  constexpr int collars = 20, total = 3000, every = 100;
+  test::rig rig(collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
+  auto settings = rig.gateway->settings();
+  settings.kafka_extra = "drain_max_queued = 10\n";
+  rig.gateway = std::make_unique<test::gateway_process>(settings);
+  {
+    auto ob = buffer::outbox::open({.path = rig.gateway->outbox_path()});
+    REQUIRE(ob.ok());
+    const gateway::event_factory factory("it-gw");
+    const auto now = core::system_clock().now_ms();
+    for (int i = 0; i < total; ++i) {
+      sensors::collar_reading r;
+      r.farm_id = "farm-01";
+      r.collar_id = fmt::format("C-{:05d}", 1 + i % collars);
+      r.seq = static_cast<std::uint32_t>(1 + i / collars);
+      r.ts_ms = now;
+      r.temp_c = 38.6;
+      const auto animal = fmt::format("276{:012d}", 1 + i % collars);
+      REQUIRE((*ob)->append(animal, "", [&](std::uint64_t seq) {
+        if (i % every == every - 1) return std::string("not an envelope");
+        gateway::envelope_meta meta{core::new_uuid_v4(), animal, gateway::resolve_occurred_at(now, now), now, seq};
+        return factory.collar_reading_event(r, meta).SerializeAsString();
+      }).ok());
+    }
+  }
+  rig.gateway->start();
+  const std::size_t good = total - total / every;
+  test_support::kafka_reader reader(rig.kafka->bootstrap(), "herd.events");
+  const bool all = test::read_distinct(reader, good, 120s);
+  INFO(rig.gateway->log_text());
+  REQUIRE(all);
+  const auto events = test::decode_all(reader.records());
+  CHECK(test::distinct_readings(events) == good);
+  CHECK(test::order_violations(events) == 0);
+  test_support::kafka_reader dlq(rig.kafka->bootstrap(), "herd.events.dlq");
+  CHECK(dlq.read_until([&](const auto& r) { return r.size() >= static_cast<std::size_t>(total / every); }, 60s));
+  CHECK(rig.gateway->log_text().find("backlog drained") != std::string::npos);
+  CHECK(rig.gateway->stop() == 0);
 }

@@ -5,7 +5,7 @@
 
 using namespace herd;
 
-TEST_CASE("backlog() counts what is unacknowledged and dates the oldest; file_bytes() includes the WAL") {
+TEST_CASE("backlog() counts what is unacknowledged and dates the oldest, and file_bytes() includes the WAL") {
   test::scratch_dir dir;
   core::manual_clock clock(1'000'000);
   const std::string path = dir.file("o.db");

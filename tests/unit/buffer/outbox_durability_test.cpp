@@ -142,7 +142,7 @@ TEST_CASE("split_backlog: each key's last seq after a point, also for records fr
   CHECK(std::map<std::string, std::uint64_t>(scan->begin(), scan->end()) == m);
 }
 
-TEST_CASE("page_size applies to a new outbox; an existing one keeps its own") {
+TEST_CASE("page_size applies to a new outbox, an existing one keeps its own") {
   test::scratch_dir dir;
   buffer::outbox_options o{.path = dir.file("o.db")};
   o.page_size = 1024;

@@ -96,7 +96,7 @@ TEST_CASE("jitter below the threshold and NTP's slew over a long idle time are n
   CHECK(m.sample().steps == 1);
 }
 
-TEST_CASE("the kernel's verdict: unsynchronized marks events unsynced; unknown or disabled does not") {
+TEST_CASE("the kernel's verdict: unsynchronized marks events unsynced, unknown or disabled does not") {
   fake_clocks c;
   c.kernel = {true, false, 16'000'000};
   auto m = c.monitor();

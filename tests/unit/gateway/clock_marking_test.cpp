@@ -211,7 +211,7 @@ TEST_CASE("an event from before this process: at least as old as the process unt
   CHECK(a.ms == 22'000);
 }
 
-TEST_CASE("metrics and health report the clock; the age is the monotonic one when known") {
+TEST_CASE("metrics and health report the clock, the age is the monotonic one when known") {
   gateway::observability_snapshot s;
   s.now_ms = 10'000'000;
   s.outbox_depth = 1;

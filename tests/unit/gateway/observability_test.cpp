@@ -6,7 +6,7 @@
 
 using namespace herd::gateway;
 
-TEST_CASE("listen addresses: host:port, [v6]:port, port 0; anything else is refused") {
+TEST_CASE("listen addresses: host:port, [v6]:port, port 0, anything else is refused") {
   auto a = parse_listen_address("127.0.0.1:9464");
   REQUIRE(a.ok());
   CHECK(a->host == "127.0.0.1");
