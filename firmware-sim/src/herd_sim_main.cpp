@@ -3,10 +3,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <chrono>
 #include <optional>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -16,22 +14,9 @@
 #include "herd/sim/herd.hpp"
 #include "herd/sim/ids.hpp"
 #include "herd/sim/publisher.hpp"
+#include "herd/sim/stop_signal.hpp"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
-
-// First SIGINT/SIGTERM: stop publishing, wait for the acks, print the summary. SA_RESETHAND makes
-// a second one kill the process as usual.
-void install_stop_handler() {
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_stop.store(true); };
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 void print_summary(std::FILE* to, const herd::sim::publish_stats& s) {
   const double rate = s.elapsed_s > 0 ? static_cast<double>(s.published) / s.elapsed_s : 0.0;
@@ -248,7 +233,7 @@ int main(int argc, char** argv) {
     if (*count_opt) po.count = count;
     if (*duration_opt) po.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));
     po.json_out = json_out;
-    po.stop = &g_stop;
+    po.stop = &herd::sim::stop_flag();
     herd::sim::herd herd(std::move(h));
     if (!registry_out.empty()) {
       if (auto st = herd.write_registry(registry_out); !st) {
@@ -267,7 +252,7 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
-    install_stop_handler();
+    herd::sim::install_stop_handler();
     herd_source src(herd);
     auto stats = dry_run ? herd::sim::print(src, po, std::cout) : herd::sim::publish(src, po);
     if (!ground_truth_out.empty()) {
@@ -301,7 +286,7 @@ int main(int argc, char** argv) {
     po.duration = std::chrono::milliseconds(static_cast<std::int64_t>(duration_s * 1000));
   }
   po.json_out = json_out;
-  po.stop = &g_stop;
+  po.stop = &herd::sim::stop_flag();
 
   herd::sim::fleet fleet(fo);
   if (!registry_out.empty()) {
@@ -314,7 +299,7 @@ int main(int argc, char** argv) {
   }
   if (po.count && *po.count == 0) return 0;
 
-  install_stop_handler();
+  herd::sim::install_stop_handler();
   if (dry_run) {
     auto stats = herd::sim::print(fleet, po, std::cout);
     if (!stats) {

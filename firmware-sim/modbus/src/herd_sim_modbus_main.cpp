@@ -4,10 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -15,6 +13,7 @@
 #include "herd/core/time_format.hpp"
 #include "herd/sim/fleet.hpp"
 #include "herd/sim/herd.hpp"
+#include "herd/sim/stop_signal.hpp"
 #include "herd/sim/ids.hpp"
 #include "herd/sim_modbus/base_station.hpp"
 #include "herd/sim_modbus/collar_feed.hpp"
@@ -22,18 +21,6 @@
 #include "herd/sim_modbus/walkover_scale.hpp"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
-
-void install_stop_handler() {
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_stop.store(true); };
-  sa.sa_flags = SA_RESETHAND;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -183,7 +170,7 @@ int main(int argc, char** argv) {
   };
   update();
 
-  install_stop_handler();
+  sim::install_stop_handler();
   std::unique_ptr<sim_modbus::modbus_server> tcp_server;
   std::unique_ptr<sim_modbus::modbus_server> rtu_server;
   std::string where;
@@ -210,7 +197,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(fo.seed), speed, where.c_str());
   std::fflush(stdout);
 
-  while (!g_stop.load()) {
+  while (!sim::stop_flag().load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     update();
     if (duration_s > 0 &&
