@@ -9,18 +9,14 @@
 namespace herd::pg {
 namespace {
 
+// UTC and a fixed client encoding: nothing depends on the server's defaults. NOTICEs ("relation
+// already exists, skipping") would go to stderr through libpq's default notice processor.
+constexpr const char* k_session_defaults =
+    "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET client_min_messages = warning";
+
 bool succeeded(const PGresult* r) {
   const auto s = PQresultStatus(r);
   return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-}
-
-// libpq's defaults wait forever for an unreachable host; a daemon must notice within seconds.
-std::string with_defaults(const std::string& conninfo) {
-  if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
-  if (conninfo.rfind("postgres", 0) == 0) {  // URI form
-    return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=10";
-  }
-  return conninfo + " connect_timeout=10";
 }
 
 }  // namespace
@@ -72,24 +68,25 @@ std::uint64_t result::affected() const {
 
 core::result<std::unique_ptr<connection>> connection::open(const std::string& conninfo,
                                                            const std::string& application_name) {
-  const std::string full = with_defaults(conninfo);
-  PGconn* c = PQconnectdb(full.c_str());
+  // Keywords before "dbname" are defaults that the expanded conninfo overrides: libpq would
+  // otherwise wait forever for an unreachable host. PQreset() reuses all of them.
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"10", application_name.empty() ? nullptr : application_name.c_str(),
+                          conninfo.c_str(), nullptr};
+  if (application_name.empty()) {
+    keys[1] = "dbname";
+    values[1] = conninfo.c_str();
+    keys[2] = nullptr;
+    values[2] = nullptr;
+  }
+  PGconn* c = PQconnectdbParams(keys, values, 1);
   if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
-    core::error e = connect_error(c, full);
+    core::error e = connect_error(c, conninfo);
     PQfinish(c);
     return e;
   }
-  std::unique_ptr<connection> conn(new connection(c, full));
-  // UTC and a fixed client encoding: nothing below depends on the server's defaults.
-  std::string setup = "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'";
-  if (!application_name.empty()) {
-    char* quoted = PQescapeLiteral(c, application_name.data(), application_name.size());
-    if (quoted != nullptr) {
-      setup += std::string("; SET application_name = ") + quoted;
-      PQfreemem(quoted);
-    }
-  }
-  if (auto s = conn->execute(setup); !s) return s.err();
+  std::unique_ptr<connection> conn(new connection(c, conninfo));
+  if (auto s = conn->execute(k_session_defaults); !s) return s.err();
   return conn;
 }
 
@@ -152,7 +149,10 @@ bool connection::in_transaction() const {
 core::status connection::reconnect() {
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) return connect_error(conn_, conninfo_);
-  if (auto s = execute("SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'"); !s) return s;
+  if (auto s = execute(k_session_defaults); !s) return s;
+  if (!session_setup_.empty()) {
+    if (auto s = execute(session_setup_); !s) return s;
+  }
   for (const auto& s : prepared_) {
     if (auto st = prepare_on_server(s); !st) return st;
   }

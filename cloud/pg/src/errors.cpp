@@ -44,6 +44,11 @@ core::error statement_error(PGconn* conn, const PGresult* res, std::string_view 
 core::error connect_error(PGconn* conn, const std::string& conninfo) {
   std::string text = "postgresql: connect (" + redact_conninfo(conninfo) +
                      "): " + trimmed(conn != nullptr ? PQerrorMessage(conn) : "out of memory");
+  // A conninfo value libpq cannot use ('invalid integer value "x" for connection option "port"')
+  // is a configuration error, though PQping reports it as "no response".
+  if (text.find("for connection option") != std::string::npos) {
+    return core::error::fatal(std::move(text));
+  }
   switch (PQping(conninfo.c_str())) {
     case PQPING_NO_RESPONSE:
     case PQPING_REJECT:  // starting up, shutting down, in recovery

@@ -78,6 +78,9 @@ class connection {
   bool broken() const;
   // Re-establishes the connection (PQreset) and re-prepares every statement.
   core::status reconnect();
+  // SQL run after every reconnect, before statements are prepared again (session settings such
+  // as lock_timeout that were SET after open()).
+  void set_session_setup(std::string sql) { session_setup_ = std::move(sql); }
   // Inside a transaction block (or a failed one)?
   bool in_transaction() const;
 
@@ -91,6 +94,7 @@ class connection {
   PGconn* conn_;
   std::string conninfo_;
   std::vector<statement> prepared_;
+  std::string session_setup_;
 };
 
 // A transaction on `c`: BEGIN in begin(), ROLLBACK on destruction unless commit() succeeded.
