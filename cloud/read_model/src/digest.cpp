@@ -73,6 +73,8 @@ core::result<digest_report> digest(store& s) {
     if (!rows) return rows.err();
     for (const auto& a : *rows) {
       all.str(a.animal_id);
+      all.str(a.topic);
+      all.i64(a.partition);
       all.str(a.state);
       all.u64(a.events_applied);
       all.i64(a.last_occurred_at_us);

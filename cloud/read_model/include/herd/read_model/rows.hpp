@@ -43,6 +43,10 @@ struct collar_row {
 // from them (so the query side can filter and sort without decoding).
 struct animal_row {
   std::string animal_id;
+  // The partition its events come from (the record key is the animal: one partition per animal),
+  // so a projector owning a partition can find all its animals (rules::advance, issue 10).
+  std::string topic;
+  std::int32_t partition = -1;
   std::string state;                       // rules::encode(animal_state): deterministic bytes
   std::uint64_t events_applied = 0;        // distinct events folded into `state`
   std::int64_t last_occurred_at_us = 0;    // newest occurred_at folded in; 0 never
@@ -82,6 +86,8 @@ struct partition_progress {
   std::string topic;
   std::int32_t partition = 0;
   std::int64_t next_offset = 0;   // the first offset NOT yet reflected in the read model
+  std::int64_t watermark_us = 0;  // event time the partition's animals were advanced to (the
+                                  // rules' clock: max occurred_at applied here); set, not added
   std::uint64_t applied = 0;      // distinct events folded into an animal's state
   std::uint64_t duplicates = 0;   // records whose event_id was already in the event store
   std::uint64_t unknown_type = 0; // stored, not applied (event_type this projector does not know)

@@ -64,7 +64,7 @@ class store_txn {
   // Appends messages to the outbox (seq assigned in input order), relayed after commit.
   virtual core::status append_outbox(std::span<const outbox_message> messages) = 0;
 
-  // Per entry: sets the partition's next_offset and ADDS the counters (deltas) to its totals;
+  // Per entry: sets the partition's next_offset and watermark_us and ADDS the counters (deltas) to its totals;
   // creates the row if missing.
   virtual core::status add_progress(std::span<const partition_progress> deltas) = 0;
 
@@ -111,6 +111,10 @@ class store {
   // `limit`; collars filled.
   virtual core::result<std::vector<animal_row>> read_animals(const std::string& after_animal_id,
                                                              std::size_t limit) = 0;
+
+  // The ids of the animals whose row has this (topic, partition), ordered by animal_id.
+  virtual core::result<std::vector<std::string>> partition_animals(const std::string& topic,
+                                                                   std::int32_t partition) = 0;
 
   // Alerts ordered by alert_id, those > after_alert_id, at most `limit`.
   virtual core::result<std::vector<alert_row>> read_alerts(const std::string& after_alert_id,
