@@ -32,21 +32,23 @@ std::vector<animal_row> animals_from(const pg::result& r) {
     if (out.empty() || out.back().animal_id != r.bytes(i, 0)) {
       animal_row a;
       a.animal_id = r.string(i, 0);
-      a.state = r.string(i, 1);
-      a.events_applied = static_cast<std::uint64_t>(r.int64(i, 2));
-      a.last_occurred_at_us = r.int64(i, 3);
-      a.body_temp_c = r.opt_float8(i, 4);
-      a.activity_steps = r.opt_float8(i, 5);
-      a.rumination_min = r.opt_float8(i, 6);
+      a.topic = r.string(i, 1);
+      a.partition = static_cast<std::int32_t>(r.int64(i, 2));
+      a.state = r.string(i, 3);
+      a.events_applied = static_cast<std::uint64_t>(r.int64(i, 4));
+      a.last_occurred_at_us = r.int64(i, 5);
+      a.body_temp_c = r.opt_float8(i, 6);
+      a.activity_steps = r.opt_float8(i, 7);
+      a.rumination_min = r.opt_float8(i, 8);
       out.push_back(std::move(a));
     }
-    if (r.is_null(i, 7)) continue;  // an animal without collars (LEFT JOIN)
+    if (r.is_null(i, 9)) continue;  // an animal without collars (LEFT JOIN)
     collar_row c;
-    c.collar_id = r.string(i, 7);
-    c.last_seq = r.int64(i, 8);
-    if (auto b = r.opt_int64(i, 9)) c.battery_pct = static_cast<std::int32_t>(*b);
-    if (auto s = r.opt_int64(i, 10)) c.rssi_dbm = static_cast<std::int32_t>(*s);
-    c.last_seen_us = r.int64(i, 11);
+    c.collar_id = r.string(i, 9);
+    c.last_seq = r.int64(i, 10);
+    if (auto b = r.opt_int64(i, 11)) c.battery_pct = static_cast<std::int32_t>(*b);
+    if (auto s = r.opt_int64(i, 12)) c.rssi_dbm = static_cast<std::int32_t>(*s);
+    c.last_seen_us = r.int64(i, 13);
     out.back().collars.push_back(std::move(c));
   }
   return out;
@@ -95,11 +97,12 @@ std::vector<partition_progress> progress_from(const pg::result& r) {
     p.topic = r.string(i, 0);
     p.partition = static_cast<std::int32_t>(r.int64(i, 1));
     p.next_offset = r.int64(i, 2);
-    p.applied = static_cast<std::uint64_t>(r.int64(i, 3));
-    p.duplicates = static_cast<std::uint64_t>(r.int64(i, 4));
-    p.unknown_type = static_cast<std::uint64_t>(r.int64(i, 5));
-    p.rejected = static_cast<std::uint64_t>(r.int64(i, 6));
-    p.dead_lettered = static_cast<std::uint64_t>(r.int64(i, 7));
+    p.watermark_us = r.int64(i, 3);
+    p.applied = static_cast<std::uint64_t>(r.int64(i, 4));
+    p.duplicates = static_cast<std::uint64_t>(r.int64(i, 5));
+    p.unknown_type = static_cast<std::uint64_t>(r.int64(i, 6));
+    p.rejected = static_cast<std::uint64_t>(r.int64(i, 7));
+    p.dead_lettered = static_cast<std::uint64_t>(r.int64(i, 8));
     out.push_back(std::move(p));
   }
   return out;

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_animal_time ON events (animal_id, occurred_at_us);
 CREATE TABLE IF NOT EXISTS animals (
   animal_id           text COLLATE "C" PRIMARY KEY,
+  topic               text COLLATE "C" NOT NULL,
+  kafka_partition     integer NOT NULL,
   state               bytea NOT NULL,
   events_applied      bigint NOT NULL,
   last_occurred_at_us bigint NOT NULL,
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS animals (
   activity_steps      double precision,
   rumination_min      double precision
 );
+CREATE INDEX IF NOT EXISTS animals_by_partition ON animals (topic, kafka_partition, animal_id);
 CREATE TABLE IF NOT EXISTS collars (
   animal_id    text COLLATE "C" NOT NULL,
   collar_id    text COLLATE "C" NOT NULL,
@@ -70,6 +73,7 @@ CREATE TABLE IF NOT EXISTS progress (
   topic           text COLLATE "C" NOT NULL,
   kafka_partition integer NOT NULL,
   next_offset     bigint NOT NULL,
+  watermark_us    bigint NOT NULL,
   applied         bigint NOT NULL,
   duplicates      bigint NOT NULL,
   unknown_type    bigint NOT NULL,

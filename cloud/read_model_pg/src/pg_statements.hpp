@@ -14,7 +14,7 @@ namespace o = herd::pg::oids;
   "store_seq, event_id, animal_id, event_type, occurred_at_us, ingested_at_us, gateway_id, " \
   "gateway_seq, envelope, topic, kafka_partition, kafka_offset"
 #define HERD_ANIMAL_JOIN                                                                    \
-  "SELECT a.animal_id, a.state, a.events_applied, a.last_occurred_at_us, a.body_temp_c, "   \
+  "SELECT a.animal_id, a.topic, a.kafka_partition, a.state, a.events_applied, a.last_occurred_at_us, a.body_temp_c, "   \
   "a.activity_steps, a.rumination_min, c.collar_id, c.last_seq, c.battery_pct, c.rssi_dbm, " \
   "c.last_seen_us FROM a LEFT JOIN collars c ON c.animal_id = a.animal_id "                 \
   "ORDER BY a.animal_id, c.collar_id"
@@ -40,15 +40,17 @@ inline const pg::statement load_animals{
 
 inline const pg::statement upsert_animals{
     "rm_upsert_animals",
-    "INSERT INTO animals (animal_id, state, events_applied, last_occurred_at_us, body_temp_c, "
-    "activity_steps, rumination_min) SELECT * FROM unnest($1::text[], $2::bytea[], "
-    "$3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::float8[]) "
-    "ON CONFLICT (animal_id) DO UPDATE SET state = EXCLUDED.state, "
+    "INSERT INTO animals (animal_id, topic, kafka_partition, state, events_applied, "
+    "last_occurred_at_us, body_temp_c, activity_steps, rumination_min) SELECT * FROM "
+    "unnest($1::text[], $2::text[], $3::integer[], $4::bytea[], $5::bigint[], $6::bigint[], "
+    "$7::float8[], $8::float8[], $9::float8[]) "
+    "ON CONFLICT (animal_id) DO UPDATE SET topic = EXCLUDED.topic, "
+    "kafka_partition = EXCLUDED.kafka_partition, state = EXCLUDED.state, "
     "events_applied = EXCLUDED.events_applied, last_occurred_at_us = EXCLUDED.last_occurred_at_us, "
     "body_temp_c = EXCLUDED.body_temp_c, activity_steps = EXCLUDED.activity_steps, "
     "rumination_min = EXCLUDED.rumination_min",
-    {o::text_array, o::bytea_array, o::int8_array, o::int8_array, o::float8_array,
-     o::float8_array, o::float8_array}};
+    {o::text_array, o::text_array, o::int4_array, o::bytea_array, o::int8_array, o::int8_array,
+     o::float8_array, o::float8_array, o::float8_array}};
 
 inline const pg::statement delete_collars{
     "rm_delete_collars", "DELETE FROM collars WHERE animal_id = ANY($1::text[])", {o::text_array}};
@@ -81,16 +83,18 @@ inline const pg::statement append_outbox{
 // Counters are added here, in SQL: concurrent writers never lose an increment.
 inline const pg::statement add_progress{
     "rm_add_progress",
-    "INSERT INTO progress AS p (topic, kafka_partition, next_offset, applied, duplicates, "
-    "unknown_type, rejected, dead_lettered) SELECT * FROM unnest($1::text[], $2::integer[], "
-    "$3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) "
+    "INSERT INTO progress AS p (topic, kafka_partition, next_offset, watermark_us, applied, "
+    "duplicates, unknown_type, rejected, dead_lettered) SELECT * FROM unnest($1::text[], "
+    "$2::integer[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], "
+    "$8::bigint[], $9::bigint[]) "
     "ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, "
+    "watermark_us = EXCLUDED.watermark_us, "
     "applied = p.applied + EXCLUDED.applied, duplicates = p.duplicates + EXCLUDED.duplicates, "
     "unknown_type = p.unknown_type + EXCLUDED.unknown_type, "
     "rejected = p.rejected + EXCLUDED.rejected, "
     "dead_lettered = p.dead_lettered + EXCLUDED.dead_lettered",
     {o::text_array, o::int4_array, o::int8_array, o::int8_array, o::int8_array, o::int8_array,
-     o::int8_array, o::int8_array}};
+     o::int8_array, o::int8_array, o::int8_array}};
 
 // claim(): the lock, then the read in a separate statement (a new READ COMMITTED snapshot taken
 // after the lock was granted, so it sees the previous holder's commit).
@@ -105,8 +109,8 @@ inline const pg::statement claim_read{
 
 inline const pg::statement load_progress{
     "rm_load_progress",
-    "SELECT topic, kafka_partition, next_offset, applied, duplicates, unknown_type, rejected, "
-    "dead_lettered FROM progress ORDER BY topic, kafka_partition",
+    "SELECT topic, kafka_partition, next_offset, watermark_us, applied, duplicates, "
+    "unknown_type, rejected, dead_lettered FROM progress ORDER BY topic, kafka_partition",
     {}};
 
 inline const pg::statement read_events{
@@ -127,6 +131,12 @@ inline const pg::statement read_animals{
     "WITH a AS (SELECT * FROM animals WHERE animal_id > $1::text ORDER BY animal_id "
     "LIMIT $2::bigint) " HERD_ANIMAL_JOIN,
     {o::text, o::int8}};
+
+inline const pg::statement partition_animals{
+    "rm_partition_animals",
+    "SELECT animal_id FROM animals WHERE topic = $1::text AND kafka_partition = $2::integer "
+    "ORDER BY animal_id",
+    {o::text, o::int4}};
 
 inline const pg::statement read_alerts{
     "rm_read_alerts",
@@ -164,7 +174,7 @@ inline std::vector<const pg::statement*> all_statements() {
   return {&append_events, &load_animals,  &upsert_animals, &delete_collars, &insert_collars,
           &upsert_alerts, &append_outbox, &add_progress,   &claim_lock,     &claim_read,
           &load_progress, &read_events,   &animal_events,  &read_animals,   &read_alerts,
-          &read_outbox,   &delete_outbox, &prune_events,   &stats};
+          &read_outbox,   &delete_outbox, &prune_events,   &stats,          &partition_animals};
 }
 
 }  // namespace herd::read_model::pg_detail

@@ -90,6 +90,19 @@ core::result<std::vector<animal_row>> pg_store::read_animals(const std::string& 
   return animals_from(*r);
 }
 
+core::result<std::vector<std::string>> pg_store::partition_animals(const std::string& topic,
+                                                                  std::int32_t partition) {
+  if (topic.find('\0') != std::string::npos) return std::vector<std::string>{};
+  pg::params p;
+  p.text(topic).int4(partition);
+  auto r = run(pg_detail::partition_animals, p);
+  if (!r) return r.err();
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) ids.push_back(r->string(i, 0));
+  return ids;
+}
+
 core::result<std::vector<alert_row>> pg_store::read_alerts(const std::string& after_alert_id,
                                                            std::size_t limit) {
   if (auto s = check_text(after_alert_id, "after_alert_id", "read_alerts"); !s) return s.err();

@@ -22,6 +22,8 @@ class pg_store final : public store {
                                                         std::size_t limit) override;
   core::result<std::vector<animal_row>> read_animals(const std::string& after_animal_id,
                                                      std::size_t limit) override;
+  core::result<std::vector<std::string>> partition_animals(const std::string& topic,
+                                                           std::int32_t partition) override;
   core::result<std::vector<alert_row>> read_alerts(const std::string& after_alert_id,
                                                    std::size_t limit) override;
   core::result<std::vector<outbox_message>> read_outbox(std::int64_t after_seq,

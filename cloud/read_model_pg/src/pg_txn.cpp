@@ -120,14 +120,17 @@ core::result<std::vector<std::optional<animal_row>>> pg_txn::load_animals(
 core::status pg_txn::upsert_animals(std::span<const animal_row> animals) {
   const auto keep = last_per_key(animals, [](const animal_row& a) { return a.animal_id; });
   if (keep.empty()) return core::ok_v;
-  pg::array_param ids(o::text), states(o::bytea), applied(o::int8), last(o::int8), temp(o::float8),
+  pg::array_param ids(o::text), topics(o::text), partitions(o::int4), states(o::bytea), applied(o::int8), last(o::int8), temp(o::float8),
       steps(o::float8), rum(o::float8);
   pg::array_param c_animal(o::text), c_id(o::text), c_seq(o::int8), c_batt(o::int4),
       c_rssi(o::int4), c_seen(o::int8);
   for (std::size_t i : keep) {
     const animal_row& a = animals[i];
     if (auto s = check_text(a.animal_id, "animal_id", "an animal row"); !s) return s;
+    if (auto s = check_text(a.topic, "topic", "animal " + a.animal_id); !s) return s;
     ids.add_text(a.animal_id);
+    topics.add_text(a.topic);
+    partitions.add_int4(a.partition);
     states.add_text(a.state);
     applied.add_int8(static_cast<std::int64_t>(a.events_applied));
     last.add_int8(a.last_occurred_at_us);
@@ -147,7 +150,7 @@ core::status pg_txn::upsert_animals(std::span<const animal_row> animals) {
     }
   }
   pg::params p;
-  p.array(ids).array(states).array(applied).array(last).array(temp).array(steps).array(rum);
+  p.array(ids).array(topics).array(partitions).array(states).array(applied).array(last).array(temp).array(steps).array(rum);
   if (auto r = conn_.run(pg_detail::upsert_animals, p); !r) return r.err();
   pg::params d;
   d.array(ids);
@@ -215,6 +218,7 @@ core::status pg_txn::add_progress(std::span<const partition_progress> deltas) {
     if (fresh) continue;
     partition_progress& m = it->second;
     m.next_offset = d.next_offset;
+    m.watermark_us = d.watermark_us;
     m.applied += d.applied;
     m.duplicates += d.duplicates;
     m.unknown_type += d.unknown_type;
@@ -222,12 +226,14 @@ core::status pg_txn::add_progress(std::span<const partition_progress> deltas) {
     m.dead_lettered += d.dead_lettered;
   }
   if (merged.empty()) return core::ok_v;
-  pg::array_param topics(o::text), partitions(o::int4), next(o::int8), applied(o::int8),
+  pg::array_param topics(o::text), partitions(o::int4), next(o::int8), watermark(o::int8),
+      applied(o::int8),
       duplicates(o::int8), unknown(o::int8), rejected(o::int8), dead(o::int8);
   for (const auto& [key, d] : merged) {
     topics.add_text(d.topic);
     partitions.add_int4(d.partition);
     next.add_int8(d.next_offset);
+    watermark.add_int8(d.watermark_us);
     applied.add_int8(static_cast<std::int64_t>(d.applied));
     duplicates.add_int8(static_cast<std::int64_t>(d.duplicates));
     unknown.add_int8(static_cast<std::int64_t>(d.unknown_type));
@@ -235,7 +241,7 @@ core::status pg_txn::add_progress(std::span<const partition_progress> deltas) {
     dead.add_int8(static_cast<std::int64_t>(d.dead_lettered));
   }
   pg::params p;
-  p.array(topics).array(partitions).array(next).array(applied).array(duplicates);
+  p.array(topics).array(partitions).array(next).array(watermark).array(applied).array(duplicates);
   p.array(unknown).array(rejected).array(dead);
   if (auto r = conn_.run(pg_detail::add_progress, p); !r) return r.err();
   return core::ok_v;
