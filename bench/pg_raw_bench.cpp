@@ -6,14 +6,19 @@
 //             RETURNING event_id per batch: the statement the PostgreSQL store uses
 //   pipeline  one prepared single-row INSERT ... ON CONFLICT DO NOTHING per event, libpq
 //             pipeline mode (no round trip per row)
+//   store     the PostgreSQL read-model store (herd::read_model_pg) doing a projector's batch
+//             without Kafka and without the fold: claim, append_events, load_animals,
+//             upsert_animals (state of --state-bytes per animal, 2 collars), add_progress, commit
 // The server runs with PostgreSQL's durable defaults (fsync, synchronous_commit on) unless
 // --fast. Figures: rows/s and µs per batch commit.
 // Usage: herd-bench-pg-raw [--rows N] [--batch B] [--envelope-bytes E] [--fast]
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -25,6 +30,7 @@
 #include <herd/test_support/postgres_server.hpp>
 
 #include "herd/pg/connection.hpp"
+#include "herd/read_model/pg_store.hpp"
 
 namespace ts = herd::test_support;
 using steady = std::chrono::steady_clock;
@@ -222,6 +228,84 @@ void run_pipeline(herd::pg::connection& c, const std::vector<row>& rows, std::si
   PQexitPipelineMode(pc);
 }
 
+int g_state_bytes = 1024;
+// Where the store method's time goes, s: claim, append, load, upsert, progress, commit.
+double g_step_s[6] = {};
+
+struct step_timer {
+  int step;
+  steady::time_point t0 = steady::now();
+  ~step_timer() { g_step_s[step] += std::chrono::duration<double>(steady::now() - t0).count(); }
+};
+
+void run_store(const std::string& conninfo, const std::vector<row>& rows, std::size_t batch) {
+  namespace rm = herd::read_model;
+  auto opened = rm::open_pg_store({.conninfo = conninfo, .application_name = "herd-bench-pg-raw"});
+  if (!opened) throw std::runtime_error(opened.err().message);
+  rm::store& store = **opened;
+  const std::string state(static_cast<std::size_t>(g_state_bytes), 's');
+  std::int64_t next = -1;
+  for (std::size_t at = 0; at < rows.size(); at += batch) {
+    const std::size_t end = std::min(rows.size(), at + batch);
+    std::vector<rm::stored_event> events;
+    std::vector<std::string> animal_ids;
+    for (std::size_t i = at; i < end; ++i) {
+      rm::stored_event e;
+      e.event_id = rows[i].event_id;
+      e.animal_id = rows[i].animal_id;
+      e.event_type = "collar.reading.v1";
+      e.occurred_at_us = rows[i].occurred_at_us;
+      e.ingested_at_us = rows[i].occurred_at_us + 5000;
+      e.gateway_id = "gw-01";
+      e.gateway_seq = static_cast<std::uint64_t>(rows[i].seq);
+      e.envelope = rows[i].envelope;
+      e.topic = "herd.events";
+      e.partition = 0;
+      e.offset = rows[i].seq;
+      events.push_back(std::move(e));
+      animal_ids.push_back(rows[i].animal_id);
+    }
+    std::sort(animal_ids.begin(), animal_ids.end());
+    animal_ids.erase(std::unique(animal_ids.begin(), animal_ids.end()), animal_ids.end());
+    auto t = store.begin();
+    if (!t) throw std::runtime_error(t.err().message);
+    std::optional<step_timer> timer(std::in_place, 0);
+    auto claimed = (*t)->claim("herd.events", 0, next);
+    timer.emplace(1);
+    if (!claimed || !*claimed) throw std::runtime_error("claim failed");
+    auto fresh = (*t)->append_events(events);
+    if (!fresh) throw std::runtime_error(fresh.err().message);
+    timer.emplace(2);
+    auto loaded = (*t)->load_animals(animal_ids);
+    if (!loaded) throw std::runtime_error(loaded.err().message);
+    std::vector<rm::animal_row> animals;
+    for (std::size_t i = 0; i < animal_ids.size(); ++i) {
+      rm::animal_row a = (*loaded)[i] ? *(*loaded)[i] : rm::animal_row{};
+      a.animal_id = animal_ids[i];
+      a.topic = "herd.events";
+      a.partition = 0;
+      a.state = state;
+      a.events_applied += 1;
+      a.body_temp_c = 38.6;
+      a.collars = {{"C-1", a.collars.empty() ? 0 : a.collars[0].last_seq + 1, 80, -70, 1},
+                   {"C-2", 5, std::nullopt, std::nullopt, 0}};
+      animals.push_back(std::move(a));
+    }
+    timer.emplace(3);
+    if (auto s = (*t)->upsert_animals(animals); !s) throw std::runtime_error(s.err().message);
+    timer.emplace(4);
+    next = rows[end - 1].seq + 1;
+    rm::partition_progress p;
+    p.topic = "herd.events";
+    p.partition = 0;
+    p.next_offset = next;
+    p.applied = end - at;
+    if (auto s = (*t)->add_progress({&p, 1}); !s) throw std::runtime_error(s.err().message);
+    timer.emplace(5);
+    if (auto s = (*t)->commit(); !s) throw std::runtime_error(s.err().message);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,6 +318,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "rows per transaction")->check(CLI::Range(1, 100000));
   app.add_option("--envelope-bytes", envelope_bytes, "bytes per envelope (a collar.reading.v1 "
                                                      "envelope is ~230)");
+  app.add_option("--state-bytes", g_state_bytes, "bytes of fold state per animal (store method)");
   app.add_flag("--fast", fast, "test settings (fsync off) instead of PostgreSQL's defaults");
   CLI11_PARSE(app, argc, argv);
 
@@ -249,18 +334,29 @@ int main(int argc, char** argv) {
     const char* name;
     void (*run)(herd::pg::connection&, const std::vector<row>&, std::size_t);
   };
-  const method methods[] = {{"copy", run_copy}, {"unnest", run_unnest}, {"pipeline", run_pipeline}};
+  const method methods[] = {
+      {"copy", run_copy}, {"unnest", run_unnest}, {"pipeline", run_pipeline}, {"store", nullptr}};
   int n = 0;
   for (const auto& m : methods) {
     const std::string db = server.create_database("bench" + std::to_string(n++));
     auto c = herd::pg::connection::open(db, "herd-bench-pg-raw");
     if (!c) throw std::runtime_error(c.err().message);
-    check((*c)->execute(k_table));
+    if (m.run != nullptr) check((*c)->execute(k_table));
     const auto t0 = steady::now();
-    m.run(**c, rows, static_cast<std::size_t>(batch));
+    if (m.run != nullptr) {
+      m.run(**c, rows, static_cast<std::size_t>(batch));
+    } else {
+      run_store(db, rows, static_cast<std::size_t>(batch));
+    }
     const double s = std::chrono::duration<double>(steady::now() - t0).count();
     const double txns = std::ceil(static_cast<double>(rows_n) / batch);
     fmt::print("{:<10} {:>12.0f} {:>16.0f}\n", m.name, rows_n / s, s * 1e6 / txns);
+    if (m.run == nullptr) {
+      fmt::print("           store time per transaction, us: claim {:.0f}, append_events {:.0f}, "
+                 "load_animals {:.0f}, upsert_animals {:.0f}, add_progress {:.0f}, commit {:.0f}\n",
+                 g_step_s[0] * 1e6 / txns, g_step_s[1] * 1e6 / txns, g_step_s[2] * 1e6 / txns,
+                 g_step_s[3] * 1e6 / txns, g_step_s[4] * 1e6 / txns, g_step_s[5] * 1e6 / txns);
+    }
     std::fflush(stdout);
   }
   return 0;

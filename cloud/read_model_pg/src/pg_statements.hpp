@@ -52,15 +52,21 @@ inline const pg::statement upsert_animals{
     {o::text_array, o::text_array, o::int4_array, o::bytea_array, o::int8_array, o::int8_array,
      o::float8_array, o::float8_array, o::float8_array}};
 
-inline const pg::statement delete_collars{
-    "rm_delete_collars", "DELETE FROM collars WHERE animal_id = ANY($1::text[])", {o::text_array}};
-
-inline const pg::statement insert_collars{
-    "rm_insert_collars",
-    "INSERT INTO collars (animal_id, collar_id, last_seq, battery_pct, rssi_dbm, last_seen_us) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::integer[], "
-    "$6::bigint[])",
-    {o::text_array, o::text_array, o::int8_array, o::int4_array, o::int4_array, o::int8_array}};
+// An animal's collars are replaced by its new list: rows of collars no longer listed go, listed
+// ones are updated in place (HOT) or inserted. $1 = the animals, $2.. = their new collar rows.
+inline const pg::statement replace_collars{
+    "rm_replace_collars",
+    "WITH c AS (SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::integer[], "
+    "$6::integer[], $7::bigint[]) AS u(animal_id, collar_id, last_seq, battery_pct, rssi_dbm, "
+    "last_seen_us)), "
+    "gone AS (DELETE FROM collars x WHERE x.animal_id = ANY($1::text[]) AND NOT EXISTS "
+    "(SELECT 1 FROM c WHERE c.animal_id = x.animal_id AND c.collar_id = x.collar_id)) "
+    "INSERT INTO collars AS x (animal_id, collar_id, last_seq, battery_pct, rssi_dbm, "
+    "last_seen_us) SELECT * FROM c ON CONFLICT (animal_id, collar_id) DO UPDATE SET "
+    "last_seq = EXCLUDED.last_seq, battery_pct = EXCLUDED.battery_pct, "
+    "rssi_dbm = EXCLUDED.rssi_dbm, last_seen_us = EXCLUDED.last_seen_us",
+    {o::text_array, o::text_array, o::text_array, o::int8_array, o::int4_array, o::int4_array,
+     o::int8_array}};
 
 inline const pg::statement upsert_alerts{
     "rm_upsert_alerts",
@@ -171,7 +177,7 @@ inline const pg::statement stats{
 #undef HERD_ALERT_COLUMNS
 
 inline std::vector<const pg::statement*> all_statements() {
-  return {&append_events, &load_animals,  &upsert_animals, &delete_collars, &insert_collars,
+  return {&append_events, &load_animals,  &upsert_animals, &replace_collars,
           &upsert_alerts, &append_outbox, &add_progress,   &claim_lock,     &claim_read,
           &load_progress, &read_events,   &animal_events,  &read_animals,   &read_alerts,
           &read_outbox,   &delete_outbox, &prune_events,   &stats,          &partition_animals};

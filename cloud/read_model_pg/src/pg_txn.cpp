@@ -152,13 +152,9 @@ core::status pg_txn::upsert_animals(std::span<const animal_row> animals) {
   pg::params p;
   p.array(ids).array(topics).array(partitions).array(states).array(applied).array(last).array(temp).array(steps).array(rum);
   if (auto r = conn_.run(pg_detail::upsert_animals, p); !r) return r.err();
-  pg::params d;
-  d.array(ids);
-  if (auto r = conn_.run(delete_collars, d); !r) return r.err();
-  if (c_id.size() == 0) return core::ok_v;
   pg::params c;
-  c.array(c_animal).array(c_id).array(c_seq).array(c_batt).array(c_rssi).array(c_seen);
-  if (auto r = conn_.run(insert_collars, c); !r) return r.err();
+  c.array(ids).array(c_animal).array(c_id).array(c_seq).array(c_batt).array(c_rssi).array(c_seen);
+  if (auto r = conn_.run(replace_collars, c); !r) return r.err();
   return core::ok_v;
 }
 
