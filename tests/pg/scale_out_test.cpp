@@ -79,7 +79,7 @@ class instance {
         dir_, std::map<std::string, std::string>{}, "herd-projector.log");
     const bool up = ts::wait_until(
         [&] { return std::filesystem::exists(dir_ / "ready") || !proc_->running(); }, 30s);
-    REQUIRE_MESSAGE((up && proc_->running()), name_ + " did not start:\n" + log());
+    REQUIRE_MESSAGE((up && proc_->running()), (name_ + " did not start:\n" + log()));
     address_ = read_file(dir_ / "metrics");
     while (!address_.empty() && (address_.back() == '\n' || address_.back() == ' ')) address_.pop_back();
   }
@@ -172,7 +172,7 @@ TEST_CASE("scale-out: projectors in one group share PostgreSQL; join, kill -9, t
         return pa > 0 && pb > 0 && pa + pb == 6;
       },
       30s, 100ms);
-  REQUIRE_MESSAGE(split, "no split:\n--- a\n" + a.log() + "\n--- b\n" + b.log());
+  REQUIRE_MESSAGE(split, ("no split:\n--- a\n" + a.log() + "\n--- b\n" + b.log()));
   producer.produce(rounds[2]);
   CHECK_MESSAGE(ts::wait_until([&] { return b.metric("herd_projector_applied_total") > 0; }, 30s,
                                50ms),
@@ -185,14 +185,14 @@ TEST_CASE("scale-out: projectors in one group share PostgreSQL; join, kill -9, t
   a.kill9();
   const bool takeover = ts::wait_until(
       [&] { return b.metric("herd_projector_partitions_assigned") == 6; }, 40s, 100ms);
-  REQUIRE_MESSAGE(takeover, "no takeover:\n" + b.log());
+  REQUIRE_MESSAGE(takeover, ("no takeover:\n" + b.log()));
 
   auto shared = rm::open_pg_store({.conninfo = db, .application_name = "scale-out-test"});
   REQUIRE_MESSAGE(shared.ok(), (shared.ok() ? "" : shared.err().message));
   const bool caught_up = ts::wait_until(
       [&] { return stored_offsets(**shared) == static_cast<std::int64_t>(records); }, 60s, 100ms);
-  REQUIRE_MESSAGE(caught_up, "read model at " + std::to_string(stored_offsets(**shared)) + " of " +
-                                 std::to_string(records) + " records\n" + b.log());
+  REQUIRE_MESSAGE(caught_up, ("read model at " + std::to_string(stored_offsets(**shared)) +
+                              " of " + std::to_string(records) + " records\n" + b.log()));
   CHECK(b.stop() == 0);
 
   // Exactly once, from the read model's own counters and tables.
