@@ -3,7 +3,15 @@
 // credentials or another schema = fatal, bad data = permanent.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
+#include <herd/test_support/child_process.hpp>
 #include <herd/test_support/net.hpp>
+#include <herd/test_support/temp_dir.hpp>
 
 #include "herd/pg/connection.hpp"
 #include "herd/pg/errors.hpp"
@@ -140,4 +148,79 @@ TEST_CASE("pg errors: a server restart is retriable, and the same store carries 
   auto st = s->stats();
   REQUIRE(st.ok());
   CHECK(st->events == 1);
+}
+
+namespace {
+
+// A small tmpfs mounted for one test (root only), unmounted on destruction.
+struct small_mount {
+  std::filesystem::path path;
+  bool mounted = false;
+  small_mount(const std::filesystem::path& p, const std::string& size) : path(p) {
+    std::filesystem::create_directories(p);
+    const std::string cmd = "mount -t tmpfs -o size=" + size + ",mode=0700 tmpfs " + p.string() +
+                            " 2>/dev/null";
+    mounted = ::geteuid() == 0 && std::system(cmd.c_str()) == 0;
+  }
+  ~small_mount() {
+    if (mounted) (void)std::system(("umount -l " + path.string()).c_str());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pg errors: a full disk is retriable, not a poison pill") {
+  test_support::temp_dir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);  // the server reaches it
+  small_mount disk(dir / "small", "2m");
+  if (!disk.mounted) {
+    MESSAGE("skipped: mounting a tmpfs needs root");
+    return;
+  }
+  // The tablespace dir belongs to the server's user; the database's tables go there.
+  const auto user = test_support::run_as_user::named("postgres");
+  REQUIRE(::chown(disk.path.c_str(), user.uid, user.gid) == 0);
+  const std::string db = pg_test::fresh_database();
+  const std::string name = db.substr(db.rfind('=') + 1);
+  pg_test::server().execute("CREATE TABLESPACE small_" + name + " LOCATION '" +
+                            disk.path.string() + "'");
+  pg_test::server().execute("ALTER DATABASE " + name + " SET default_tablespace = small_" + name);
+  struct drop_before_unmount {  // the shared server must not keep files on the tmpfs
+    std::string name;
+    ~drop_before_unmount() {
+      try {
+        pg_test::server().execute("DROP DATABASE " + name + " WITH (FORCE)");
+        pg_test::server().execute("DROP TABLESPACE small_" + name);
+      } catch (...) {
+      }
+    }
+  } cleanup{name};
+  auto s = pg_test::open_store(pg_test::options_for(db));
+
+  std::optional<core::error> failure;
+  for (int batch = 0; batch < 50 && !failure; ++batch) {
+    std::vector<read_model::stored_event> events;
+    for (int i = 0; i < 200; ++i) {
+      auto e = event("full-" + std::to_string(batch) + "-" + std::to_string(i));
+      e.envelope = std::string(2000, static_cast<char>('a' + i % 26)) + e.event_id;
+      events.push_back(std::move(e));
+    }
+    auto t = s->begin();
+    REQUIRE(t.ok());
+    auto r = (*t)->append_events(events);
+    if (!r.ok()) {
+      failure = r.err();
+    } else if (auto c = (*t)->commit(); !c.ok()) {
+      failure = c.err();
+    }
+  }
+  REQUIRE_MESSAGE(failure.has_value(), "2 MiB never filled up");
+  INFO(failure->message);
+  CHECK(failure->kind == error_kind::retriable);
+  CHECK(failure->message.find("53100") != std::string::npos);
+  auto still = s->load_progress();  // the store is usable: reads work, the next begin works
+  CHECK(still.ok());
+  auto again = s->begin();
+  CHECK(again.ok());
 }
