@@ -114,7 +114,7 @@ TEST_CASE("TCP: a failing device is counted by kind and never delays a healthy o
   CHECK(stats_of(p.stats(), "good").polls == stats_of(p.stats(), "good").polls_ok);
 }
 
-TEST_CASE("RS-485 bus: faults of one unit are counted; the other unit keeps its schedule") {
+TEST_CASE("RS-485 bus: faults of one unit are counted and the other unit keeps its schedule") {
   tmb::pty_pair pty;
   auto slave = tmb::fault_slave::rtu(pty.device_end);
   slave->set_image(1, scale_image());
