@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,13 +11,12 @@
 
 #include "herd/core/logging.hpp"
 #include "herd/core/time_format.hpp"
-#include "herd/daemon/toml_reader.hpp"
+#include "modbus_config.hpp"
+#include "table_reader.hpp"
 
 namespace herd::gateway {
 
 namespace {
-
-using daemon::table_reader;
 
 buffer::sync_mode parse_sync(const std::string& s, table_reader& r) {
   if (s == "full") return buffer::sync_mode::full;
@@ -176,6 +176,13 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   ck.integer("stepped_hold_s", hold_s, 0, 86'400);
   c.clock.stepped_hold_ms = hold_s * 1000;
   ck.finish();
+
+  // Profiles named by [[modbus.device]] are relative to the config file's folder.
+  modbus_section mb;
+  mb.max_failing_s = c.observability.max_device_failing.count();
+  parse_modbus(top.table("modbus"), std::filesystem::path(origin).parent_path().string(), mb, errors);
+  c.modbus = std::move(mb.poller);
+  c.observability.max_device_failing = std::chrono::seconds(mb.max_failing_s);
 
   top.finish();
   if (!errors.empty()) {
