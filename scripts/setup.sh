@@ -15,6 +15,8 @@ packages=(
   faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
   libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit
   e2fsprogs util-linux file  # the watchdog fault test freezes an ext4 loop mount; test-deb.sh
+  openssl  # the MQTT TLS tests make their CA and certificates
+  clang-14 libclang-rt-14-dev  # libFuzzer harnesses (scripts/fuzz.sh, preset fuzz)
 )
 
 missing=()

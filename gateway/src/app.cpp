@@ -68,6 +68,7 @@ struct app::impl {
     s.mqtt_connected = mq.connected;
     s.mqtt_broker = config.mqtt.broker_uri;
     s.evicted = outbox->evicted_events();
+    s.dead_letters_dropped = outbox->dead_letters_dropped();
     return s;
   }
 };

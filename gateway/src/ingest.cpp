@@ -33,8 +33,14 @@ core::status ingest::on_reading(const sensors::raw_message& raw,
 
   // The same reading delivered twice (an MQTT redelivery after a lost PUBACK, a collar resend)
   // has the same farm, collar, seq and measurement time: store it once.
+  // A `ts` implausibly far ahead of a synchronized gateway clock never enters the dedup table:
+  // any publisher could otherwise claim the key of a real reading to come, which would then be
+  // dropped as a duplicate (issue 14, case 8). Such a reading is stored, without dedup.
+  const bool ts_in_future = occurred.source == events::v1::TIME_SOURCE_GATEWAY_SENSOR_INVALID &&
+                            reading.ts_ms > raw.received_ms;
   const std::string dedup_key =
-      fmt::format("{}/{}/{}/{}", reading.farm_id, reading.collar_id, reading.seq, reading.ts_ms);
+      ts_in_future ? std::string()
+                   : fmt::format("{}/{}/{}/{}", reading.farm_id, reading.collar_id, reading.seq, reading.ts_ms);
   // Without a sensor time (ts = 0) the key cannot tell a redelivery from a collar whose counter
   // restarted after a reset: only a message the transport marks as a resend is dropped as seen.
   const auto mode = reading.ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh

@@ -1,8 +1,18 @@
 #pragma once
-// The HTTP listener for GET /metrics and GET /health (cpp-httplib), on a thread of its own with a
-// pool of two request threads: a scrape is a few SQLite lookups, and the gateway's real work must
-// not compete with a burst of scrapers. Handlers call `observe` on those threads, so it must be
-// thread-safe (app::observe() is: atomics and the outbox's own lock).
+// The HTTP listener for GET /metrics and GET /health: one thread, non-blocking sockets, poll().
+// Exposed without authentication to whatever can reach `metrics.listen`, so it bounds what a
+// client can cost (issue 14, case 4):
+//  - a request head (request line + headers) of at most k_max_request_bytes (else 431);
+//  - the whole head within k_request_deadline of the accept, and the reply sent within the same
+//    deadline (else the connection is closed): a client dripping one byte at a time is cut off;
+//  - only GET and HEAD (else 405); a request body is never read, the connection closes after
+//    every reply (no keep-alive);
+//  - at most k_max_connections at once; a new connection evicts the one closest to its deadline.
+// No socket operation ever blocks the thread, so slow clients cannot starve a probe: a /health
+// request that arrives whole is answered on the next turn of the loop.
+// `observe` is called on this thread, so it must be thread-safe (app::observe() is: atomics and
+// the outbox's own lock).
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +21,10 @@
 #include "herd/gateway/observability.hpp"
 
 namespace herd::gateway {
+
+inline constexpr std::size_t k_max_request_bytes = 8192;
+inline constexpr std::chrono::milliseconds k_request_deadline{3000};
+inline constexpr std::size_t k_max_connections = 64;
 
 class metrics_server {
  public:
