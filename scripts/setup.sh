@@ -11,10 +11,12 @@ packages=(
   librdkafka-dev libsqlite3-dev libprotobuf-dev protobuf-compiler libmodbus-dev
   libspdlog-dev libfmt-dev doctest-dev mosquitto mosquitto-clients
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev sqlite3
+  curl  # the demo reads /metrics
   socat  # the pty pair of the Modbus RTU tests
   faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
   libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit
   e2fsprogs util-linux file  # the watchdog fault test freezes an ext4 loop mount; test-deb.sh
+  libpq-dev postgresql  # the PostgreSQL read model (libpq); tests start their own server 15
   openssl  # the MQTT TLS tests make their CA and certificates
   clang-14 libclang-rt-14-dev  # libFuzzer harnesses (scripts/fuzz.sh, preset fuzz)
 )

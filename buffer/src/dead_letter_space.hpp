@@ -16,9 +16,13 @@
 #include <string_view>
 
 #include "herd/core/result.hpp"
-#include "sqlite_db.hpp"
+#include "herd/sqlite/sqlite_db.hpp"
 
 namespace herd::buffer::detail {
+
+using sqlite::exec;
+using sqlite::sqlite_error;
+using sqlite::statement;
 
 struct dead_letter_limits {
   std::uint64_t max_count = 10'000;

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "modbus_observability.hpp"
+
 namespace herd::gateway {
 
 core::result<listen_address> parse_listen_address(const std::string& text) {
@@ -104,7 +106,7 @@ std::string render_prometheus(const observability_snapshot& s) {
   e.metric("herdgate_ingested_clock_stepped_total", "counter",
            "Events stored shortly after a wall clock step (marked CLOCK_QUALITY_STEPPED).",
            s.ingested_clock_stepped);
-  return e.take();
+  return e.take() + render_modbus_metrics(s.modbus_devices);
 }
 
 health_report evaluate_health(const observability_snapshot& s, const observability_options& o) {
@@ -120,6 +122,7 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
                                     s.oldest_unsent_age_lower_bound ? "at least " : "", age,
                                     o.max_oldest_unsent.count()));
   }
+  modbus_health(s.modbus_devices, s.now_ms, o.max_device_failing, r.reasons);
   r.healthy = r.reasons.empty();
   nlohmann::json j = {{"status", r.healthy ? "ok" : "unhealthy"},
                       {"mqtt_connected", s.mqtt_connected},

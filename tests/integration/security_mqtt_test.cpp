@@ -27,7 +27,7 @@ std::string reading(int seq) { return R"({"seq": )" + std::to_string(seq) + R"(,
 
 class counting_sink final : public sensors::reading_sink {
  public:
-  core::status on_reading(const sensors::raw_message& raw, const sensors::collar_reading&) override {
+  core::status on_reading(const sensors::raw_message& raw, const sensors::reading&) override {
     std::lock_guard lock(mu_);
     stored_.push_back(raw.source);
     return core::ok_v;

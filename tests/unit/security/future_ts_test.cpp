@@ -28,7 +28,7 @@ TEST_CASE("a future-stamped reading cannot make the real one be dropped as a dup
     r.seq = seq;
     r.ts_ms = ts;
     const sensors::raw_message raw{"farm/f/collar/C-1/telemetry", "{}", wall.now_ms(), dup};
-    REQUIRE(sink.on_reading(raw, r).ok());
+    REQUIRE(sink.on_reading(raw, sensors::make_reading(r)).ok());
   };
   const std::int64_t later = now + 3600'000;  // the collar's real reading one hour from now
   publish(42, later, false);                   // an attacker's forgery, stamped an hour ahead

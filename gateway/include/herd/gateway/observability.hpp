@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "herd/core/result.hpp"
+#include "herd/sensors/modbus_poller.hpp"
 
 namespace herd::gateway {
 
@@ -20,6 +21,8 @@ struct observability_options {
   std::string listen;
   // /health fails when the oldest event not yet acknowledged by Kafka is older than this.
   std::chrono::seconds max_oldest_unsent{3600};
+  // /health fails while a Modbus device has been failing for longer than this ([modbus] max_failing_s).
+  std::chrono::seconds max_device_failing{300};
 };
 
 struct listen_address {
@@ -64,6 +67,7 @@ struct observability_snapshot {
   std::int64_t clock_last_step_ms = 0;   // signed size of the last one, 0 when none
   std::uint64_t ingested_clock_unsynced = 0;  // events stored and marked unsynced
   std::uint64_t ingested_clock_stepped = 0;   // events stored and marked stepped
+  std::vector<sensors::modbus::device_stats> modbus_devices;  // one per configured device
 
   // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step;
   // oldest_unsent_age_ms when set).
