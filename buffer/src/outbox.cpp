@@ -13,6 +13,7 @@
 #include "herd/sqlite/sqlite_db.hpp"
 #include "recovery.hpp"
 #include "schema.hpp"
+#include "dead_letter_space.hpp"
 
 namespace herd::buffer {
 
@@ -92,6 +93,7 @@ struct outbox::impl {
   statement reader_count, reader_oldest, reader_last_per_key;
   statement evict_range, evict;
   open_report report;
+  std::unique_ptr<detail::dead_letter_space> dls;  // after conn: its statements close first
   full_policy when_full = full_policy::backpressure;
   std::atomic<std::uint64_t> evicted{0};
   std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
@@ -193,6 +195,13 @@ struct outbox::impl {
       auto st = run_in_tx(body);
       if (st) return st;
       if ((last_rc & 0xFF) != SQLITE_FULL) return st;
+      // Junk never blocks or displaces a reading: dead letters make room before any policy.
+      if (auto freed = free_dead_letters(); !freed) {
+        return freed.err();
+      } else if (*freed > 0) {
+        --evictions;
+        continue;
+      }
       const std::string why = "outbox full (max_bytes or disk): " + st.err().message;
       if (when_full != full_policy::evict_oldest || evictions == k_max_evictions_per_append) {
         return core::error::retriable(why);
@@ -201,6 +210,25 @@ struct outbox::impl {
       if (!freed) return freed.err();
       if (*freed == 0) return core::error::retriable(why + " (nothing left to evict)");
     }
+  }
+
+  // Deletes a batch of the oldest dead letters in a transaction of its own; how many.
+  core::result<std::uint64_t> free_dead_letters() {
+    if (dls->count() == 0) return std::uint64_t{0};
+    std::uint64_t n = 0;
+    auto st = run_in_tx([&]() -> core::status {
+      auto freed = dls->free_batch();
+      if (!freed) return freed.err();
+      n = *freed;
+      return core::ok_v;
+    });
+    if (!st) (void)dls->refresh();  // rolled back: the rows are there again
+    if (!st) return st.err();
+    if (n > 0) {
+      log->warn("outbox full: dropped the {} oldest dead letters to make room ({} dropped unforwarded "
+                "since start)", n, dls->dropped());
+    }
+    return n;
   }
 
   core::status run_in_tx(const std::function<core::status()>& body) {
@@ -299,6 +327,10 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
         p->db, "SELECT min(seq), max(seq), count(*) FROM "
                "(SELECT seq FROM outbox ORDER BY seq LIMIT ?)");
     p->evict = statement(p->db, "DELETE FROM outbox WHERE seq <= ?");
+    detail::dead_letter_limits dl{options.dead_letter_max_count, options.dead_letter_max_bytes,
+                                  options.dead_letter_keep_forwarded};
+    if (options.max_bytes != 0) dl.max_bytes = std::min(dl.max_bytes, options.max_bytes / 4);
+    p->dls = std::make_unique<detail::dead_letter_space>(p->db, dl);
     rc = sqlite3_open_v2(options.path.c_str(), &p->reader.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                          nullptr);
     if (rc != SQLITE_OK) return sqlite_error(p->reader.db, rc, "open (reader) " + options.path);
@@ -514,21 +546,44 @@ core::result<std::int64_t> outbox::add_dead_letter(const std::string& source,
                                                    const std::string& payload,
                                                    std::int64_t received_ms) {
   std::lock_guard lock(impl_->mu);
-  std::int64_t id = 0;
-  auto st = impl_->run_making_room([&]() -> core::status {
-    auto& ins = impl_->dl_insert;
-    ins.bind(1, received_ms);
-    ins.bind(2, std::string_view(source));
-    ins.bind(3, std::string_view(reason));
-    ins.bind_blob(4, payload);
-    const int rc = ins.step();
-    ins.reset();
-    if (rc != SQLITE_DONE) return impl_->fail(rc, "dead letter");
-    id = sqlite3_last_insert_rowid(impl_->db);
-    return core::ok_v;
-  });
-  if (!st) return st.err();
-  return id;
+  auto& p = *impl_;
+  const std::uint64_t bytes = source.size() + reason.size() + payload.size();
+  // Never run_making_room: a dead letter must not evict events nor wait for space. When the file
+  // is full, older dead letters make room; when none are left, this one is dropped (counted).
+  for (;;) {
+    std::int64_t id = 0;
+    p.last_rc = SQLITE_OK;
+    auto st = p.run_in_tx([&]() -> core::status {
+      auto fits = p.dls->make_room(bytes);
+      if (!fits) return fits.err();
+      if (!*fits) return core::ok_v;  // larger than the whole dead-letter space: dropped below
+      auto& ins = p.dl_insert;
+      ins.bind(1, received_ms);
+      ins.bind(2, std::string_view(source));
+      ins.bind(3, std::string_view(reason));
+      ins.bind_blob(4, payload);
+      const int rc = ins.step();
+      ins.reset();
+      if (rc != SQLITE_DONE) return p.fail(rc, "dead letter");
+      id = sqlite3_last_insert_rowid(p.db);
+      p.dls->added(bytes);
+      return core::ok_v;
+    });
+    if (!st) {  // rolled back: what make_room deleted is there again
+      if (auto r = p.dls->refresh(); !r) return r.err();
+    }
+    if (st && id != 0) return id;
+    if (st || (p.last_rc & 0xFF) == SQLITE_FULL) {
+      auto freed = st ? core::result<std::uint64_t>(std::uint64_t{0}) : p.free_dead_letters();
+      if (!freed) return freed.err();
+      if (*freed > 0) continue;
+      p.dls->count_dropped();
+      p.log->warn("dead letter from {} dropped: no room for its {} bytes ({}); {} dropped since start",
+                  source, bytes, reason, p.dls->dropped());
+      return std::int64_t{0};
+    }
+    return st.err();
+  }
 }
 
 core::result<std::vector<dead_letter>> outbox::dead_letters(bool unforwarded_only,
@@ -550,7 +605,7 @@ core::result<std::vector<dead_letter>> outbox::dead_letters(bool unforwarded_onl
 core::status outbox::mark_dead_letters_forwarded(std::span<const std::int64_t> ids) {
   if (ids.empty()) return core::ok_v;
   std::lock_guard lock(impl_->mu);
-  return impl_->run_in_tx([&]() -> core::status {
+  auto st = impl_->run_in_tx([&]() -> core::status {
     auto& upd = impl_->dl_mark;
     for (const auto id : ids) {
       upd.bind(1, id);
@@ -558,8 +613,17 @@ core::status outbox::mark_dead_letters_forwarded(std::span<const std::int64_t> i
       upd.reset();
       if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "mark forwarded");
     }
-    return core::ok_v;
+    return impl_->dls->prune_forwarded();  // retention: only the newest forwarded ones stay
   });
+  (void)impl_->dls->refresh();
+  return st;
+}
+
+std::uint64_t outbox::dead_letters_dropped() const { return impl_->dls->dropped(); }
+
+std::uint64_t outbox::dead_letter_count() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->dls->count();
 }
 
 }  // namespace herd::buffer

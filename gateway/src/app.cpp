@@ -70,6 +70,7 @@ struct app::impl {
     s.mqtt_connected = mq.connected;
     s.mqtt_broker = config.mqtt.broker_uri;
     s.evicted = outbox->evicted_events();
+    s.dead_letters_dropped = outbox->dead_letters_dropped();
     if (modbus) s.modbus_devices = modbus->stats();
     return s;
   }

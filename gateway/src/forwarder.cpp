@@ -18,6 +18,7 @@
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/gateway/event_factory.hpp"
+#include "producer_config.hpp"
 
 namespace herd::gateway {
 
@@ -92,6 +93,8 @@ bool is_reserved_kafka_property(const std::string& name) {
          name == "metadata.broker.list" || name == "delivery.timeout.ms" ||
          name == "delivery.report.only.error" || name == "transactional.id";
 }
+
+const std::map<std::string, std::string>& fixed_kafka_properties() { return fixed_properties(); }
 
 std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
   char err[512];
@@ -226,27 +229,9 @@ struct forwarder::impl {
 
   core::status create_producer() {
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const std::string& k, const std::string& v) -> core::status {
-      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-        return core::error::fatal("kafka property " + k + ": " + err);
-      }
-      return core::ok_v;
-    };
-    core::status st = set("bootstrap.servers", opts.bootstrap);
-    if (st) st = set("linger.ms", "5");  // a default the config may override
-    // One produce request in flight per broker: order and completeness then never rest on the
-    // broker's idempotence sequence checks (librdkafka's mock skips them for non-transactional
-    // producers, and a few records vanished there under leader moves and request errors with
-    // 5 in flight). A request carries up to batch.size per partition, so a farm loses nothing
-    // in throughput. The config may raise it.
-    if (st) st = set("max.in.flight.requests.per.connection", "1");
-    for (const auto& [k, v] : opts.properties) if (st) st = set(k, v);
-    for (const auto& [k, v] : fixed_properties()) if (st) st = set(k, v);
-    if (!st) {
-      rd_kafka_conf_destroy(conf);
-      return st;
-    }
+    auto built = build_producer_conf(opts);  // shared with --check-config
+    if (!built) return built.err();
+    rd_kafka_conf_t* conf = *built;
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
     rd_kafka_conf_set_error_cb(conf, &impl::on_error);

@@ -46,13 +46,19 @@ core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::
   auto id = identify(reading, occurred, gateway_time_unknown);
   if (!id) return on_rejected(raw, id.err().message);
   const std::string& animal = id->animal;
+  // A `ts` implausibly far ahead of a synchronized gateway clock never enters the dedup table:
+  // any publisher could otherwise claim the key of a real reading to come, which would then be
+  // dropped as a duplicate (issue 14, case 8). Such a reading is stored, without dedup.
+  const bool ts_in_future = occurred.source == events::v1::TIME_SOURCE_GATEWAY_SENSOR_INVALID &&
+                            reading.source_ts_ms > raw.received_ms;
+  const std::string dedup_key = ts_in_future ? std::string() : id->dedup_key;
   // Without a sensor time (ts = 0) the key cannot tell a redelivery from a collar whose counter
   // restarted after a reset: only a message the transport marks as a resend is dropped as seen.
   const auto mode = reading.source_ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh
                                                                    : buffer::outbox::dedup_mode::skip_seen;
   const auto quality = to_proto(clock.quality);
   std::string event_id;
-  auto appended = outbox_.append(animal, id->dedup_key, [&](std::uint64_t seq) {
+  auto appended = outbox_.append(animal, dedup_key, [&](std::uint64_t seq) {
     event_id = core::new_uuid_v4();  // minted once, inside the transaction that stores it
     const envelope_meta meta{event_id, animal, occurred, clock.wall_ms, seq, quality};
     return factory_.event_for(reading, meta).SerializeAsString();

@@ -13,6 +13,7 @@
 #include "herd/core/logging.hpp"
 #include "herd/gateway/app.hpp"
 #include "herd/gateway/config.hpp"
+#include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/registry.hpp"
 #include "systemd_notify.hpp"
 
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
     auto registry = herd::gateway::collar_registry::load_csv(config->registry_path);
     if (!registry) {
       std::cerr << registry.err().message << "\n";
+      return 2;
+    }
+    // The producer configuration as the daemon will build it, checked whole by librdkafka.
+    if (auto st = herd::gateway::check_producer_config(config->kafka); !st) {
+      std::cerr << config_path << ": " << st.err().message << "\n";
       return 2;
     }
     std::cout << config_path << ": ok (registry: " << registry->collar_count() << " collars)\n";

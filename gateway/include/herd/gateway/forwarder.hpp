@@ -47,6 +47,15 @@ struct forwarder_options {
 bool is_reserved_kafka_property(const std::string& name);
 // Whether librdkafka accepts `name = value` for a producer; the reason when it does not.
 std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value);
+// The librdkafka properties herdgate fixes, with their values (README, "Order per animal").
+const std::map<std::string, std::string>& fixed_kafka_properties();
+// Builds the producer configuration exactly as the forwarder does and lets librdkafka check it as
+// a whole (rd_kafka_new, then destroyed at once): what `herdgate --check-config` runs, so a
+// combination the producer would refuse at start (max.in.flight above 5 with idempotence) is
+// reported before systemd restarts the daemon in a loop. Fatal error with librdkafka's reason.
+// Thread: any. Takes a few ms (librdkafka starts and stops its threads); connects to nothing
+// that matters (the handle is destroyed before any request completes).
+core::status check_producer_config(const forwarder_options& opts);
 
 struct forwarder_stats {
   std::uint64_t delivered = 0;        // events acknowledged by Kafka and deleted
