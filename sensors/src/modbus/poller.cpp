@@ -169,9 +169,9 @@ struct poller::impl {
     std::uint64_t delivered = 0, unchanged = 0;
     bool failed = false;
     for (std::uint32_t r = 0; r < dev.records.count; ++r) {
-      record_result rec = convert_record(dev, view, r, wall);
+      record_result rec = convert_record(dev, view, r, wall, d.seen[r]);
       if (rec.what == record_result::kind::empty) continue;
-      if (d.seen[r] && *d.seen[r] == rec.key) {
+      if (rec.what == record_result::kind::unchanged) {
         ++unchanged;
         continue;
       }
