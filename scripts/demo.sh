@@ -178,8 +178,13 @@ step "what arrived in Kafka (herd.events), read as any consumer would"
 "$bin/cloud/herd-events" --bootstrap "$bootstrap" --expect "$readings" --show 2 --idle-ms 2000
 
 step "the projector's read model: every reading applied once (duplicates dropped by event_id)"
-applied() { sqlite3 "$run/read_model.db" 'SELECT coalesce(sum(applied), 0) FROM progress' 2>/dev/null || echo 0; }
-wait_for 120 "the projector to apply $readings readings" test "$(applied)" -ge "$readings"
+# Every record consumed is applied, a duplicate, an unknown type or dead-lettered.
+consumed() {
+  sqlite3 "$run/read_model.db" \
+    'SELECT coalesce(sum(applied + duplicates + unknown_type + dead_lettered), 0) FROM progress' 2>/dev/null || echo 0
+}
+consumed_all() { test "$(consumed)" -ge "$readings"; }
+wait_for 120 "the projector to consume $readings records" consumed_all
 kill -TERM "$proj_pid"
 wait "$proj_pid" || true
 tail -n 1 "$run/herd-projector.log"

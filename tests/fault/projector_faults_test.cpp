@@ -18,7 +18,7 @@
 using namespace herd;
 using namespace std::chrono_literals;
 
-TEST_CASE("projector: kill -9 at 10 random moments while the herd streams; the read model equals the rebuild") {
+TEST_CASE("projector: kill -9 at 10 random moments while the herd streams: the read model equals the rebuild") {
   test::rig rig(30);
   rig.gateway->start();
   test::projector_settings ps(rig.kafka->bootstrap(), rig.dir.path());

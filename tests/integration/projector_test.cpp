@@ -17,7 +17,7 @@
 using namespace herd;
 using namespace std::chrono_literals;
 
-TEST_CASE("projector: every reading from the gateway is applied once; rebuilds equal the live read model") {
+TEST_CASE("projector: every reading from the gateway is applied once: rebuilds equal the live read model") {
   test::rig rig(20);
   rig.gateway->start();
   test::projector_process proj(test::projector_settings(rig.kafka->bootstrap(), rig.dir.path()));
@@ -84,7 +84,7 @@ TEST_CASE("projector: every reading from the gateway is applied once; rebuilds e
   CHECK(table.find("20 animals, 2000 events") != std::string::npos);
 }
 
-TEST_CASE("projector: undecodable and poison records go to the DLQ with their position; unknown types and duplicates are counted") {
+TEST_CASE("projector: undecodable and poison records go to the DLQ with their position: unknown types and duplicates are counted") {
   test::projector_rig pr;
   test_envelopes::reading good;
   good.event_id = "good-1";

@@ -54,7 +54,7 @@ std::vector<record> renumber(std::vector<record> v) {
 
 }  // namespace
 
-TEST_CASE("applier: each distinct event counts once; offsets and counters commit with the state") {
+TEST_CASE("applier: each distinct event counts once: offsets and counters commit with the state") {
   herd::test_support::temp_dir dir;
   auto s = open(dir, "rm.db");
   applier app(*s);

@@ -43,6 +43,18 @@ class table_reader {
     out = static_cast<Int>(v);
   }
 
+  // An integer or a float.
+  void number(const char* key, double& out) {
+    const toml::node* n = get(key);
+    if (n == nullptr) return;
+    if (n->is_integer()) out = static_cast<double>(*n->value<std::int64_t>());
+    else if (n->is_floating_point()) out = *n->value<double>();
+    else error(key, "must be a number");
+  }
+
+  // The node under key (marked as used), or nullptr.
+  const toml::node* node(const char* key) { return get(key); }
+
   void boolean(const char* key, bool& out) {
     const toml::node* n = get(key);
     if (n == nullptr) return;
