@@ -124,6 +124,7 @@ void put(writer& w, const alert& a) {
   w.str(a.resolution);
   w.str(a.evidence);
   w.s(a.value);
+  w.s(a.reference);
   w.s(a.window_from_ms);
   w.s(a.window_to_ms);
   w.b(a.acknowledged);
@@ -145,6 +146,7 @@ void get(reader& r, alert& a) {
   a.resolution = r.str();
   a.evidence = r.str();
   a.value = r.num<std::int32_t>();
+  a.reference = r.num<std::int32_t>();
   a.window_from_ms = r.s();
   a.window_to_ms = r.s();
   a.acknowledged = r.b();
@@ -217,6 +219,14 @@ std::string encode(const animal_state& st) {
   }
   w.u(st.alerts.size());
   for (const auto& a : st.alerts) put(w, a);
+  w.s(st.herd.at_ms);
+  w.s(st.herd.temp_excess_centi);
+  w.s(st.herd.rum_drop_pct);
+  w.s(st.herd.animals);
+  w.s(st.herd.temp_vs_recent_centi);
+  w.s(st.herd.rum6_drop_pct);
+  w.s(st.memory.estrus_last_high_ms);
+  w.s(st.memory.estrus_onset_ms);
   return w.take();
 }
 
@@ -286,6 +296,14 @@ core::result<animal_state> decode(std::string_view bytes) {
   }
   st.alerts.resize(r.count());
   for (auto& a : st.alerts) get(r, a);
+  st.herd.at_ms = r.s();
+  st.herd.temp_excess_centi = r.num<std::int32_t>();
+  st.herd.rum_drop_pct = r.num<std::int32_t>();
+  st.herd.animals = r.num<std::int32_t>();
+  st.herd.temp_vs_recent_centi = r.num<std::int32_t>();
+  st.herd.rum6_drop_pct = r.num<std::int32_t>();
+  st.memory.estrus_last_high_ms = r.s();
+  st.memory.estrus_onset_ms = r.s();
   if (!r.ok()) return core::error::permanent("animal state: truncated or corrupt bytes");
   if (!r.at_end()) return core::error::permanent("animal state: trailing bytes");
   return st;

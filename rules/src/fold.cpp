@@ -92,10 +92,11 @@ apply_result apply(animal_state& s, const events::v1::EventEnvelope& e) {
   return out;
 }
 
-std::vector<alert_change> advance(animal_state& s, std::int64_t now_ms) {
+std::vector<alert_change> advance(animal_state& s, std::int64_t now_ms, const herd_context& herd) {
   std::vector<alert_change> changes;
   if (now_ms <= s.advanced_ms) return changes;
   s.advanced_ms = now_ms;
+  if (herd.at_ms != 0) s.herd = herd;
   detail::run_time_rules(s, now_ms, changes);
   return changes;
 }

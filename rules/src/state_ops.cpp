@@ -60,6 +60,11 @@ void evict(animal_state& s) {
 
 }  // namespace
 
+bool is_lifeless(const reading& r) {
+  return r.steps && *r.steps == 0 && r.rum_deci.value_or(0) == 0 &&
+         (!r.temp_centi || *r.temp_centi < k_lifeless_temp_centi);
+}
+
 collar_state& collar_entry(animal_state& s, const std::string& id) {
   auto it = std::lower_bound(s.collars.begin(), s.collars.end(), id,
                              [](const collar_state& c, const std::string& x) { return c.collar_id < x; });
@@ -80,6 +85,7 @@ std::uint8_t add_reading(animal_state& s, const reading& r) {
   if (r.battery_pct) set_latest(s.latest.battery_pct, t, *r.battery_pct);
   if (r.rssi_dbm) set_latest(s.latest.rssi_dbm, t, *r.rssi_dbm);
 
+  const bool lifeless = is_lifeless(r);
   collar_state& c = collar_entry(s, r.collar_id);
   if (c.readings == 0 || t < c.first_seen_ms) c.first_seen_ms = t;
   if (c.readings == 0 || t >= c.last_seen_ms) {
@@ -91,8 +97,6 @@ std::uint8_t add_reading(animal_state& s, const reading& r) {
       c.rssi_dbm = *r.rssi_dbm;
       c.has_rssi = true;
     }
-    const bool lifeless = r.steps && *r.steps == 0 && r.rum_deci.value_or(0) == 0 &&
-                          (!r.temp_centi || *r.temp_centi < k_lifeless_temp_centi);
     if (!lifeless) {
       c.lifeless_since_ms = 0;
       c.lifeless_count = 0;
@@ -102,6 +106,12 @@ std::uint8_t add_reading(animal_state& s, const reading& r) {
     }
   }
   ++c.readings;
+  // A collar lying in the bedding measures no animal: its zeros must not pull the animal's
+  // activity and rumination down (they would look like illness). The hours stay uncovered.
+  if (lifeless) {
+    evict(s);
+    return 0;
+  }
 
   const std::int64_t h_min = hour_of(s.newest_ms) - k_hour_window + 1;
   const std::int64_t d_min = day_of(s.newest_ms) - k_day_window + 1;

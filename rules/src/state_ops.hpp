@@ -37,6 +37,9 @@ inline constexpr std::int32_t k_lifeless_temp_centi = 3200;
 // flags given to the reading's temperature point (0 when it had none or it was too old).
 std::uint8_t add_reading(animal_state& s, const reading& r);
 
+// No sign of a living animal in the reading (a fallen collar).
+bool is_lifeless(const reading& r);
+
 // The collar's entry, created when absent (kept sorted by id).
 collar_state& collar_entry(animal_state& s, const std::string& collar_id);
 

@@ -5,6 +5,10 @@
 namespace herd::rules {
 
 const hour_bucket* find_hour(const animal_state& s, std::int64_t hour) {
+  // Hours are nearly always contiguous: try the direct index first.
+  if (s.hours.empty() || hour < s.hours.front().hour || hour > s.hours.back().hour) return nullptr;
+  const auto idx = static_cast<std::size_t>(hour - s.hours.front().hour);
+  if (idx < s.hours.size() && s.hours[idx].hour == hour) return &s.hours[idx];
   auto it = std::lower_bound(s.hours.begin(), s.hours.end(), hour,
                              [](const hour_bucket& b, std::int64_t x) { return b.hour < x; });
   return it != s.hours.end() && it->hour == hour ? &*it : nullptr;

@@ -46,7 +46,8 @@ struct alert {
   std::int64_t resolved_at_ms = 0;   // 0 while open
   std::string resolution;            // when resolved: "cleared", "timed_out", "superseded"
   std::string evidence;              // human-readable, e.g. "40.1 °C, own baseline 38.6 °C"
-  std::int32_t value = 0;            // the rule's main figure, unit per kind (see rules.md)
+  std::int32_t value = 0;            // the rule's main figure, unit per kind (README, alerts)
+  std::int32_t reference = 0;        // what `value` was compared with (the own baseline), same unit
   // estrus: the optimal insemination window; calving: the expected time span. 0 = none.
   std::int64_t window_from_ms = 0;
   std::int64_t window_to_ms = 0;

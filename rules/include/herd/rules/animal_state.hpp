@@ -34,6 +34,30 @@ inline constexpr std::int64_t k_temp_series_ms = 26 * k_hour_ms;
 // gone); offline alerts are raised long before.
 inline constexpr std::int64_t k_collar_forget_ms = 14 * k_day_ms;
 
+// What the animal's herd mates show at the same time (herd_context.hpp computes it): a
+// herd-wide heat-stress day raises everyone's temperature and lowers everyone's rumination
+// (HERD.md: heat stress), so individual rules compare against the herd as well as the animal.
+struct herd_context {
+  std::int64_t at_ms = 0;               // event time it was computed for; 0 = none given
+  std::int32_t temp_excess_centi = 0;   // median temperature of the last 3 h over own 7-day
+                                        // same-hour baseline
+  std::int32_t rum_drop_pct = 0;        // median rumination drop of the last 24 h vs own 7-day
+                                        // same-hour baseline, %
+  std::int32_t temp_vs_recent_centi = 0;  // median temperature of the last 3 h vs the same hours
+                                          // of the previous 1-3 days (calving rule)
+  std::int32_t rum6_drop_pct = 0;       // median rumination drop of the last 6 h vs the same
+                                        // hours of the previous 3 days (calving rule), %
+  std::int32_t animals = 0;             // animals it was computed from
+  bool operator==(const herd_context&) const = default;
+};
+
+// What rules remember between events beyond their alerts.
+struct rule_memory {
+  std::int64_t estrus_last_high_ms = 0;  // event time of the last 2-h block over the heat ratio
+  std::int64_t estrus_onset_ms = 0;      // estimated onset of the current / last heat
+  bool operator==(const rule_memory&) const = default;
+};
+
 // Newest value of one signal: the value of the reading with the newest occurred_at.
 struct latest_value {
   std::int64_t at_ms = 0;  // 0 = never seen
@@ -119,6 +143,8 @@ struct animal_state {
   std::vector<day_summary> days;      // sorted by day, at most k_day_window
   std::vector<temp_point> temps;      // sorted by at_ms (ties: arrival order), k_temp_series_ms
   std::vector<alert> alerts;          // open alerts and recently resolved ones, by started_at
+  herd_context herd;                  // the last herd context given to advance()
+  rule_memory memory;
   bool operator==(const animal_state&) const = default;
 };
 

@@ -38,10 +38,12 @@ struct apply_result {
 apply_result apply(animal_state& state, const herd::events::v1::EventEnvelope& event);
 
 // Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no
-// reading for longer than the expected intervals) and returns the alert changes. `now_ms` is
-// event time, not a wall clock: the projector passes a watermark derived from the event log
-// (see /work/coord/rules.md), so a rebuild makes the same calls and gets the same alerts.
-// A `now_ms` older than the last one is ignored (no changes). Cheap when nothing is due.
-std::vector<alert_change> advance(animal_state& state, std::int64_t now_ms);
+// reading for longer than the expected intervals; time-outs of heat and calving alerts) and
+// returns the alert changes. `now_ms` is event time, not a wall clock: the projector passes a
+// watermark derived from the event log (README, "Alerts": per partition, at every 10-minute
+// boundary the partition's newest occurred_at crosses), so a rebuild makes the same calls and
+// gets the same alerts. `herd` (herd_context.hpp) is stored in the state when given (at_ms != 0)
+// for the rules to compare with. A `now_ms` not newer than the last one changes nothing.
+std::vector<alert_change> advance(animal_state& state, std::int64_t now_ms, const herd_context& herd = {});
 
 }  // namespace herd::rules
