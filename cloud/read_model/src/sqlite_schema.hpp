@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS alerts (
   body               BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, animal_id);
+CREATE INDEX IF NOT EXISTS alerts_by_animal ON alerts (animal_id, raised_at_us);
 CREATE TABLE IF NOT EXISTS outbox (
   seq     INTEGER PRIMARY KEY AUTOINCREMENT,
   topic   TEXT NOT NULL,

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS alerts (
   body               bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, animal_id);
+CREATE INDEX IF NOT EXISTS alerts_by_animal ON alerts (animal_id, raised_at_us);
 CREATE TABLE IF NOT EXISTS outbox (
   seq     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   topic   text NOT NULL,
