@@ -190,7 +190,7 @@ TEST_CASE("api pipeline: the dashboard renders alerts and plots in headless Chro
   INFO(dom.substr(0, 4000));
   REQUIRE(rc == 0);
   CHECK(dom.find("data-ready=\"1\"") != std::string::npos);
-  CHECK(dom.find("<tr class=\"alert warning\" data-alert-id=\"DE01001:low_battery") != std::string::npos);
+  CHECK(dom.find("<tr class=\"alert info\" data-alert-id=\"DE01001:low_battery") != std::string::npos);  // by priority
   CHECK(dom.find("data-alert-id=\"DE01003:fever") != std::string::npos);
   CHECK(dom.find("class=\"device\" data-animal=\"DE01002\"") != std::string::npos);   // offline collar
   CHECK(dom.find("class=\"plot\" data-animal=\"DE01003\"") != std::string::npos);     // plots drawn...

@@ -39,8 +39,12 @@
     const card = (label, value, id) => box.append(el("div", { class: "card", id }, el("b", {}, value), label));
     card("animals", s.animals, "card-animals");
     card("active alerts", s.active_alerts.total, "card-alerts");
-    for (const [kind, c] of Object.entries(s.active_alerts.by_kind)) card(kind.replace(/_/g, " "), c.total, "card-" + kind);
+    const deviceKinds = ["device_offline", "collar_fallen_off", "low_battery"];  // shown as device cards
+    for (const [kind, c] of Object.entries(s.active_alerts.by_kind)) {
+      if (!deviceKinds.includes(kind)) card(kind.replace(/_/g, " "), c.total, "card-" + kind);
+    }
     card("devices offline", s.devices.offline, "card-offline");
+    card("collars fallen off", s.devices.fallen_off, "card-fallen");
     card("low battery", s.devices.low_battery, "card-battery");
     const lag = s.projector.event_time_lag_s;
     card("projector lag", lag === null ? "–" : lag < 120 ? Math.round(lag) + " s" : Math.round(lag / 60) + " min", "card-lag");
@@ -103,7 +107,8 @@
     container.append(box);
     const common = { width, height: 150, plugins: [alertMarks(d.alerts)], legend: { show: true } };
     const chart = (title, label, values, colour) => new uPlot(
-      Object.assign({ title, series: [{}, { label, stroke: colour, spanGaps: false }], scales: { x: { time: true } } }, common),
+      Object.assign({ title, series: [{}, { label, stroke: colour, spanGaps: false }], scales: { x: { time: true } },
+        axes: [{}, { size: 60 }] }, common),
       [s.time_s, values], box);
     chart("temperature", "°C", s.body_temp_c, "#d84315");
     chart("activity", "steps/h", s.activity_steps_per_h, "#1565c0");
