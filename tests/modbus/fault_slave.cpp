@@ -233,8 +233,12 @@ void fault_slave::serve_rtu() {
     frame.push_back(static_cast<std::uint8_t>(c));
     frame.push_back(static_cast<std::uint8_t>(c >> 8));
     if (const int baud = baud_.load(); baud > 0) {
-      const double chars = 8 + 3.5 + static_cast<double>(frame.size());
-      std::this_thread::sleep_until(arrived + std::chrono::nanoseconds(static_cast<std::int64_t>(chars * bits_ * 1e9 / baud)));
+      // The end-of-frame silence is 3.5 characters, a fixed 1.75 ms above 19,200 baud (Modbus over
+      // serial line v1.02, 2.5.1.1), as the master's gap (sensors::modbus::frame_gap).
+      const double chars = 8 + static_cast<double>(frame.size());
+      const double silence_s = baud > 19200 ? 1.75e-3 : 3.5 * bits_ / static_cast<double>(baud);
+      const double line_s = chars * bits_ / static_cast<double>(baud) + silence_s;
+      std::this_thread::sleep_until(arrived + std::chrono::nanoseconds(static_cast<std::int64_t>(line_s * 1e9)));
     }
     write_all(fd, frame);
   }

@@ -36,14 +36,15 @@ class fault_slave {
   void set_image(int unit, std::vector<std::uint16_t> regs);  // units without an image are silent
   void set_fault(int unit, fault f);
   void set_delay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
-  void refuse(bool r);
+  void refuse(bool r);  // TCP: close the listener (connections refused) or reopen it
   // RTU: emulate a line of `baud` (ptys have no line speed): each answer is written when a real
-  // line would have delivered it, (request + 3.5 characters of end-of-frame silence + answer)
-  // character times after the request arrived; a character is `bits` bits. 0: answer at once.
+  // line would have delivered it: the request's and the answer's characters (`bits` bits each)
+  // plus the end-of-frame silence (3.5 characters; a fixed 1.75 ms above 19,200 baud) after the
+  // request arrived. 0: answer at once.
   void set_line_rate(int baud, int bits) {
     baud_ = baud;
     bits_ = bits;
-  }       // TCP: close the listener (connections refused) or reopen it
+  }
   int port() const { return port_; }
   std::uint64_t requests() const { return requests_.load(); }
   void stop();
