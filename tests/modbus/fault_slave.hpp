@@ -31,6 +31,10 @@ class fault_slave {
  public:
   static std::unique_ptr<fault_slave> tcp();                    // 127.0.0.1, a free port
   static std::unique_ptr<fault_slave> rtu(std::string device);  // e.g. a pty pair's end
+  // RTU on a pty of its own (posix_openpt, no socat in between): the slave serves the master
+  // side; `device` receives the terminal's path (/dev/pts/N) for the master under test to open.
+  // One relay hop less than a socat pair, for benchmarks. Throws when no pty can be had.
+  static std::unique_ptr<fault_slave> rtu_own_pty(std::string& device);
   ~fault_slave();
 
   void set_image(int unit, std::vector<std::uint16_t> regs);  // units without an image are silent
@@ -68,6 +72,8 @@ class fault_slave {
   std::atomic<std::uint64_t> requests_{0};
   std::string device_;
   int listen_fd_ = -1;
+  int pty_master_fd_ = -1;  // rtu_own_pty: served instead of opening device_
+  int pty_hold_fd_ = -1;    // rtu_own_pty: keeps the terminal side open (else the master reads EIO)
   int port_ = 0;
   std::thread thread_;
 };
