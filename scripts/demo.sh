@@ -197,6 +197,27 @@ echo "rebuild from the event store, compared with the live read model:"
   --into "$run/rebuilt.db" | tail -n 1
 echo "live:    $("$bin/cloud/projector/herd-projector" digest --db "$run/read_model.db")"
 
+step "herd-api over the read model: the alerts through the herd-alerts CLI, beside the ground truth"
+cat >"$run/herd-api.toml" <<CONF
+[api]
+listen = "127.0.0.1:0"
+[read_model]
+path = "$run/read_model.db"
+[kafka]
+bootstrap = "$bootstrap"
+CONF
+"$bin/cloud/api/herd-api" --config "$run/herd-api.toml" --address-file "$run/api.address" >"$run/herd-api.log" 2>&1 &
+api_pid=$!
+pids+=($api_pid)
+wait_for 30 "herd-api" test -e "$run/api.address"
+api_url="http://$(cat "$run/api.address")"
+"$bin/cloud/api/herd-alerts" --url "$api_url"
+"$bin/cloud/api/herd-alerts" --url "$api_url" --json alerts --status all >"$run/alerts.json"
+/usr/bin/python3 scripts/alerts_vs_truth.py "$run/alerts.json" "$run/ground-truth.jsonl"
+echo "dashboard: $api_url/ (while the demo runs; afterwards: $bin/cloud/api/herd-api --config $run/herd-api.toml)"
+kill -TERM "$api_pid"
+wait "$api_pid" || true
+
 step "stopping herdgate (SIGTERM: ingest first, then forwarding)"
 kill -TERM "$gw_pid"
 wait "$gw_pid" || true
