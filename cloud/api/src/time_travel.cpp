@@ -1,57 +1,75 @@
 #include "herd/api/time_travel.hpp"
 
-#include "herd/events/v1/envelope.pb.h"
+#include <limits>
+
+#include "herd/projector/applier.hpp"
+#include "herd/read_model/sqlite_store.hpp"
 #include "herd/rules/fold.hpp"
+#include "herd/rules/herd_context.hpp"
 
 namespace herd::api {
 
 namespace {
-// The projector's advance step (cloud/projector/include/herd/projector/applier.hpp,
-// k_advance_step_ms): kept equal by the time-travel test.
-constexpr std::int64_t k_step_ms = 10 * 60 * 1000;
 constexpr std::size_t k_page = 5000;
+// The projector's advance step (herd/projector/applier.hpp).
+constexpr std::int64_t k_step_ms = projector::k_advance_step_ms;
 }  // namespace
 
 core::result<replay_result> state_at(read_model::queries& q, const std::string& animal_id, std::int64_t at_ms,
                                      std::int64_t final_advance_ms, std::uint64_t max_events) {
+  // The projector's own applier over a private in-memory read model, fed the animal's events as
+  // the records of one partition: the same fold, the same advance rounds, whatever version of
+  // them this build has.
+  read_model::sqlite_options o;
+  o.path = ":memory:";
+  o.cache_mib = 16;
+  auto mem = read_model::open_sqlite_store(o);
+  if (!mem) return mem.err();
+  projector::applier ap(**mem);
+  ap.set_dead_lettering(false);
+  if (auto st = ap.load_positions(); !st) return st.err();
   replay_result out;
-  std::int64_t wm = 0;
   std::int64_t after = 0;
+  std::int64_t offset = 0;
   const std::int64_t to_us = at_ms * 1000 + 1;  // occurred_at <= T
   for (;;) {
     auto page = q.animal_events(animal_id, std::numeric_limits<std::int64_t>::min(), to_us, after, k_page);
     if (!page) return page.err();
-    for (const auto& e : *page) {
-      after = e.store_seq;
-      if (++out.events > max_events) {
-        return core::error::permanent("more than " + std::to_string(max_events) + " events to replay");
-      }
-      events::v1::EventEnvelope env;
-      if (!env.ParseFromString(e.envelope)) {
-        ++out.rejected;  // the projector dead-lettered it: never folded
-        continue;
-      }
-      auto res = rules::apply(out.state, env);
-      if (res.status != rules::apply_status::applied) {
-        ++out.rejected;
-        continue;
-      }
-      if (env.event_type() == rules::k_collar_reading_v1) {
-        const std::int64_t occurred_ms = e.occurred_at_us / 1000;
-        if (occurred_ms > wm) {
-          const std::int64_t old = wm;
-          wm = occurred_ms;
-          if (old > 0 && occurred_ms / k_step_ms > old / k_step_ms) {
-            rules::advance(out.state, occurred_ms / k_step_ms * k_step_ms);
-          }
-        }
-      }
+    if (page->empty()) break;
+    out.events += page->size();
+    if (out.events > max_events) {
+      return core::error::permanent("more than " + std::to_string(max_events) + " events to replay");
     }
+    std::vector<projector::record> batch;
+    batch.reserve(page->size());
+    for (auto& e : *page) {
+      after = e.store_seq;
+      batch.push_back({"replay", 0, offset++, e.animal_id, std::move(e.envelope)});
+    }
+    auto prepared = ap.prepare(batch);
+    if (!prepared) return prepared.err();
+    if (auto st = ap.commit(); !st) return st.err();
+    out.rejected += ap.counts().rejected + ap.counts().unknown_type + ap.counts().undecodable;
     if (page->size() < k_page) break;
   }
-  if (final_advance_ms > 0 && wm > 0) {
+  std::vector<std::string> ids{animal_id};
+  auto t = (*mem)->begin();
+  if (!t) return t.err();
+  auto rows = (*t)->load_animals(ids);
+  if (!rows) return rows.err();
+  if ((*rows)[0]) {
+    auto st = rules::decode((*rows)[0]->state);
+    if (!st) return st.err();
+    out.state = std::move(*st);
+  }
+  // The projector also advances an animal when ITS PARTITION's watermark crosses a boundary;
+  // the caller says how far that had got by T.
+  if (final_advance_ms > 0 && out.state.events > 0) {
     const std::int64_t b = final_advance_ms / k_step_ms * k_step_ms;
-    if (b > out.state.advanced_ms) rules::advance(out.state, b);
+    if (b > out.state.advanced_ms) {
+      const rules::animal_state* one[] = {&out.state};
+      rules::advance(out.state, b, rules::compute_herd_context(one, b));
+    }
   }
   return out;
 }

@@ -1,18 +1,18 @@
 #pragma once
 // Event sourcing's time travel: an animal's state at a past time T, computed by replaying its
-// events from the event store through the projector's fold (rules::apply), with the time-driven
-// rules advanced (rules::advance) at the same 10-minute event-time boundaries the projector uses
-// (cloud/projector/src/applier.cpp: after an applied collar reading moves the watermark across a
-// boundary B = k * 10 min, advance to B).
+// events (occurred_at <= T, in event-store order = the order the projector applied them) through
+// the projector's own applier (herd/projector/applier.hpp) into a private in-memory read model:
+// the same fold (rules::apply) and the same advance rounds of the time-driven rules
+// (rules::advance at 10-minute event-time boundaries, with the partition's herd context), as the
+// animal's events were the whole partition.
 //
-// What it reproduces exactly: everything the fold builds from the animal's own events (latest
-// readings, collars, hourly/daily windows, temperature series, alerts raised by apply()). What it
-// approximates: the projector advances an animal whenever ITS PARTITION's watermark crosses a
-// boundary (other animals' readings can move it first) and gives advance() the partition's herd
-// context; the replay sees this animal only, so it advances on the animal's own readings plus
-// once at the end (to T's boundary, not past the partition's watermark now), without a herd
-// context. For an animal alone in its partition, or readings arriving in time order, the result
-// is the live state at T byte for byte (tests/unit/api/time_travel_test.cpp).
+// Exact for an animal alone in its Kafka partition (tests/unit/api/api_time_travel_test.cpp:
+// byte for byte equal to the live state recorded at T). Approximate otherwise: the projector
+// advances an animal whenever ITS PARTITION's watermark crosses a boundary (other animals'
+// readings can move it first) with a herd context computed over the partition's animals; the
+// replay sees this animal only, so time-driven alerts and the heat-stress guard can differ at
+// the edges. `final_advance_ms` (the partition's watermark at T, if known) advances the replayed
+// state once more, as the partition mates would have.
 #include <cstdint>
 #include <string>
 
@@ -28,9 +28,10 @@ struct replay_result {
   std::uint64_t rejected = 0;  // rejected / unknown types (skipped, as the projector does)
 };
 
-// Replays `animal_id`'s events with occurred_at <= at_ms in event-store order. `final_advance_ms`:
-// the last boundary to advance to (0 = none). Errors: the store's; permanent if more than
-// `max_events` events would be replayed (a guard for the API) or a stored envelope does not parse.
+// Replays `animal_id`'s events with occurred_at <= at_ms. `final_advance_ms`: the last boundary to
+// advance to (0 = none). Errors: the stores'; permanent if more than `max_events` events would be
+// replayed (a guard for the API). Undecodable / rejected events are skipped and counted, as the
+// projector does.
 core::result<replay_result> state_at(read_model::queries& q, const std::string& animal_id, std::int64_t at_ms,
                                      std::int64_t final_advance_ms, std::uint64_t max_events = 2'000'000);
 
