@@ -1,6 +1,8 @@
 #include "views.hpp"
 
 #include <cmath>
+#include <string_view>
+#include <type_traits>
 
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/alert.pb.h"
@@ -172,6 +174,63 @@ json event_json(const read_model::stored_event& e) {
   }
   j["payload"] = nullptr;  // a type this build does not decode (kept in the event store)
   return j;
+}
+
+namespace {
+
+void append_str(std::string& out, std::string_view v) {
+  out += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+template <class N>
+void append_num(std::string& out, const char* key, N v) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  if constexpr (std::is_floating_point_v<N>) {
+    out += json(v).dump();
+  } else {
+    out += std::to_string(v);
+  }
+}
+
+void append_key_str(std::string& out, const char* key, std::string_view v) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_str(out, v);
+}
+
+}  // namespace
+
+void append_event_json(std::string& out, const read_model::stored_event& e) {
+  out += "{\"store_seq\":";
+  out += std::to_string(e.store_seq);
+  append_key_str(out, "event_id", e.event_id);
+  append_key_str(out, "event_type", e.event_type);
+  append_key_str(out, "occurred_at", rfc3339_us(e.occurred_at_us));
+  append_key_str(out, "ingested_at", rfc3339_us(e.ingested_at_us));
+  append_key_str(out, "gateway_id", e.gateway_id);
+  append_num(out, "gateway_seq", e.gateway_seq);
+  events::v1::EventEnvelope env;
+  events::v1::CollarReading r;
+  if (e.event_type == rules::k_collar_reading_v1 && env.ParseFromString(e.envelope) && env.payload().UnpackTo(&r)) {
+    out += ",\"payload\":{\"collar_id\":";
+    append_str(out, r.collar_id());
+    out += ",\"collar_seq\":" + std::to_string(r.collar_seq());
+    if (r.has_body_temp_c()) append_num(out, "body_temp_c", r.body_temp_c());
+    if (r.has_activity_steps()) append_num(out, "activity_steps", r.activity_steps());
+    if (r.has_rumination_min()) append_num(out, "rumination_min", r.rumination_min());
+    if (r.has_interval_s()) append_num(out, "interval_s", r.interval_s());
+    if (r.has_battery_pct()) append_num(out, "battery_pct", r.battery_pct());
+    if (r.has_rssi_dbm()) append_num(out, "rssi_dbm", r.rssi_dbm());
+    out += "}}";
+    return;
+  }
+  // Other types (and undecodable bytes): the general path.
+  json j = event_json(e);
+  std::string whole = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += whole.substr(whole.find(",\"payload\""));
 }
 
 json series_json(const rules::animal_state& s, int hours) {

@@ -30,6 +30,9 @@ json state_json(const read_model::animal_row* row, const rules::animal_state& s,
 
 // One stored event: its metadata and, for the types this build knows, the decoded payload.
 json event_json(const read_model::stored_event& e);
+// The same JSON text as event_json(e).dump(), appended to `out` without building a json value
+// (the history endpoint serializes thousands of events per page).
+void append_event_json(std::string& out, const read_model::stored_event& e);
 
 // Hourly series of the last `hours` hours before the animal's newest event (temperature mean of
 // clean readings, steps, rumination minutes), for the dashboard plots.
