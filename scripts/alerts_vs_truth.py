@@ -2,7 +2,11 @@
 """The demo's last table: the alerts herd-api lists (herd-alerts --json alerts --status all) side by
 side with the simulator's ground truth: each episode detected or missed, each alert true or false.
 
-usage: alerts_vs_truth.py ALERTS.json GROUND_TRUTH.jsonl
+usage: alerts_vs_truth.py ALERTS.json GROUND_TRUTH.jsonl [HERD_REGISTRY.csv]
+
+HERD_REGISTRY.csv (collar_id,animal_id,valid_from; herd-sim --registry-out): the simulated
+herd's animals; alerts of other animals (the demo's Modbus base-station group, which the ground
+truth does not cover) are listed as "no ground truth".
 
 Matching: an alert is true if an episode of the same animal (device alerts: the same collar too)
 makes its kind true and the alert was raised within the episode's window; the windows are
@@ -52,6 +56,13 @@ def main(argv):
             for f in ("onset", "prodrome", "peak", "diagnosis", "end"):
                 e[f] = ms(e[f])
             truth.append(e)
+    herd = None
+    if len(argv) > 3:
+        herd = set()
+        for line in open(argv[3]):
+            parts = line.strip().split(",")
+            if len(parts) >= 2 and parts[1] and not line.startswith("#"):
+                herd.add(parts[1])
     detected = {}
     rows = []
     for a in alerts:
@@ -68,18 +79,20 @@ def main(argv):
                 break
         if hit:
             detected.setdefault(hit["id"], []).append(a)
-        if hit:
+        if herd is not None and a["animal_id"] not in herd:
+            match = "n/a   (not in the simulated herd: no ground truth)"
+        elif hit:
             match = "TRUE  " + hit["kind"] + " #" + str(hit["id"])
         elif a["kind"] == "low_battery":
             match = "n/a   (a battery level; the ground truth has no battery episodes)"
         else:
             match = "FALSE"
         rows.append((a["animal_id"], a["kind"], a["raised_at"][:16], match))
-    print(f"{'ANIMAL':<12} {'ALERT':<18} {'RAISED (UTC)':<17} MATCH")
+    print(f"{'ANIMAL':<16} {'ALERT':<18} {'RAISED (UTC)':<17} MATCH")
     for r in sorted(rows):
-        print(f"{r[0]:<12} {r[1]:<18} {r[2]:<17} {r[3]}")
+        print(f"{r[0]:<16} {r[1]:<18} {r[2]:<17} {r[3]}")
     print()
-    print(f"{'EPISODE':<8} {'ANIMAL':<12} {'KIND':<20} {'ONSET (UTC)':<17} RESULT")
+    print(f"{'EPISODE':<8} {'ANIMAL':<16} {'KIND':<20} {'ONSET (UTC)':<17} RESULT")
     context = ("heat_stress", "collar_move")
     for e in truth:
         onset = datetime.utcfromtimestamp(e["onset"] / 1000).strftime("%Y-%m-%dT%H:%M")
@@ -87,10 +100,13 @@ def main(argv):
             result = "context (" + ("silent heat" if e.get("silent") else "no alert expected") + ")"
         else:
             result = "detected (" + ", ".join(sorted({a["kind"] for a in detected[e["id"]]})) + ")" if e["id"] in detected else "MISSED"
-        print(f"{e['id']:<8} {str(e['animal_id']):<12} {e['kind']:<20} {onset:<17} {result}")
+        print(f"{e['id']:<8} {str(e['animal_id'] or '(herd)'):<16} {e['kind']:<20} {onset:<17} {result}")
     false = sum(1 for r in rows if r[3] == "FALSE")
-    print(f"\n{len(alerts)} alerts ({len(alerts) - false} true, {false} false); "
-          f"{len(detected)} episodes detected")
+    true = sum(1 for r in rows if r[3].startswith("TRUE"))
+    expected = [e for e in truth if e["kind"] not in context and not e.get("silent")]
+    missed = sum(1 for e in expected if e["id"] not in detected)
+    print(f"\n{len(alerts)} alerts: {true} true, {false} false, {len(alerts) - true - false} without ground truth; "
+          f"{len(expected) - missed} of {len(expected)} episodes detected, {missed} missed")
     return 0
 
 

@@ -68,6 +68,7 @@ echo "kafka: $bootstrap"
 
 step "collar registry for $collars animals (from the simulator, with collar moves)"
 "$bin/firmware-sim/herd-sim" "${herd[@]}" --count 0 --registry-out "$run/collars.csv"
+cp "$run/collars.csv" "$run/sim-herd.csv"  # the animals the ground truth covers (alerts_vs_truth.py)
 head -n 4 "$run/collars.csv"
 echo "moves: $(($(wc -l <"$run/collars.csv") - collars - 1))"
 
@@ -213,7 +214,7 @@ wait_for 30 "herd-api" test -e "$run/api.address"
 api_url="http://$(cat "$run/api.address")"
 "$bin/cloud/api/herd-alerts" --url "$api_url"
 "$bin/cloud/api/herd-alerts" --url "$api_url" --json alerts --status all >"$run/alerts.json"
-/usr/bin/python3 scripts/alerts_vs_truth.py "$run/alerts.json" "$run/ground-truth.jsonl"
+/usr/bin/python3 scripts/alerts_vs_truth.py "$run/alerts.json" "$run/ground-truth.jsonl" "$run/sim-herd.csv"
 echo "dashboard: $api_url/ (while the demo runs; afterwards: $bin/cloud/api/herd-api --config $run/herd-api.toml)"
 kill -TERM "$api_pid"
 wait "$api_pid" || true
