@@ -44,7 +44,7 @@ class read_txn {
 class sqlite_queries final : public queries {
  public:
   sqlite3* db = nullptr;
-  statement an_select, co_select, ev_animal, al_by_animal, al_active, al_all, an_count, al_count, pr_all;
+  statement an_select, co_select, ev_animal, al_by_animal, al_active, al_all, an_count, al_count, pr_all, adv;
 
   ~sqlite_queries() override {
     an_select = {};
@@ -56,6 +56,7 @@ class sqlite_queries final : public queries {
     an_count = {};
     al_count = {};
     pr_all = {};
+    adv = {};
     if (db) sqlite3_close(db);
   }
 
@@ -90,6 +91,10 @@ class sqlite_queries final : public queries {
     al_count = statement(db,
         "SELECT kind, severity, count(*) FROM alerts WHERE status = 'active' "
         "GROUP BY kind, severity ORDER BY kind, severity");
+    adv = statement(db,
+        "SELECT topic, kafka_partition, boundary_ms, kafka_offset, occurred_at_us, ctx_at_ms, temp_excess_centi, "
+        "rum_drop_pct, temp_vs_recent_centi, rum6_drop_pct, animals FROM advances WHERE topic = ?1 AND "
+        "kafka_partition = ?2 AND occurred_at_us <= ?3 ORDER BY kafka_offset, boundary_ms");
     pr_all = statement(db,
         "SELECT topic, kafka_partition, next_offset, applied, duplicates, unknown_type, rejected, "
         "dead_lettered, watermark_us FROM progress ORDER BY topic, kafka_partition");
@@ -213,6 +218,33 @@ class sqlite_queries final : public queries {
     }
     al_count.reset();
     if (rc != SQLITE_DONE) return sqlite_error(db, rc, "count alerts");
+    return out;
+  }
+
+  core::result<std::vector<advance_row>> advances(const std::string& topic, std::int32_t partition,
+                                                  std::int64_t up_to_occurred_us) override {
+    adv.bind(1, topic);
+    adv.bind(2, std::int64_t{partition});
+    adv.bind(3, up_to_occurred_us);
+    std::vector<advance_row> out;
+    int rc = 0;
+    while ((rc = adv.step()) == SQLITE_ROW) {
+      advance_row a;
+      a.topic = adv.column_text(0);
+      a.partition = static_cast<std::int32_t>(adv.column_int(1));
+      a.boundary_ms = adv.column_int(2);
+      a.offset = adv.column_int(3);
+      a.occurred_at_us = adv.column_int(4);
+      a.ctx_at_ms = adv.column_int(5);
+      a.temp_excess_centi = static_cast<std::int32_t>(adv.column_int(6));
+      a.rum_drop_pct = static_cast<std::int32_t>(adv.column_int(7));
+      a.temp_vs_recent_centi = static_cast<std::int32_t>(adv.column_int(8));
+      a.rum6_drop_pct = static_cast<std::int32_t>(adv.column_int(9));
+      a.animals = static_cast<std::int32_t>(adv.column_int(10));
+      out.push_back(std::move(a));
+    }
+    adv.reset();
+    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "read advances");
     return out;
   }
 

@@ -52,6 +52,12 @@ const pg::statement q_count_alerts{
     "SELECT kind, severity, count(*) FROM alerts WHERE status = 'active' GROUP BY kind, severity "
     "ORDER BY kind, severity",
     {}};
+const pg::statement q_advances{
+    "q_advances",
+    "SELECT topic, kafka_partition, boundary_ms, kafka_offset, occurred_at_us, ctx_at_ms, temp_excess_centi, "
+    "rum_drop_pct, temp_vs_recent_centi, rum6_drop_pct, animals FROM advances WHERE topic = $1 AND "
+    "kafka_partition = $2 AND occurred_at_us <= $3 ORDER BY kafka_offset, boundary_ms",
+    {o::text, o::int4, o::int8}};
 const pg::statement q_progress{
     "q_progress",
     "SELECT topic, kafka_partition, next_offset, applied, duplicates, unknown_type, rejected, "
@@ -117,6 +123,32 @@ class pg_queries final : public queries {
     return out;
   }
 
+  core::result<std::vector<advance_row>> advances(const std::string& topic, std::int32_t partition,
+                                                  std::int64_t up_to_occurred_us) override {
+    if (topic.find('\0') != std::string::npos) return std::vector<advance_row>{};
+    pg::params p;
+    p.text(topic).int4(partition).int8(up_to_occurred_us);
+    auto r = run(q_advances, p);
+    if (!r) return r.err();
+    std::vector<advance_row> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      advance_row a;
+      a.topic = r->string(i, 0);
+      a.partition = static_cast<std::int32_t>(r->int64(i, 1));
+      a.boundary_ms = r->int64(i, 2);
+      a.offset = r->int64(i, 3);
+      a.occurred_at_us = r->int64(i, 4);
+      a.ctx_at_ms = r->int64(i, 5);
+      a.temp_excess_centi = static_cast<std::int32_t>(r->int64(i, 6));
+      a.rum_drop_pct = static_cast<std::int32_t>(r->int64(i, 7));
+      a.temp_vs_recent_centi = static_cast<std::int32_t>(r->int64(i, 8));
+      a.rum6_drop_pct = static_cast<std::int32_t>(r->int64(i, 9));
+      a.animals = static_cast<std::int32_t>(r->int64(i, 10));
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
   core::result<std::vector<partition_progress>> progress() override {
     auto r = run(q_progress, {});
     if (!r) return r.err();
@@ -155,7 +187,7 @@ core::result<std::unique_ptr<queries>> open_pg_queries(const pg_options& options
                               ", this build reads version " + std::to_string(pg_schema_version));
   }
   for (const pg::statement* st : {&q_animal, &q_alerts_animal, &q_alerts_active, &q_alerts_all, &q_events,
-                                  &q_count_animals, &q_count_alerts, &q_progress}) {
+                                  &q_count_animals, &q_count_alerts, &q_progress, &q_advances}) {
     if (auto s = conn.prepare(*st); !s) {
       return s.err().kind == core::error_kind::retriable ? s.err() : core::error::fatal(s.err().message);
     }

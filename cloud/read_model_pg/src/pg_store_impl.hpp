@@ -52,6 +52,7 @@ class pg_txn final : public store_txn {
   core::status upsert_animals(std::span<const animal_row> animals) override;
   core::status upsert_alerts(std::span<const alert_row> alerts) override;
   core::status append_outbox(std::span<const outbox_message> messages) override;
+  core::status append_advances(std::span<const advance_row> rows) override;
   core::status add_progress(std::span<const partition_progress> deltas) override;
   core::status commit() override;
 

@@ -157,8 +157,42 @@ TEST_CASE_TEMPLATE_DEFINE("queries: the query connection sees new commits and ca
   CHECK(a->has_value());
 }
 
+TEST_CASE_TEMPLATE_DEFINE("queries: advance rounds are stored with the transaction and read back by offset", F,
+                          queries_advances) {
+  F f;
+  auto s = f.open();
+  auto mk = [](std::int32_t p, std::int64_t b, std::int64_t off, std::int64_t occ, std::int32_t n) {
+    return read_model::advance_row{"herd.events", p, b, off, occ, b, 12, -30, -45, 7, n};
+  };
+  {
+    auto t = store_suite::begin(*s);
+    std::vector<read_model::advance_row> rows = {mk(2, 1200, 40, 1201, 5), mk(2, 600, 10, 650, 4), mk(3, 600, 3, 700, 9)};
+    HERD_REQUIRE_OK(t->append_advances(rows));
+  }  // not committed: rolled back
+  {
+    auto t = store_suite::begin(*s);
+    std::vector<read_model::advance_row> rows = {mk(2, 1200, 40, 1201, 5), mk(2, 600, 10, 650, 4), mk(3, 600, 3, 700, 9),
+                                                 mk(2, 600, 11, 651, 4)};  // the same boundary again: replaced
+    HERD_REQUIRE_OK(t->append_advances(rows));
+    HERD_REQUIRE_OK(t->commit());
+  }
+  auto q = f.open_queries();
+  auto r = q->advances("herd.events", 2, 10'000);
+  REQUIRE(r.ok());
+  REQUIRE(r->size() == 2);
+  CHECK((*r)[0] == mk(2, 600, 11, 651, 4));
+  CHECK((*r)[1] == mk(2, 1200, 40, 1201, 5));
+  r = q->advances("herd.events", 2, 1200);  // only rounds whose crossing reading occurred by then
+  REQUIRE(r.ok());
+  CHECK(r->size() == 1);
+  r = q->advances("other", 2, 10'000);
+  REQUIRE(r.ok());
+  CHECK(r->empty());
+}
+
 #define HERD_QUERIES_SUITE(F)                                        \
   TEST_CASE_TEMPLATE_INVOKE(herd::queries_suite::queries_reads, F);  \
-  TEST_CASE_TEMPLATE_INVOKE(herd::queries_suite::queries_live, F)
+  TEST_CASE_TEMPLATE_INVOKE(herd::queries_suite::queries_live, F);    \
+  TEST_CASE_TEMPLATE_INVOKE(herd::queries_suite::queries_advances, F)
 
 }  // namespace herd::queries_suite

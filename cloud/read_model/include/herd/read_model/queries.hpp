@@ -68,6 +68,11 @@ class queries {
   virtual core::result<std::uint64_t> count_animals() = 0;
   virtual core::result<std::vector<alert_count>> count_active_alerts() = 0;
 
+  // A partition's advance rounds whose crossing reading occurred at or before `up_to_occurred_us`,
+  // ordered by (offset, boundary_ms): time travel replays them between the animal's events.
+  virtual core::result<std::vector<advance_row>> advances(const std::string& topic, std::int32_t partition,
+                                                          std::int64_t up_to_occurred_us) = 0;
+
   // Every partition's progress (totals), ordered by (topic, partition): the projector's lag.
   virtual core::result<std::vector<partition_progress>> progress() = 0;
 };

@@ -61,6 +61,10 @@ class store_txn {
   // Inserts or replaces alert rows by alert_id.
   virtual core::status upsert_alerts(std::span<const alert_row> alerts) = 0;
 
+  // Records advance rounds (rows.hpp, advance_row); a row with the same (topic, partition,
+  // boundary_ms) is replaced (a batch re-applied after a crash writes the same row).
+  virtual core::status append_advances(std::span<const advance_row> rows) = 0;
+
   // Appends messages to the outbox (seq assigned in input order), relayed after commit.
   virtual core::status append_outbox(std::span<const outbox_message> messages) = 0;
 
