@@ -220,6 +220,7 @@ response get_state_at(context& c, const std::string& raw_id) {
   if (r->state.events == 0) throw http_error{404, "animal " + id + " had no events by " + rfc3339_ms(*at)};
   return json_response(200, {{"at", rfc3339_ms(*at)},
                              {"replayed_events", r->events},
+                             {"exact", r->exact},
                              {"skipped_events", r->rejected},
                              {"state", state_json(nullptr, r->state, 0)}});
 }
