@@ -1,5 +1,6 @@
 #include "views.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 #include <type_traits>
@@ -179,7 +180,19 @@ json event_json(const read_model::stored_event& e) {
 namespace {
 
 void append_str(std::string& out, std::string_view v) {
-  out += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+  // Ids are printable ASCII: copied as they are. Anything else (quotes, control bytes, UTF-8,
+  // invalid bytes) goes through nlohmann's escaping (invalid UTF-8 becomes U+FFFD).
+  const bool plain = std::all_of(v.begin(), v.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += v;
+  out += '"';
 }
 
 template <class N>

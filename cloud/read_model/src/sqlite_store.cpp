@@ -124,7 +124,7 @@ class sqlite_store final : public store {
   statement ev_insert, ev_after, ev_animal, ev_prune, ev_count;
   statement an_select, an_upsert, an_after, an_partition, co_select, co_delete, co_insert, an_count;
   statement al_upsert, al_after, al_count;
-  statement ob_insert, ob_after, ob_delete, ob_count;
+  statement ob_insert, ob_after, ob_delete, ob_delete_one, ob_count;
   statement pr_select_one, pr_upsert, pr_all;
   statement adv_insert;
 
@@ -132,7 +132,7 @@ class sqlite_store final : public store {
     // Statements must be finalized before the connection closes.
     for (auto* st : {&begin_st, &commit_st, &rollback_st, &ev_insert, &ev_after, &ev_animal, &ev_prune,
                      &ev_count, &an_select, &an_upsert, &an_after, &an_partition, &co_select, &co_delete, &co_insert,
-                     &an_count, &al_upsert, &al_after, &al_count, &ob_insert, &ob_after, &ob_delete,
+                     &an_count, &al_upsert, &al_after, &al_count, &ob_insert, &ob_after, &ob_delete, &ob_delete_one,
                      &ob_count, &pr_select_one, &pr_upsert, &pr_all, &adv_insert}) {
       *st = statement();
     }
@@ -192,6 +192,7 @@ class sqlite_store final : public store {
     ob_after = statement(db,
         "SELECT seq, topic, key, value, headers FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     ob_delete = statement(db, "DELETE FROM outbox WHERE seq <= ?1");
+    ob_delete_one = statement(db, "DELETE FROM outbox WHERE seq = ?1");
     ob_count = statement(db, "SELECT count(*) FROM outbox");
     pr_select_one = statement(db,
         "SELECT next_offset FROM progress WHERE topic = ?1 AND kafka_partition = ?2");
@@ -377,6 +378,27 @@ class sqlite_store final : public store {
   core::status delete_outbox(std::int64_t through_seq) override {
     ob_delete.bind(1, through_seq);
     return run(db, ob_delete, "delete outbox");
+  }
+
+  core::status delete_outbox_seqs(std::span<const std::int64_t> seqs) override {
+    if (seqs.empty()) return core::ok_v;
+    if (auto st = exec_status("BEGIN IMMEDIATE", "delete outbox rows"); !st) return st;
+    for (const std::int64_t seq : seqs) {
+      ob_delete_one.bind(1, seq);
+      if (auto r = run(db, ob_delete_one, "delete outbox row"); !r) {
+        exec(db, "ROLLBACK");
+        return r;
+      }
+    }
+    return exec_status("COMMIT", "delete outbox rows");
+  }
+
+  core::result<bool> relay_lease() override { return true; }
+
+  core::status exec_status(const char* sql, std::string_view what) {
+    const int rc = exec(db, sql);
+    if (rc != SQLITE_OK) return sqlite_error(db, rc, what);
+    return core::ok_v;
   }
 
   core::result<std::uint64_t> prune_events(std::int64_t before_us, std::size_t limit) override {

@@ -29,6 +29,8 @@ class pg_store final : public store {
   core::result<std::vector<outbox_message>> read_outbox(std::int64_t after_seq,
                                                         std::size_t limit) override;
   core::status delete_outbox(std::int64_t through_seq) override;
+  core::status delete_outbox_seqs(std::span<const std::int64_t> seqs) override;
+  core::result<bool> relay_lease() override;
   core::result<std::uint64_t> prune_events(std::int64_t before_us, std::size_t limit) override;
   core::result<store_stats> stats() override;
 
