@@ -192,14 +192,14 @@ struct outbox::impl {
       last_rc = SQLITE_OK;
       auto st = run_in_tx(body);
       if (st) return st;
-      if ((last_rc & 0xFF) != SQLITE_FULL) return st;
+      if (st.err().code != "outbox.full") return st;
       const std::string why = "outbox full (max_bytes or disk): " + st.err().message;
       if (when_full != full_policy::evict_oldest || evictions == k_max_evictions_per_append) {
-        return core::error::retriable(why);
+        return core::error::retriable(why, "outbox.full");
       }
       auto freed = evict_oldest();
       if (!freed) return freed.err();
-      if (*freed == 0) return core::error::retriable(why + " (nothing left to evict)");
+      if (*freed == 0) return core::error::retriable(why + " (nothing left to evict)", "outbox.full");
     }
   }
 
@@ -302,6 +302,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     rc = sqlite3_open_v2(options.path.c_str(), &p->reader.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                          nullptr);
     if (rc != SQLITE_OK) return sqlite_error(p->reader.db, rc, "open (reader) " + options.path);
+    sqlite3_extended_result_codes(p->reader.db, 1);
     sqlite3_busy_timeout(p->reader.db, 5000);
     p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");

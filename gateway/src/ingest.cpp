@@ -46,7 +46,8 @@ core::status ingest::on_reading(const sensors::raw_message& raw,
     const envelope_meta meta{event_id, *animal, occurred, clock.wall_ms, seq, quality};
     return factory_.collar_reading_event(reading, meta).SerializeAsString();
   }, mode);
-  if (!appended) return appended.err();
+  if (!appended) return reported(appended.err());
+  (void)reported(core::ok_v);
   if (appended->duplicate) {
     duplicates_.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -69,10 +70,24 @@ core::status ingest::on_rejected(const sensors::raw_message& raw, const std::str
   }
   auto id = outbox_.add_dead_letter(raw.source.substr(0, 1024), why, std::string(bytes),
                                     raw.received_ms);
-  if (!id) return id.err();
+  if (!id) return reported(id.err());
+  (void)reported(core::ok_v);
   dead_lettered_.fetch_add(1, std::memory_order_relaxed);
   if (on_stored_) on_stored_();
   return core::ok_v;
+}
+
+// Every storage attempt's outcome goes to the policy: it keeps the blocked state and counters that
+// /health and /metrics show, and stops the gateway on a fatal error. The source holds an
+// unstored reading unacknowledged whatever the decision (even a stop: exactly a crash).
+core::status ingest::reported(core::status st) {
+  if (policy_ == nullptr) return st;
+  if (st) {
+    policy_->succeeded(storage_step::ingest);
+  } else {
+    (void)policy_->failed(storage_step::ingest, st.err());
+  }
+  return st;
 }
 
 void ingest::set_registry(std::shared_ptr<const collar_registry> registry) {

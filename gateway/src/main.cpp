@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <unistd.h>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -23,6 +25,26 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   { std::ofstream(tmp) << text; }
   std::rename(tmp.c_str(), path.c_str());
+}
+
+// Exit statuses (README, "Failure handling"): 1 cannot start, 2 bad config, 74 a fatal storage
+// error (EX_IOERR), 70 another fatal error (EX_SOFTWARE), 75 stopped while a reading could not be
+// stored (EX_TEMPFAIL). systemd restarts herdgate on any of them (Restart=always).
+constexpr int k_exit_fatal_storage = 74;
+constexpr int k_exit_fatal = 70;
+constexpr int k_exit_tempfail = 75;
+
+// A fatal error: the outbox (or another part) is unusable, and only a restart, whose start-up
+// check quarantines and salvages a corrupt outbox, can help. Nothing here touches storage: every
+// acknowledged reading is already durable, so ending now is exactly a crash, which loses nothing
+// (the broker redelivers what was not acknowledged; Kafka gets again what it did not acknowledge).
+[[noreturn]] void exit_after_fatal(const herd::gateway::systemd_notifier& systemd, const herd::core::error& e) {
+  const int status = e.module() == "outbox" ? k_exit_fatal_storage : k_exit_fatal;
+  spdlog::critical("fatal error ({}): {}; exiting with status {} so that systemd restarts herdgate",
+                   e.code.empty() ? "unclassified" : e.code, e.message, status);
+  systemd.stopping("fatal error (" + e.code + "): " + e.message);
+  spdlog::shutdown();
+  std::_Exit(status);
 }
 
 }  // namespace
@@ -63,6 +85,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // raised by the failure policy's stop callback (a fatal error)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   herd::core::system_clock clock;
@@ -73,6 +96,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& app = **gw;
+  // A fatal error (failure_policy, README "Failure handling") wakes this loop at once.
+  app.on_fatal([](const herd::core::error&) { ::kill(::getpid(), SIGUSR1); });
   std::atomic<bool> announced = false;
   // Written once, after the listener is bound and before the ready file, from whichever comes
   // first: the ready callback (a Paho thread) or the return of start().
@@ -148,7 +173,8 @@ int main(int argc, char** argv) {
     ts.tv_sec = static_cast<std::time_t>(wait.count() / 1000);
     ts.tv_nsec = static_cast<long>((wait.count() % 1000) * 1000000);
     const int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig < 0) continue;  // EAGAIN: time to look at the watchdog; EINTR: look again
+    if (auto fatal = app.fatal_error()) exit_after_fatal(systemd, *fatal);
+    if (sig < 0 || sig == SIGUSR1) continue;  // EAGAIN: time to look at the watchdog; EINTR: look again
     if (sig == SIGHUP) {
       systemd.status("reloading the registry");
       (void)app.reload_registry();
@@ -159,7 +185,14 @@ int main(int argc, char** argv) {
     break;
   }
   systemd.stopping("stopping: ingest first, then forwarding (up to 5 s)");
-  app.stop(std::chrono::seconds(5));
+  if (auto stopped = app.stop(std::chrono::seconds(5)); !stopped) {
+    // The decision the MQTT source leaves to us: a delivery still holds a reading that storage
+    // refuses. Exit without acknowledging it, exactly as a crash would: the broker redelivers it.
+    spdlog::critical("stopping while storage still fails ({}): exiting without acknowledging the held "
+                     "message; the broker will redeliver it", stopped.err().message);
+    spdlog::shutdown();
+    std::_Exit(k_exit_tempfail);
+  }
   spdlog::info("stopped: {}", app.summary());
   return 0;
 }
