@@ -3,6 +3,7 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED)  # SHA-256 of the read-model digest (libssl-dev)
 find_package(PahoMqttCpp REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(fmt REQUIRED)
@@ -13,7 +14,9 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 # A compiled library on Debian: its CPPHTTPLIB_* defines (which change the class layout) come
 # with the imported target from pkg-config and must match the ones it was built with.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)  # the Modbus poller and firmware-sim's slaves
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # sd_notify for the herdgate daemon
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)  # PostgreSQL client (C API): the shared read model
 if(HERD_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

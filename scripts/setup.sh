@@ -15,6 +15,7 @@ packages=(
   faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
   libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit
   e2fsprogs util-linux file  # the watchdog fault test freezes an ext4 loop mount; test-deb.sh
+  libpq-dev postgresql  # the PostgreSQL read model (libpq); tests start their own server 15
 )
 
 missing=()

@@ -10,16 +10,16 @@
 
 #include "herd/core/logging.hpp"
 
+#include "herd/sqlite/sqlite_db.hpp"
 #include "recovery.hpp"
 #include "schema.hpp"
-#include "sqlite_db.hpp"
 
 namespace herd::buffer {
 
-using detail::exec;
 using detail::k_schema;
-using detail::sqlite_error;
-using detail::statement;
+using sqlite::exec;
+using sqlite::sqlite_error;
+using sqlite::statement;
 
 namespace {
 

@@ -11,10 +11,14 @@
 #include <limits>
 
 #include "herd/core/time_format.hpp"
+#include "herd/sqlite/sqlite_db.hpp"
 #include "schema.hpp"
-#include "sqlite_db.hpp"
 
 namespace herd::buffer::detail {
+
+using sqlite::exec;
+using sqlite::sqlite_error;
+using sqlite::statement;
 
 namespace {
 

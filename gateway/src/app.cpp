@@ -6,6 +6,7 @@
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
 #include "herd/gateway/registry.hpp"
+#include "herd/sensors/modbus_poller.hpp"
 #include "herd/sensors/mqtt_source.hpp"
 #include "metrics_server.hpp"
 
@@ -17,6 +18,7 @@ struct app::impl {
   std::unique_ptr<forwarder> fwd;
   std::unique_ptr<ingest> sink;
   std::unique_ptr<sensors::mqtt_source> mqtt;
+  std::unique_ptr<sensors::modbus::poller> modbus;  // null when no device is configured
   std::unique_ptr<metrics_server> metrics;  // null when metrics.listen is empty
   const core::clock* clock = nullptr;
   core::boot_clock boot;
@@ -78,6 +80,7 @@ struct app::impl {
     s.last_kafka_error_message = out.last_kafka_error_message;
     s.last_kafka_error_ms = out.last_kafka_error_ms;
     s.kafka_failing_since_ms = out.kafka_failing_since_ms;
+    if (modbus) s.modbus_devices = modbus->stats();
     return s;
   }
 };
@@ -117,6 +120,7 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
                                      [fwd] { fwd->notify(); }, p->ages.get());
   p->sink->set_failure_policy(failures);
   p->mqtt = std::make_unique<sensors::mqtt_source>(config.mqtt, clock);
+  if (!config.modbus.devices.empty()) p->modbus = std::make_unique<sensors::modbus::poller>(config.modbus, clock);
   if (!config.observability.listen.empty()) {
     auto* self = p.get();
     p->metrics = std::make_unique<metrics_server>(config.observability, [self] { return self->observe(); });
@@ -134,7 +138,8 @@ core::status app::start(std::function<void()> on_ready) {
     if (auto st = impl_->metrics->start(); !st) return st;
   }
   if (auto st = impl_->fwd->start(); !st) return st;
-  return impl_->mqtt->start(*impl_->sink, std::move(on_ready));
+  if (auto st = impl_->mqtt->start(*impl_->sink, std::move(on_ready)); !st) return st;
+  return impl_->modbus ? impl_->modbus->start(*impl_->sink) : core::status(core::ok_v);
 }
 
 core::status app::reload_registry() {
@@ -153,6 +158,7 @@ core::status app::stop(std::chrono::milliseconds drain) {
   // First: after this nothing more is acknowledged to the broker. It fails when a delivery still
   // holds a reading it cannot store after the source's stop_grace: the caller decides (main exits).
   auto st = impl_->mqtt->stop();
+  if (impl_->modbus) impl_->modbus->stop();  // no more polls: nothing more is stored
   impl_->fwd->stop(drain); // then: what Kafka has not acknowledged stays in the outbox
   return st;
 }

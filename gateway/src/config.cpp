@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,108 +11,12 @@
 
 #include "herd/core/logging.hpp"
 #include "herd/core/time_format.hpp"
+#include "modbus_config.hpp"
+#include "table_reader.hpp"
 
 namespace herd::gateway {
 
 namespace {
-
-// Reads one TOML table, remembers which keys were consumed and reports the rest as unknown.
-class table_reader {
- public:
-  table_reader(const toml::table* t, std::string path, std::vector<std::string>& errors)
-      : t_(t), path_(std::move(path)), errors_(errors) {}
-
-  void str(const char* key, std::string& out, bool required = false) {
-    const toml::node* n = get(key);
-    if (n == nullptr) {
-      if (required) error(key, "is required");
-      return;
-    }
-    if (auto v = n->value<std::string>(); v && n->is_string()) {
-      if (required && v->empty()) return error(key, "must not be empty");
-      out = *v;
-    } else {
-      error(key, "must be a string");
-    }
-  }
-
-  template <class Int>
-  void integer(const char* key, Int& out, std::int64_t lo, std::int64_t hi) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return;
-    if (!n->is_integer()) return error(key, "must be an integer");
-    const std::int64_t v = *n->value<std::int64_t>();
-    if (v < lo || v > hi) return error(key, fmt::format("must be between {} and {}, got {}", lo, hi, v));
-    out = static_cast<Int>(v);
-  }
-
-  void boolean(const char* key, bool& out) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return;
-    if (!n->is_boolean()) return error(key, "must be true or false");
-    out = *n->value<bool>();
-  }
-
-  void str_list(const char* key, std::vector<std::string>& out) {
-    const toml::node* n = get(key);
-    if (n == nullptr) return;
-    const toml::array* a = n->as_array();
-    if (a == nullptr || a->empty()) return error(key, "must be a non-empty array of strings");
-    std::vector<std::string> v;
-    for (const auto& e : *a) {
-      if (!e.is_string()) return error(key, "must be a non-empty array of strings");
-      v.push_back(*e.value<std::string>());
-    }
-    out = std::move(v);
-  }
-
-  // A sub-table; nullptr (and no error) when absent unless required.
-  const toml::table* table(const char* key, bool required = false) {
-    const toml::node* n = get(key);
-    if (n == nullptr) {
-      if (required) error(key, "section is required");
-      return nullptr;
-    }
-    if (!n->is_table()) {
-      error(key, "must be a table");
-      return nullptr;
-    }
-    return n->as_table();
-  }
-
-  // Every key of this table, for free-form maps such as kafka.properties.
-  template <class Fn>
-  void each(Fn&& fn) {
-    if (t_ == nullptr) return;
-    for (auto&& [k, v] : *t_) {
-      used_.insert(std::string(k.str()));
-      fn(std::string(k.str()), v);
-    }
-  }
-
-  void finish() {
-    if (t_ == nullptr) return;
-    for (auto&& [k, v] : *t_) {
-      if (!used_.count(std::string(k.str()))) error(std::string(k.str()).c_str(), "unknown key");
-    }
-  }
-
-  void error(const std::string& key, const std::string& what) {
-    errors_.push_back(fmt::format("{}{}: {}", path_.empty() ? "" : path_ + ".", key, what));
-  }
-  std::string child(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
-
- private:
-  const toml::node* get(const char* key) {
-    used_.insert(key);
-    return t_ != nullptr ? t_->get(key) : nullptr;
-  }
-
-  const toml::table* t_;
-  std::string path_;
-  std::vector<std::string>& errors_;
-  std::set<std::string> used_;
-};
 
 buffer::sync_mode parse_sync(const std::string& s, table_reader& r) {
   if (s == "full") return buffer::sync_mode::full;
@@ -274,6 +179,13 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   ck.integer("stepped_hold_s", hold_s, 0, 86'400);
   c.clock.stepped_hold_ms = hold_s * 1000;
   ck.finish();
+
+  // Profiles named by [[modbus.device]] are relative to the config file's folder.
+  modbus_section mb;
+  mb.max_failing_s = c.observability.max_device_failing.count();
+  parse_modbus(top.table("modbus"), std::filesystem::path(origin).parent_path().string(), mb, errors);
+  c.modbus = std::move(mb.poller);
+  c.observability.max_device_failing = std::chrono::seconds(mb.max_failing_s);
 
   top.finish();
   if (!errors.empty()) {

@@ -4,6 +4,7 @@
 
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/collar_reading.pb.h"
+#include "herd/events/v1/scale_weight.pb.h"
 
 namespace herd::gateway {
 
@@ -63,6 +64,41 @@ events::v1::EventEnvelope event_factory::collar_reading_event(const sensors::col
   e.set_occurred_at_source(meta.occurred.source);
   e.set_gateway_clock_quality(meta.clock_quality);
   return e;
+}
+
+events::v1::EventEnvelope event_factory::scale_weight_event(const sensors::scale_weighing& w,
+                                                            const envelope_meta& meta) const {
+  events::v1::ScaleWeight p;
+  p.set_scale_id(w.scale_id);
+  p.set_weighing_seq(w.weighing_seq);
+  if (w.ts_ms != 0) set_ms(p.mutable_weighed_at(), w.ts_ms);
+  p.set_rfid_country_code(w.country_code);
+  p.set_rfid_national_id(w.national_id);
+  p.set_animal_id(w.animal_id());
+  p.set_weight_kg(w.weight_kg);
+  p.set_stable(w.stable);
+
+  events::v1::EventEnvelope e;
+  e.set_event_id(meta.event_id);
+  e.set_event_type(k_scale_weight_type);
+  set_ms(e.mutable_occurred_at(), meta.occurred.ms);
+  set_ms(e.mutable_ingested_at(), meta.ingested_ms);
+  e.set_aggregate_id(meta.aggregate_id);
+  e.mutable_actor()->set_device_kind("scale");
+  e.mutable_actor()->set_device_id(w.scale_id);
+  e.mutable_actor()->set_gateway_id(gateway_id_);
+  e.set_gateway_id(gateway_id_);
+  e.set_gateway_seq(meta.gateway_seq);
+  e.mutable_payload()->PackFrom(p);
+  e.set_occurred_at_source(meta.occurred.source);
+  e.set_gateway_clock_quality(meta.clock_quality);
+  return e;
+}
+
+events::v1::EventEnvelope event_factory::event_for(const sensors::reading& r,
+                                                   const envelope_meta& meta) const {
+  if (const auto* w = std::get_if<sensors::scale_weighing>(&r.payload)) return scale_weight_event(*w, meta);
+  return collar_reading_event(std::get<sensors::collar_reading>(r.payload), meta);
 }
 
 std::vector<std::pair<std::string, std::string>> cloudevents_headers(

@@ -18,33 +18,44 @@ ingest::ingest(buffer::outbox& outbox, event_factory factory, core::clock_monito
       registry_(std::move(registry)),
       on_stored_(std::move(on_stored)) {}
 
-core::status ingest::on_reading(const sensors::raw_message& raw,
-                                const sensors::collar_reading& reading) {
+core::result<ingest::identity> ingest::identify(const sensors::reading& r, const occurred_at& occurred,
+                                                bool gateway_time_unknown) const {
+  if (const auto* w = std::get_if<sensors::scale_weighing>(&r.payload)) {
+    // The ear tag is the animal: no registry lookup. One weighing is its scale, counter and time.
+    return identity{w->animal_id(), fmt::format("scale/{}/{}/{}", w->scale_id, w->weighing_seq, w->ts_ms)};
+  }
+  const auto& reading = std::get<sensors::collar_reading>(r.payload);
+  auto animal = registry()->animal_at(
+      reading.collar_id, gateway_time_unknown ? std::numeric_limits<std::int64_t>::max() : occurred.ms);
+  if (!animal) return animal.err();
+  // The same reading delivered twice (an MQTT redelivery after a lost PUBACK, a collar resend, or
+  // the same reading heard over MQTT and from a base station's slot) has the same farm, collar,
+  // seq and measurement time: store it once.
+  return identity{std::move(*animal),
+                  fmt::format("{}/{}/{}/{}", reading.farm_id, reading.collar_id, reading.seq, reading.ts_ms)};
+}
+
+core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::reading& reading) {
   // One clock sample per reading: it stamps ingested_at and says how far that can be trusted.
   const core::clock_status clock = monitor_.sample();
-  const occurred_at occurred = resolve_occurred_at(reading.ts_ms, raw.received_ms, {}, clock.synced);
+  const occurred_at occurred = resolve_occurred_at(reading.source_ts_ms, raw.received_ms, {}, clock.synced);
   // A gateway time from a clock that was never set says nothing about who wore the collar then:
   // the collar's current wearer is the best answer (a 1970 time would dead-letter the reading).
   const bool gateway_time_unknown =
       !clock.synced && occurred.source != events::v1::TIME_SOURCE_SENSOR;
-  auto animal = registry()->animal_at(
-      reading.collar_id, gateway_time_unknown ? std::numeric_limits<std::int64_t>::max() : occurred.ms);
-  if (!animal) return on_rejected(raw, animal.err().message);
-
-  // The same reading delivered twice (an MQTT redelivery after a lost PUBACK, a collar resend)
-  // has the same farm, collar, seq and measurement time: store it once.
-  const std::string dedup_key =
-      fmt::format("{}/{}/{}/{}", reading.farm_id, reading.collar_id, reading.seq, reading.ts_ms);
+  auto id = identify(reading, occurred, gateway_time_unknown);
+  if (!id) return on_rejected(raw, id.err().message);
+  const std::string& animal = id->animal;
   // Without a sensor time (ts = 0) the key cannot tell a redelivery from a collar whose counter
   // restarted after a reset: only a message the transport marks as a resend is dropped as seen.
-  const auto mode = reading.ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh
-                                                            : buffer::outbox::dedup_mode::skip_seen;
+  const auto mode = reading.source_ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh
+                                                                   : buffer::outbox::dedup_mode::skip_seen;
   const auto quality = to_proto(clock.quality);
   std::string event_id;
-  auto appended = outbox_.append(*animal, dedup_key, [&](std::uint64_t seq) {
+  auto appended = outbox_.append(animal, id->dedup_key, [&](std::uint64_t seq) {
     event_id = core::new_uuid_v4();  // minted once, inside the transaction that stores it
-    const envelope_meta meta{event_id, *animal, occurred, clock.wall_ms, seq, quality};
-    return factory_.collar_reading_event(reading, meta).SerializeAsString();
+    const envelope_meta meta{event_id, animal, occurred, clock.wall_ms, seq, quality};
+    return factory_.event_for(reading, meta).SerializeAsString();
   }, mode);
   if (!appended) return reported(appended.err());
   (void)reported(core::ok_v);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "herd/core/time_format.hpp"
+#include "modbus_observability.hpp"
 
 namespace herd::gateway {
 
@@ -131,7 +132,7 @@ std::string render_prometheus(const observability_snapshot& s) {
              "Kafka errors (delivery reports, client errors) by librdkafka error name.", kafka);
   e.metric("herdgate_fatal", "gauge", "1 once a fatal error was decided: the gateway is stopping.",
            f.fatal ? 1 : 0);
-  return e.take();
+  return e.take() + render_modbus_metrics(s.modbus_devices);
 }
 
 health_report evaluate_health(const observability_snapshot& s, const observability_options& o) {
@@ -170,6 +171,7 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
                                     s.oldest_unsent_age_lower_bound ? "at least " : "", age,
                                     o.max_oldest_unsent.count()));
   }
+  modbus_health(s.modbus_devices, s.now_ms, o.max_device_failing, r.reasons);
   r.healthy = r.reasons.empty();
   nlohmann::json j = {{"status", r.healthy ? "ok" : "unhealthy"},
                       {"mqtt_connected", s.mqtt_connected},

@@ -123,4 +123,27 @@ core::result<collar_reading> decode_collar_message(std::string_view topic,
   return r;
 }
 
+core::status validate_collar_reading(const collar_reading& r) {
+  if (!core::is_valid_topic_id(r.farm_id) || !core::is_valid_topic_id(r.collar_id)) {
+    return core::error::permanent("farm or collar id is not 1-64 of [A-Za-z0-9._:-]");
+  }
+  const auto out = [](const char* name, auto lo, auto hi, auto v) {
+    return core::error::permanent(fmt::format("field '{}' out of range {}..{}: {}", name, lo, hi, v));
+  };
+  if (r.ts_ms < 0 || r.ts_ms > 253402300799999LL) return out("ts", 0, 253402300799999LL, r.ts_ms);
+  if (r.temp_c && !(*r.temp_c >= 25.0 && *r.temp_c <= 45.0)) return out("temp_c", 25, 45, *r.temp_c);
+  if (r.steps && *r.steps > 100000) return out("steps", 0, 100000, *r.steps);
+  if (r.interval_s && (*r.interval_s < 1 || *r.interval_s > 86400)) {
+    return out("interval_s", 1, 86400, *r.interval_s);
+  }
+  if (r.rum_min) {
+    if (!r.interval_s) return core::error::permanent("field 'rum_min' needs 'interval_s' to be checked against");
+    const double max_rum = *r.interval_s / 60.0;
+    if (!(*r.rum_min >= 0 && *r.rum_min <= max_rum)) return out("rum_min", 0, max_rum, *r.rum_min);
+  }
+  if (r.batt_pct && *r.batt_pct > 100) return out("batt_pct", 0, 100, *r.batt_pct);
+  if (r.rssi_dbm && (*r.rssi_dbm < -140 || *r.rssi_dbm > 0)) return out("rssi_dbm", -140, 0, *r.rssi_dbm);
+  return core::ok_v;
+}
+
 }  // namespace herd::sensors

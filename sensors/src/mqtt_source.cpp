@@ -110,7 +110,8 @@ struct mqtt_source::impl {
   // The sink must not throw into Paho's C code; an exception is a storage failure to retry.
   core::status store(const raw_message& raw, const core::result<collar_reading>& decoded) {
     try {
-      return decoded ? sink->on_reading(raw, *decoded) : sink->on_rejected(raw, decoded.err().message);
+      return decoded ? sink->on_reading(raw, make_reading(*decoded))
+                     : sink->on_rejected(raw, decoded.err().message);
     } catch (const std::exception& e) {
       return core::error::retriable(std::string("exception while storing: ") + e.what());
     }

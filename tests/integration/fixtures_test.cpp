@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <mqtt/async_client.h>
 
@@ -16,6 +17,7 @@
 #include <herd/test_support/mosquitto_broker.hpp>
 #include <herd/test_support/net.hpp>
 #include <herd/test_support/paths.hpp>
+#include <herd/test_support/postgres_server.hpp>
 #include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
 
@@ -126,6 +128,50 @@ TEST_CASE("mosquitto_broker accepts connections and survives kill -9 and restart
   CHECK(std::filesystem::exists(broker.dir() / "data" / "mosquitto.db"));
   broker.stop();
   CHECK_FALSE(broker.running());
+}
+
+namespace {
+
+// The single value of `sql` as text, or "" after an error (printed by the CHECK).
+std::string query_value(const std::string& conninfo, const std::string& sql) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  std::string value;
+  if (PQstatus(conn) == CONNECTION_OK) {
+    PGresult* res = PQexec(conn, sql.c_str());
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) value = PQgetvalue(res, 0, 0);
+    CHECK_MESSAGE(PQresultStatus(res) == PGRES_TUPLES_OK, PQresultErrorMessage(res));
+    PQclear(res);
+  }
+  CHECK_MESSAGE(PQstatus(conn) == CONNECTION_OK, PQerrorMessage(conn));
+  PQfinish(conn);
+  return value;
+}
+
+}  // namespace
+
+TEST_CASE("postgres_server: a private PostgreSQL 15 that keeps its data across restart and kill -9") {
+  ts::postgres_server pg;
+  CHECK(ts::port_accepts(pg.port()));
+  CHECK(query_value(pg.conninfo(), "SHOW server_version_num").substr(0, 2) == "15");
+  CHECK(query_value(pg.conninfo(), "SHOW fsync") == "off");  // test settings, see the header
+  CHECK(query_value(pg.conninfo(), "SELECT current_user") == "postgres");
+
+  const std::string db = pg.create_database("herd_fixture");
+  CHECK(db == pg.conninfo("herd_fixture"));
+  pg.execute("CREATE TABLE t (v int); INSERT INTO t VALUES (42)", "herd_fixture");
+  CHECK_THROWS(pg.execute("INSERT INTO t VALUES ('not a number')", "herd_fixture"));
+  CHECK_THROWS(pg.create_database("bad; name"));
+
+  pg.restart();  // fast shutdown and start on the same port
+  CHECK(query_value(db, "SELECT sum(v) FROM t") == "42");
+  pg.execute("INSERT INTO t VALUES (1)", "herd_fixture");
+  pg.kill9();  // crash recovery on the next start: committed rows survive a server crash too
+  CHECK_FALSE(pg.running());
+  CHECK_FALSE(ts::port_accepts(pg.port()));
+  pg.restart();
+  CHECK(query_value(db, "SELECT sum(v) FROM t") == "43");
+  pg.stop();
+  CHECK_FALSE(pg.running());
 }
 
 TEST_CASE("mosquitto_broker keeps a large offline QoS 1 backlog across a graceful restart") {

@@ -32,11 +32,11 @@ class recording_sink final : public sensors::reading_sink {
   std::atomic<bool> failing{false};
   std::atomic<int> attempts{0};
 
-  core::status on_reading(const sensors::raw_message& raw, const sensors::collar_reading& r) override {
+  core::status on_reading(const sensors::raw_message& raw, const sensors::reading& r) override {
     ++attempts;
     if (failing) return core::error::retriable("disk full (simulated)");
     std::lock_guard lock(mu_);
-    seqs_.push_back(r.seq);
+    seqs_.push_back(static_cast<std::uint32_t>(r.source_seq));
     redelivered_.push_back(raw.redelivered);
     return core::ok_v;
   }

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,7 +63,18 @@ int decode(int wait_status) {
 
 // Runs in the forked child of a possibly multi-threaded parent: async-signal-safe calls only.
 [[noreturn]] void exec_child(pid_t parent, int log_fd, int null_fd, int error_pipe,
-                             const char* path, char* const* argv, char* const* envp) {
+                             const char* path, char* const* argv, char* const* envp,
+                             const run_as_user* run_as) {
+  if (run_as != nullptr) {
+    // Group first: once the uid is dropped, setgid is no longer allowed.
+    if (::setgroups(0, nullptr) != 0 || ::setgid(run_as->gid) != 0 ||
+        ::setuid(run_as->uid) != 0) {
+      const int err = errno;
+      [[maybe_unused]] auto n = ::write(error_pipe, &err, sizeof err);
+      ::_exit(127);
+    }
+  }
+  // After the credential change: changing the uid clears the parent-death signal.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
   sigset_t none;
@@ -81,10 +94,23 @@ int decode(int wait_status) {
 
 }  // namespace
 
+run_as_user run_as_user::named(const std::string& name) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  const int rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found);
+  if (rc != 0 || found == nullptr) {
+    throw std::runtime_error("child_process: no user " + name +
+                             (rc != 0 ? std::string(": ") + std::strerror(rc) : std::string()));
+  }
+  return {pw.pw_uid, pw.pw_gid};
+}
+
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
                              const std::filesystem::path& log_dir,
                              const std::map<std::string, std::string>& extra_env,
-                             const std::string& log_name) {
+                             const std::string& log_name,
+                             const std::optional<run_as_user>& run_as) {
   const std::string path = resolve(program);
   std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -108,7 +134,8 @@ child_process::child_process(const std::string& program, const std::vector<std::
   const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
-    exec_child(parent, log_fd, null_fd, error_pipe[1], path.c_str(), argv.data(), envp.data());
+    exec_child(parent, log_fd, null_fd, error_pipe[1], path.c_str(), argv.data(), envp.data(),
+               run_as ? &*run_as : nullptr);
   }
   const int fork_errno = errno;
   ::close(log_fd);

@@ -61,7 +61,7 @@ struct ingest_rig {
     r.seq = seq;
     r.ts_ms = ts_ms;
     const sensors::raw_message raw{"farm/f/collar/C-1/telemetry", "{}", c.wall.now_ms(), false};
-    REQUIRE(sink->on_reading(raw, r).ok());
+    REQUIRE(sink->on_reading(raw, sensors::make_reading(r)).ok());
     auto rows = ob->peek(0, 100000);
     REQUIRE(rows.ok());
     REQUIRE_FALSE(rows->empty());

@@ -9,6 +9,7 @@
 #include "herd/core/result.hpp"
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/observability.hpp"
+#include "herd/sensors/modbus_config.hpp"
 #include "herd/sensors/mqtt_source.hpp"
 
 namespace herd::gateway {
@@ -17,6 +18,7 @@ struct gateway_config {
   std::string gateway_id;  // names this gateway in every event
   std::string log_level = "info";
   sensors::mqtt_options mqtt;
+  sensors::modbus::options modbus;      // [modbus], [[modbus.device]]: none by default
   forwarder_options kafka;
   buffer::outbox_options outbox;
   std::string registry_path;

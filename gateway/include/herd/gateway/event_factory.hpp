@@ -12,6 +12,7 @@
 namespace herd::gateway {
 
 inline constexpr const char* k_collar_reading_type = "collar.reading.v1";
+inline constexpr const char* k_scale_weight_type = "scale.weight.v1";
 
 // When is a device's own timestamp believable?
 struct time_policy {
@@ -49,6 +50,11 @@ class event_factory {
 
   events::v1::EventEnvelope collar_reading_event(const sensors::collar_reading& r,
                                                  const envelope_meta& meta) const;
+  // actor: device_kind "scale", device_id the scale's device name.
+  events::v1::EventEnvelope scale_weight_event(const sensors::scale_weighing& w,
+                                               const envelope_meta& meta) const;
+  // Whichever of the above the reading's payload calls for.
+  events::v1::EventEnvelope event_for(const sensors::reading& r, const envelope_meta& meta) const;
 
  private:
   std::string gateway_id_;

@@ -37,8 +37,8 @@ class ingest final : public sensors::reading_sink {
          std::shared_ptr<const collar_registry> registry, std::function<void()> on_stored,
          backlog_age* ages = nullptr);
 
-  core::status on_reading(const sensors::raw_message& raw,
-                          const sensors::collar_reading& reading) override;
+  // Any thread (the MQTT source's and the Modbus poller's at once).
+  core::status on_reading(const sensors::raw_message& raw, const sensors::reading& reading) override;
   core::status on_rejected(const sensors::raw_message& raw, const std::string& reason) override;
 
   // Where storage failures are reported (each failed attempt) and decided; null = nobody. Set
@@ -50,6 +50,14 @@ class ingest final : public sensors::reading_sink {
 
  private:
   std::shared_ptr<const collar_registry> registry() const;
+  // The animal and the dedup key of a reading; a permanent error (the dead-letter reason) when
+  // there is no animal.
+  struct identity {
+    std::string animal;
+    std::string dedup_key;
+  };
+  core::result<identity> identify(const sensors::reading& r, const occurred_at& occurred,
+                                  bool gateway_time_unknown) const;
 
   buffer::outbox& outbox_;
   event_factory factory_;

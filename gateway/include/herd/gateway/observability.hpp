@@ -12,6 +12,7 @@
 
 #include "herd/core/result.hpp"
 #include "herd/gateway/failure_policy.hpp"
+#include "herd/sensors/modbus_poller.hpp"
 
 namespace herd::gateway {
 
@@ -25,6 +26,8 @@ struct observability_options {
   // /health fails when events wait and Kafka errors have come without a single acknowledged
   // delivery for longer than this (a missing topic, refused authorization, an unreachable cluster).
   std::chrono::seconds max_kafka_failing{60};
+  // /health fails while a Modbus device has been failing for longer than this ([modbus] max_failing_s).
+  std::chrono::seconds max_device_failing{300};
 };
 
 struct listen_address {
@@ -77,6 +80,7 @@ struct observability_snapshot {
   std::string last_kafka_error_message;
   std::int64_t last_kafka_error_ms = 0;
   std::int64_t kafka_failing_since_ms = 0;  // first error since the last acknowledged delivery
+  std::vector<sensors::modbus::device_stats> modbus_devices;  // one per configured device
 
   // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step;
   // oldest_unsent_age_ms when set).

@@ -22,4 +22,8 @@ core::result<collar_topic> parse_collar_topic(std::string_view topic);
 // Decodes and validates one message. Unknown JSON fields are ignored (newer firmware).
 core::result<collar_reading> decode_collar_message(std::string_view topic, std::string_view payload);
 
+// The same range checks for a reading that did not come as JSON (a base station's slot): a
+// permanent error naming the field, as decode_collar_message() gives.
+core::status validate_collar_reading(const collar_reading& r);
+
 }  // namespace herd::sensors

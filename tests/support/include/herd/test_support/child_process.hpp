@@ -9,10 +9,20 @@
 
 namespace herd::test_support {
 
+// An unprivileged account a child runs as (servers such as PostgreSQL refuse to run as root).
+struct run_as_user {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  // Looks `name` up in the passwd database; throws std::runtime_error if there is no such user.
+  static run_as_user named(const std::string& name);
+};
+
 // A program run by a test. stdout and stderr go (appended) to `log_dir/<log_name>`, default
 // "<program file name>.log". The child starts with an empty signal mask and default signal
 // actions, whatever the test process blocked, and gets SIGKILL if the spawning thread dies
 // (PR_SET_PDEATHSIG), so a crashed or timed-out test leaves no broker behind.
+// With `run_as`, the child drops to that user and group (supplementary groups cleared) before
+// exec; the test process must be root for that. The log file is opened by the parent.
 // Destruction SIGKILLs and reaps the child if it is still running.
 // Not thread-safe: use one object from one thread.
 class child_process {
@@ -21,7 +31,8 @@ class child_process {
   child_process(const std::string& program, const std::vector<std::string>& args,
                 const std::filesystem::path& log_dir,
                 const std::map<std::string, std::string>& extra_env = {},
-                const std::string& log_name = {});
+                const std::string& log_name = {},
+                const std::optional<run_as_user>& run_as = std::nullopt);
   child_process(child_process&& other) noexcept;
   child_process& operator=(child_process&& other) noexcept;
   child_process(const child_process&) = delete;

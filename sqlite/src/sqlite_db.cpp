@@ -1,4 +1,4 @@
-#include "sqlite_db.hpp"
+#include "herd/sqlite/sqlite_db.hpp"
 
 #include <sys/statvfs.h>
 
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace herd::buffer::detail {
+namespace herd::sqlite {
 
 namespace {
 
@@ -103,6 +103,14 @@ void statement::bind_blob(int idx, std::string_view bytes) {
   sqlite3_bind_blob(stmt_, idx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
 }
 
+void statement::bind_double(int idx, double v) { sqlite3_bind_double(stmt_, idx, v); }
+
+void statement::bind_null(int idx) { sqlite3_bind_null(stmt_, idx); }
+
+double statement::column_double(int col) const { return sqlite3_column_double(stmt_, col); }
+
+bool statement::column_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
 int statement::step() { return sqlite3_step(stmt_); }
 
 void statement::reset() {
@@ -128,4 +136,4 @@ int statement::column_type(int col) const { return sqlite3_column_type(stmt_, co
 
 int exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }
 
-}  // namespace herd::buffer::detail
+}  // namespace herd::sqlite

@@ -1,14 +1,17 @@
 #pragma once
-// Thin RAII over the SQLite C API, private to the buffer module.
+// Thin RAII over the SQLite C API, shared by the outbox (buffer/) and the read model (cloud/).
+// Not thread-safe: a statement belongs to its connection's thread.
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
 #include "herd/core/result.hpp"
 
-namespace herd::buffer::detail {
+namespace herd::sqlite {
 
 // Classifies a SQLite failure (class and outbox.* code, see core/result.hpp):
 //   retriable: full (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT/EFBIG), busy (BUSY, LOCKED), nomem
@@ -32,11 +35,25 @@ class statement {
   void bind(int idx, std::int64_t v);
   void bind(int idx, std::string_view text);
   void bind_blob(int idx, std::string_view bytes);
+  void bind_double(int idx, double v);
+  void bind_null(int idx);
+  template <class T>
+  void bind_optional(int idx, const std::optional<T>& v) {
+    if (!v) {
+      bind_null(idx);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      bind_double(idx, *v);
+    } else {
+      bind(idx, static_cast<std::int64_t>(*v));
+    }
+  }
   int step();  // SQLITE_ROW / SQLITE_DONE / error code
   void reset();
   std::int64_t column_int(int col) const;
   std::string column_blob(int col) const;
   std::string column_text(int col) const;
+  double column_double(int col) const;
+  bool column_null(int col) const;
   int column_type(int col) const;  // SQLITE_INTEGER / SQLITE_BLOB / SQLITE_TEXT / ...
 
  private:
@@ -46,4 +63,4 @@ class statement {
 // Executes SQL without results; returns SQLITE_OK or the error code.
 int exec(sqlite3* db, const char* sql);
 
-}  // namespace herd::buffer::detail
+}  // namespace herd::sqlite

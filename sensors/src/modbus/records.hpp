@@ -1,0 +1,28 @@
+#pragma once
+// A record of the register map (a base station slot, a scale's last weighing) -> a reading.
+// Pure; any thread.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "herd/sensors/modbus_config.hpp"
+#include "herd/sensors/modbus_decode.hpp"
+#include "herd/sensors/reading.hpp"
+
+namespace herd::sensors::modbus {
+
+// What identifies the content of a record: unchanged key, nothing new to emit.
+using record_key = std::array<std::uint64_t, 3>;
+
+struct record_result {
+  enum class kind { empty, reading, rejected } what = kind::empty;
+  record_key key{};
+  reading value;
+  raw_message raw;       // for the sink: where it came from and the registers
+  std::string reason;    // rejected: the dead-letter reason
+};
+
+record_result convert_record(const device& d, const register_view& v, std::uint32_t record,
+                             std::int64_t received_ms);
+
+}  // namespace herd::sensors::modbus
