@@ -32,7 +32,7 @@ int io_errno(sqlite3* db) {
 
 }  // namespace
 
-core::error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+core::error sqlite_error(sqlite3* db, int rc, std::string_view what, std::string_view module) {
   std::string msg(what);
   msg += ": ";
   msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -40,35 +40,36 @@ core::error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   // file system remounted read-only apart from a failing device.
   const int sys = (rc & 0xFF) == SQLITE_IOERR ? io_errno(db) : 0;
   if (sys != 0 && (rc & 0xFF) == SQLITE_IOERR) msg += " (" + std::string(std::strerror(sys)) + ")";
-  return classify_sqlite(rc, sys, std::move(msg));
+  return classify_sqlite(rc, sys, std::move(msg), module);
 }
 
-core::error classify_sqlite(int rc, int sys_errno, std::string msg) {
+core::error classify_sqlite(int rc, int sys_errno, std::string msg, std::string_view module) {
+  const auto code = [&](const char* name) { return std::string(module) + "." + name; };
   switch (rc & 0xFF) {
     case SQLITE_FULL:
-      return core::error::retriable(std::move(msg), "outbox.full");
+      return core::error::retriable(std::move(msg), code("full"));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return core::error::retriable(std::move(msg), "outbox.busy");
+      return core::error::retriable(std::move(msg), code("busy"));
     case SQLITE_NOMEM:
-      return core::error::retriable(std::move(msg), "outbox.nomem");
+      return core::error::retriable(std::move(msg), code("nomem"));
     case SQLITE_IOERR:
-      if (rc == SQLITE_IOERR_NOMEM) return core::error::retriable(std::move(msg), "outbox.nomem");
-      if (sys_errno == ENOSPC || sys_errno == EDQUOT || sys_errno == EFBIG) return core::error::retriable(std::move(msg), "outbox.full");
-      if (sys_errno == EROFS) return core::error::fatal(std::move(msg), "outbox.readonly");
-      if (rc == SQLITE_IOERR_CORRUPTFS) return core::error::fatal(std::move(msg), "outbox.corrupt");
+      if (rc == SQLITE_IOERR_NOMEM) return core::error::retriable(std::move(msg), code("nomem"));
+      if (sys_errno == ENOSPC || sys_errno == EDQUOT || sys_errno == EFBIG) return core::error::retriable(std::move(msg), code("full"));
+      if (sys_errno == EROFS) return core::error::fatal(std::move(msg), code("readonly"));
+      if (rc == SQLITE_IOERR_CORRUPTFS) return core::error::fatal(std::move(msg), code("corrupt"));
       // EIO, a failed fsync: the device is failing, and after a failed fsync the kernel's cache
       // no longer says what is on disk. Only a restart (with the start-up check) is safe.
-      return core::error::fatal(std::move(msg), "outbox.io");
+      return core::error::fatal(std::move(msg), code("io"));
     case SQLITE_READONLY:
-      return core::error::fatal(std::move(msg), "outbox.readonly");
+      return core::error::fatal(std::move(msg), code("readonly"));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return core::error::fatal(std::move(msg), "outbox.corrupt");
+      return core::error::fatal(std::move(msg), code("corrupt"));
     case SQLITE_CANTOPEN:
-      return core::error::fatal(std::move(msg), "outbox.io");
+      return core::error::fatal(std::move(msg), code("io"));
     default:
-      return core::error::fatal(std::move(msg), "outbox.other");
+      return core::error::fatal(std::move(msg), code("other"));
   }
 }
 
