@@ -71,6 +71,27 @@ step "collar registry for $collars animals (from the simulator, with collar move
 head -n 4 "$run/collars.csv"
 echo "moves: $(($(wc -l <"$run/collars.csv") - collars - 1))"
 
+step "Modbus devices: a collar base station (TCP) and a walk-over scale (RS-485 RTU over a socat pty pair)"
+# The base station hears a second group of 10 cows whose collars (B-00001..) only report by radio
+# to it; they join the registry as animals 040000000000001.. (ISO 11784: country 040, Austria).
+"$bin/firmware-sim/herd-sim" --collars 10 --count 0 --registry-out "$run/station-collars.csv"
+tail -n +2 "$run/station-collars.csv" | sed 's/^C-/B-/; s/,276/,040/' >>"$run/collars.csv"
+station_port=$(free_port)
+"$bin/firmware-sim/modbus/herd-sim-modbus" --device station --collars 10 --tcp "127.0.0.1:$station_port" \
+  --elapsed 1800 --speed 1 >"$run/station.log" 2>&1 &
+station_pid=$!
+pids+=($station_pid)
+# The scale 30 s into the 05:00 milking, at 20x: the herd's 50 animals cross it 8-20 s apart.
+socat pty,raw,echo=0,link="$run/tty-scale" pty,raw,echo=0,link="$run/tty-gateway" 2>"$run/socat.log" &
+pids+=($!)
+wait_for 5 "socat pty pair" test -e "$run/tty-gateway"
+"$bin/firmware-sim/modbus/herd-sim-modbus" --device scale --collars "$collars" --rtu "$run/tty-scale" \
+  --baud 19200 --parity E --slave-id 3 --elapsed 18030 --speed 20 >"$run/scale.log" 2>&1 &
+scale_pid=$!
+pids+=($scale_pid)
+wait_for 10 "base station" port_open "$station_port"
+cat "$run/station.log" "$run/scale.log"
+
 step "herdgate"
 cat >"$run/herdgate.toml" <<CONF
 [gateway]
@@ -89,6 +110,28 @@ synchronous = "full"
 path = "$run/collars.csv"
 [metrics]
 listen = "127.0.0.1:0"
+
+[[modbus.device]]
+name = "station-1"
+profile = "$PWD/config/modbus/herd-base-station.toml"
+transport = "tcp"
+host = "127.0.0.1"
+port = $station_port
+poll_interval_ms = 1000
+farm_id = "farm-01"
+collar_id_prefix = "B-"
+[modbus.device.records]
+count = 10
+
+[[modbus.device]]
+name = "scale-1"
+profile = "$PWD/config/modbus/herd-walkover-scale.toml"
+transport = "rtu"
+serial = "$run/tty-gateway"
+baud = 19200
+parity = "E"
+unit_id = 3
+poll_interval_ms = 250
 CONF
 "$bin/gateway/herdgate" --config "$run/herdgate.toml" --ready-file "$run/ready" >"$run/herdgate.log" 2>&1 &
 gw_pid=$!
@@ -104,6 +147,12 @@ cat "$run/herd-sim.err"
 readings=$(sed -n 's/.* valid \([0-9]*\),.*/\1/p' "$run/herd-sim.err")
 mosquitto_pub -p "$mqtt_port" -q 1 -t farm/farm-01/collar/C-00001/telemetry -m '{"seq": 1, "ts": '
 mosquitto_pub -p "$mqtt_port" -q 1 -t farm/farm-01/collar/C-77777/telemetry -m '{"seq": 1, "ts": 0}'
+
+step "stopping the Modbus devices (herdgate logs each device failing once, and keeps polling)"
+kill -TERM "$station_pid" "$scale_pid"
+wait "$station_pid" "$scale_pid" 2>/dev/null || true
+metrics=$(sed -n 's/.*metrics and health on \(http:[^ ]*\) .*/\1/p' "$run/herdgate.log" | head -n 1)
+curl -s "$metrics/metrics" | grep -E '^herdgate_modbus_(polls_ok_total|readings_total|unchanged_total)' || true
 
 step "ground truth: what really happened in the herd ($run/ground-truth.jsonl)"
 sed -n 's/.*"kind":"\([a-z_]*\)".*/\1/p' "$run/ground-truth.jsonl" | sort | uniq -c

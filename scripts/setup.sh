@@ -11,6 +11,7 @@ packages=(
   librdkafka-dev libsqlite3-dev libprotobuf-dev protobuf-compiler libmodbus-dev
   libspdlog-dev libfmt-dev doctest-dev mosquitto mosquitto-clients
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev sqlite3
+  curl  # the demo reads /metrics
   socat  # the pty pair of the Modbus RTU tests
   faketime  # libfaketime: the clock fault test moves the gateway's wall clock with it
   libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit

@@ -14,6 +14,7 @@
 
 #include "herd/events/v1/collar_reading.pb.h"
 #include "herd/events/v1/envelope.pb.h"
+#include "herd/events/v1/scale_weight.pb.h"
 
 namespace {
 
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   std::map<std::string, animal_stats> animals;
   std::uint64_t total = 0, undecodable = 0;
   std::map<std::string, std::uint64_t> clock_marks;  // gateway_clock_quality -> events
+  std::map<std::string, std::uint64_t> types;        // event_type -> events
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = true;
   json.preserve_proto_field_names = true;
@@ -88,19 +90,28 @@ int main(int argc, char** argv) {
       ++total;
       herd::events::v1::EventEnvelope env;
       herd::events::v1::CollarReading reading;
-      if (!env.ParseFromArray(m->payload, static_cast<int>(m->len)) || !env.payload().UnpackTo(&reading)) {
+      herd::events::v1::ScaleWeight weight;
+      const bool parsed = env.ParseFromArray(m->payload, static_cast<int>(m->len));
+      const bool is_weight = parsed && env.event_type() == "scale.weight.v1";
+      if (!parsed || (is_weight ? !env.payload().UnpackTo(&weight) : !env.payload().UnpackTo(&reading))) {
         ++undecodable;
       } else {
         ++clock_marks[herd::events::v1::ClockQuality_Name(env.gateway_clock_quality())];
+        const bool first_of_type = types[env.event_type()]++ == 0;
         auto& a = animals[env.aggregate_id()];
         ++a.events;
-        auto [last, first] = a.last_seq.emplace(reading.collar_id(), reading.collar_seq());
+        // Order per animal: collar seqs per collar, weighing counters per scale.
+        const auto [source, seq] = is_weight ? std::pair<std::string, std::int64_t>{"scale/" + weight.scale_id(),
+                                                                                     static_cast<std::int64_t>(weight.weighing_seq())}
+                                             : std::pair<std::string, std::int64_t>{reading.collar_id(), reading.collar_seq()};
+        auto [last, first] = a.last_seq.emplace(source, seq);
         if (!first) {
-          if (static_cast<std::int64_t>(reading.collar_seq()) <= last->second) ++a.out_of_order;
-          last->second = reading.collar_seq();
+          if (seq <= last->second) ++a.out_of_order;
+          last->second = seq;
         }
-        if (show > 0) {
-          --show;
+        // The first `show` envelopes, and the first of every other event type.
+        if (show > 0 || (first_of_type && types.size() > 1)) {
+          if (show > 0) --show;
           std::string text;
           (void)google::protobuf::util::MessageToJsonString(env, &text, json);
           std::cout << "--- envelope (partition " << m->partition << ", offset " << m->offset << ", key "
@@ -122,6 +133,9 @@ int main(int argc, char** argv) {
                 a.out_of_order == 0 ? "yes" : "NO");
     disorder += a.out_of_order;
   }
+  std::cout << "event types:";
+  for (const auto& [type, n] : types) std::cout << " " << type << " " << n;
+  std::cout << "\n";
   std::cout << "undecodable: " << undecodable << ", out of order: " << disorder << "\n";
   // How far the gateway clock could be trusted when it stamped them (envelope gateway_clock_quality).
   std::cout << "gateway clock:";

@@ -35,7 +35,7 @@ std::string profile(const char* name) { return ts::source_dir() + "/config/modbu
 
 }  // namespace
 
-TEST_CASE("base station (TCP) and scale (RTU on a pty) events reach Kafka keyed by animal; a collar heard "
+TEST_CASE("base station (TCP) and scale (RTU on a pty) events reach Kafka keyed by animal, and a collar heard "
           "over MQTT and the base station is stored once") {
   constexpr int collars = 10;
   test::rig rig(collars);

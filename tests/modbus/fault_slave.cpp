@@ -198,7 +198,9 @@ void fault_slave::serve_rtu() {
     if (!wait_readable(fd, 50)) continue;
     // Requests for functions 03/04 are 8 bytes: unit, function, address, count, CRC.
     std::uint8_t req[8];
-    if (!read_n(fd, req, 8, 100)) {
+    const bool got = read_n(fd, req, 8, 100);
+    const auto arrived = std::chrono::steady_clock::now();
+    if (!got) {
       // EOF/EIO: the pty pair went away. A partial frame: drop it.
       std::uint8_t probe;
       if (wait_readable(fd, 0) && ::read(fd, &probe, 1) <= 0) {
@@ -230,6 +232,10 @@ void fault_slave::serve_rtu() {
     if (f == fault::bad_crc) c ^= 0x5A5A;
     frame.push_back(static_cast<std::uint8_t>(c));
     frame.push_back(static_cast<std::uint8_t>(c >> 8));
+    if (const int baud = baud_.load(); baud > 0) {
+      const double chars = 8 + 3.5 + static_cast<double>(frame.size());
+      std::this_thread::sleep_until(arrived + std::chrono::nanoseconds(static_cast<std::int64_t>(chars * bits_ * 1e9 / baud)));
+    }
     write_all(fd, frame);
   }
   if (fd >= 0) ::close(fd);

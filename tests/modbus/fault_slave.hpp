@@ -36,7 +36,14 @@ class fault_slave {
   void set_image(int unit, std::vector<std::uint16_t> regs);  // units without an image are silent
   void set_fault(int unit, fault f);
   void set_delay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
-  void refuse(bool r);       // TCP: close the listener (connections refused) or reopen it
+  void refuse(bool r);
+  // RTU: emulate a line of `baud` (ptys have no line speed): each answer is written when a real
+  // line would have delivered it, (request + 3.5 characters of end-of-frame silence + answer)
+  // character times after the request arrived; a character is `bits` bits. 0: answer at once.
+  void set_line_rate(int baud, int bits) {
+    baud_ = baud;
+    bits_ = bits;
+  }       // TCP: close the listener (connections refused) or reopen it
   int port() const { return port_; }
   std::uint64_t requests() const { return requests_.load(); }
   void stop();
@@ -53,6 +60,8 @@ class fault_slave {
   std::map<int, std::vector<std::uint16_t>> images_;
   std::map<int, fault> faults_;
   std::atomic<long> delay_ms_{0};
+  std::atomic<int> baud_{0};
+  std::atomic<int> bits_{11};
   std::atomic<bool> refuse_{false};
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> requests_{0};

@@ -99,21 +99,22 @@ TEST_CASE("TCP: a failing device is counted by kind and never delays a healthy o
   const auto window = tmb::steady::now() - since;
   p.stop();
 
-  // The healthy device polled every 100 ms throughout: no gap near a timeout (200 ms), a slow
-  // answer (400 ms) or a backoff (up to 400 ms), and about as many polls as the window holds.
+  // The healthy device polled every 100 ms throughout: had it waited behind the bad one, a gap
+  // would reach interval + a timeout (300 ms), a slow answer (400 ms) or a backoff (up to 400 ms);
+  // and about as many polls as the window holds.
   const auto gap = polls.max_gap("good", since);
   const auto expected = window / 100ms;
   std::size_t during = 0;
   for (const auto& e : polls.of("good")) during += e.started >= since ? 1 : 0;
   MESSAGE("healthy TCP device: max gap " << gap.count() << " ms, " << during << " polls of ~" << expected
                                          << " in the fault window");
-  CHECK(gap < 190ms);
+  CHECK(gap < 250ms);  // slack for a loaded CI machine
   CHECK(during >= static_cast<std::size_t>(expected * 8 / 10));
   CHECK(stats_of(p.stats(), "bad").failing_since_ms == 0);
   CHECK(stats_of(p.stats(), "good").polls == stats_of(p.stats(), "good").polls_ok);
 }
 
-TEST_CASE("RS-485 bus: faults of one unit are counted; the other unit keeps its schedule") {
+TEST_CASE("RS-485 bus: faults of one unit are counted and the other unit keeps its schedule") {
   tmb::pty_pair pty;
   auto slave = tmb::fault_slave::rtu(pty.device_end);
   slave->set_image(1, scale_image());

@@ -1,6 +1,7 @@
 #include "herd/sensors/modbus_poller.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -39,6 +40,7 @@ struct poller::impl {
   std::mutex mu;  // stopping + wakes sleeping workers
   std::condition_variable cv;
   bool stopping = false;
+  std::atomic<bool> stop_requested{false};  // read between the requests of a cycle
   mutable std::mutex stats_mu;
   std::vector<std::unique_ptr<device_state>> devices;
 
@@ -112,6 +114,8 @@ struct poller::impl {
     if (f == failure::none) {
       std::vector<std::uint16_t> values;
       for (const block& b : d.plan) {
+        // A stop does not wait for the rest of a long cycle (many blocks x a dead unit's timeout).
+        if (stop_requested.load()) return;
         f = request(w, d, b, values, why);
         if (f != failure::none) break;
         view.put(b, std::move(values));
@@ -169,9 +173,9 @@ struct poller::impl {
     std::uint64_t delivered = 0, unchanged = 0;
     bool failed = false;
     for (std::uint32_t r = 0; r < dev.records.count; ++r) {
-      record_result rec = convert_record(dev, view, r, wall);
+      record_result rec = convert_record(dev, view, r, wall, d.seen[r]);
       if (rec.what == record_result::kind::empty) continue;
-      if (d.seen[r] && *d.seen[r] == rec.key) {
+      if (rec.what == record_result::kind::unchanged) {
         ++unchanged;
         continue;
       }
@@ -258,6 +262,7 @@ core::status poller::start(reading_sink& sink) {
 
 void poller::stop() {
   auto& p = *impl_;
+  p.stop_requested = true;
   {
     std::lock_guard lock(p.mu);
     p.stopping = true;

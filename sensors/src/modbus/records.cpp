@@ -45,7 +45,8 @@ class fields {
   std::uint32_t r_;
 };
 
-record_result base_station_record(const device& d, const fields& f, record_result out) {
+record_result base_station_record(const device& d, const fields& f, record_result out,
+                                  const std::optional<record_key>& seen) {
   std::string problem;
   const auto number = f.integer("collar_number", 0, 4294967295LL, problem);
   if (!number || *number == 0) return out;  // an empty slot
@@ -54,10 +55,14 @@ record_result base_station_record(const device& d, const fields& f, record_resul
   const auto ts_ms = f.integer("ts_ms", 0, 999, problem);
   collar_reading c;
   c.farm_id = d.farm_id;
-  c.collar_id = fmt::format("{}{:0{}}", d.collar_id_prefix, *number, d.collar_id_digits);
   c.seq = static_cast<std::uint32_t>(seq.value_or(0));
   c.ts_ms = ts_s.value_or(0) * 1000 + ts_ms.value_or(0);
   out.key = {static_cast<std::uint64_t>(*number), c.seq, static_cast<std::uint64_t>(c.ts_ms)};
+  if (seen && *seen == out.key) {
+    out.what = record_result::kind::unchanged;
+    return out;
+  }
+  c.collar_id = fmt::format("{}{:0{}}", d.collar_id_prefix, *number, d.collar_id_digits);
   if (!seq || !ts_s) {
     out.what = record_result::kind::rejected;
     out.reason = problem.empty() ? "slot without seq or ts" : problem;
@@ -82,13 +87,18 @@ record_result base_station_record(const device& d, const fields& f, record_resul
   return out;
 }
 
-record_result scale_record(const device& d, const fields& f, record_result out) {
+record_result scale_record(const device& d, const fields& f, record_result out,
+                           const std::optional<record_key>& seen) {
   std::string problem;
   if (auto shown = f.get("shown"); shown && *shown == 0) return out;
   const auto seq = f.integer("weighing_seq", 0, std::int64_t{1} << 48, problem);
   if (!seq) return out;  // nothing readable to watch
   const auto at_s = f.integer("weighed_at_s", 0, 253402300799LL, problem);
   out.key = {static_cast<std::uint64_t>(*seq), static_cast<std::uint64_t>(at_s.value_or(0)), 0};
+  if (seen && *seen == out.key) {
+    out.what = record_result::kind::unchanged;
+    return out;
+  }
   scale_weighing w;
   w.scale_id = d.name;
   w.weighing_seq = static_cast<std::uint64_t>(*seq);
@@ -120,16 +130,18 @@ record_result scale_record(const device& d, const fields& f, record_result out) 
 }  // namespace
 
 record_result convert_record(const device& d, const register_view& v, std::uint32_t record,
-                             std::int64_t received_ms) {
-  record_result out;
-  out.raw.source = d.kind == device_kind::collar_base_station
-                       ? fmt::format("modbus/{}/slot/{}", d.name, record)
-                       : fmt::format("modbus/{}", d.name);
-  out.raw.payload = v.hex_record(d, record);
-  out.raw.received_ms = received_ms;
+                             std::int64_t received_ms, const std::optional<record_key>& seen) {
   const fields f(d, v, record);
-  return d.kind == device_kind::collar_base_station ? base_station_record(d, f, std::move(out))
-                                                    : scale_record(d, f, std::move(out));
+  record_result out = d.kind == device_kind::collar_base_station ? base_station_record(d, f, {}, seen)
+                                                                 : scale_record(d, f, {}, seen);
+  if (out.what == record_result::kind::reading || out.what == record_result::kind::rejected) {
+    out.raw.source = d.kind == device_kind::collar_base_station
+                         ? fmt::format("modbus/{}/slot/{}", d.name, record)
+                         : fmt::format("modbus/{}", d.name);
+    out.raw.payload = v.hex_record(d, record);
+    out.raw.received_ms = received_ms;
+  }
+  return out;
 }
 
 }  // namespace herd::sensors::modbus

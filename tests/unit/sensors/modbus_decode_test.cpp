@@ -61,7 +61,7 @@ TEST_CASE("u48 RFID national id: exact up to 12 digits, both word orders") {
                    std::vector<std::uint16_t>{0xE800, 0xA5D4, 0xFF0F}).raw == id);
 }
 
-TEST_CASE("scale and offset; a decimal scale gives the double a JSON figure would") {
+TEST_CASE("scale and offset: a decimal scale gives the double a JSON figure would") {
   auto f = field(mb::data_type::i16);
   f.scale = 0.01;
   CHECK(value(f, {3862}) == 38.62);
