@@ -80,6 +80,7 @@ struct app::impl {
     s.last_kafka_error_message = out.last_kafka_error_message;
     s.last_kafka_error_ms = out.last_kafka_error_ms;
     s.kafka_failing_since_ms = out.kafka_failing_since_ms;
+    s.kafka_failing_ms = out.kafka_failing_ms;
     if (modbus) s.modbus_devices = modbus->stats();
     return s;
   }

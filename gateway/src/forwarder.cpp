@@ -182,6 +182,7 @@ struct forwarder::impl {
   std::map<std::string, std::uint64_t> kafka_errors;
   std::string last_error, last_error_message;
   std::int64_t last_error_ms = 0, failing_since_ms = 0;
+  steady::time_point failing_since_steady{};  // for the duration: the wall clock may step
 
   void kafka_error(rd_kafka_resp_err_t err, const std::string& message) {
     kafka_error(std::string(rd_kafka_err2name(err)), message);
@@ -192,7 +193,10 @@ struct forwarder::impl {
     last_error = name;
     last_error_message = message;
     last_error_ms = now;
-    if (failing_since_ms == 0) failing_since_ms = now;
+    if (failing_since_ms == 0) {
+      failing_since_ms = now;
+      failing_since_steady = steady::now();
+    }
     ++kafka_errors[last_error];
   }
   void kafka_ok() {
@@ -769,6 +773,10 @@ forwarder_stats forwarder::stats() const {
   s.last_kafka_error_message = p.last_error_message;
   s.last_kafka_error_ms = p.last_error_ms;
   s.kafka_failing_since_ms = p.failing_since_ms;
+  if (p.failing_since_ms != 0) {
+    s.kafka_failing_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - p.failing_since_steady).count();
+  }
   return s;
 }
 

@@ -158,7 +158,7 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
   }
   const bool events_wait = s.kafka_in_flight > 0 || (s.outbox_depth && *s.outbox_depth > 0);
   if (s.kafka_failing_since_ms > 0 && events_wait &&
-      s.now_ms - s.kafka_failing_since_ms > o.max_kafka_failing.count() * 1000) {
+      s.kafka_failing_ms > o.max_kafka_failing.count() * 1000) {
     r.reasons.push_back(fmt::format("kafka: no delivery acknowledged since errors began at {}; last error {} "
                                     "at {}: {}",
                                     core::iso8601_utc_ms(s.kafka_failing_since_ms), s.last_kafka_error,

@@ -103,11 +103,13 @@ TEST_CASE("Kafka errors: the last one is shown, and health fails only while even
   s.last_kafka_error_message = "Broker: Topic authorization failed";
   s.last_kafka_error_ms = s.now_ms - 1'000;
   s.kafka_failing_since_ms = s.now_ms - 30'000;
+  s.kafka_failing_ms = 30'000;
   auto h = evaluate_health(s, opt);
   CHECK(h.healthy);  // 30 s of errors: not yet
   CHECK(h.json.find("\"kafka_last_error\":{\"at\":") != std::string::npos);
   CHECK(h.json.find("TOPIC_AUTHORIZATION_FAILED") != std::string::npos);
   s.kafka_failing_since_ms = s.now_ms - 61'000;
+  s.kafka_failing_ms = 61'000;
   h = evaluate_health(s, opt);
   CHECK_FALSE(h.healthy);
   REQUIRE(h.reasons.size() == 1);

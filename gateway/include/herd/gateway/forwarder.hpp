@@ -72,6 +72,7 @@ struct forwarder_stats {
   // Wall time of the first Kafka error since the last acknowledged delivery; 0 while deliveries
   // succeed after the last error (or none happened).
   std::int64_t kafka_failing_since_ms = 0;
+  std::int64_t kafka_failing_ms = 0;  // how long since then, on the monotonic clock; 0 when not failing
 };
 
 // Where the forwarder reports the storage steps it takes after a Kafka ack (deleting acknowledged

@@ -80,6 +80,7 @@ struct observability_snapshot {
   std::string last_kafka_error_message;
   std::int64_t last_kafka_error_ms = 0;
   std::int64_t kafka_failing_since_ms = 0;  // first error since the last acknowledged delivery
+  std::int64_t kafka_failing_ms = 0;  // for how long, on the monotonic clock (a wall clock step never counts)
   std::vector<sensors::modbus::device_stats> modbus_devices;  // one per configured device
 
   // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step;
