@@ -139,6 +139,22 @@ pids+=($gw_pid)
 wait_for 20 "herdgate" test -e "$run/ready"
 cat "$run/herdgate.log"
 
+step "herd-projector: herd.events -> the SQLite read model (event store, animal state, offsets)"
+cat >"$run/herd-projector.toml" <<CONF
+[kafka]
+bootstrap = "$bootstrap"
+[read_model]
+path = "$run/read_model.db"
+[metrics]
+listen = "127.0.0.1:0"
+CONF
+"$bin/cloud/projector/herd-projector" --config "$run/herd-projector.toml" --ready-file "$run/projector.ready" \
+  --metrics-address-file "$run/projector.metrics" >"$run/herd-projector.log" 2>&1 &
+proj_pid=$!
+pids+=($proj_pid)
+wait_for 30 "herd-projector" test -e "$run/projector.ready"
+echo "projector metrics: http://$(cat "$run/projector.metrics")/metrics"
+
 step "simulated herd: $collars animals, $days virtual days in ~13 s (virtual time at 20,000x), plus two bad messages"
 "$bin/firmware-sim/herd-sim" "${herd[@]}" --broker "tcp://127.0.0.1:$mqtt_port" --speed 20000 \
   --ground-truth-out "$run/ground-truth.jsonl" 2>"$run/herd-sim.err"
@@ -160,6 +176,26 @@ grep -m 2 '"kind":"fever"\|"kind":"estrus"' "$run/ground-truth.jsonl" || true
 
 step "what arrived in Kafka (herd.events), read as any consumer would"
 "$bin/cloud/herd-events" --bootstrap "$bootstrap" --expect "$readings" --show 2 --idle-ms 2000
+
+step "the projector's read model: every reading applied once (duplicates dropped by event_id)"
+# Every record consumed is applied, a duplicate, an unknown type or dead-lettered.
+consumed() {
+  sqlite3 "$run/read_model.db" \
+    'SELECT coalesce(sum(applied + duplicates + unknown_type + dead_lettered), 0) FROM progress' 2>/dev/null || echo 0
+}
+consumed_all() { test "$(consumed)" -ge "$readings"; }
+wait_for 120 "the projector to consume $readings records" consumed_all
+kill -TERM "$proj_pid"
+wait "$proj_pid" || true
+tail -n 1 "$run/herd-projector.log"
+sqlite3 -header -column "$run/read_model.db" \
+  'SELECT sum(applied) AS applied, sum(duplicates) AS duplicates, sum(unknown_type) AS skipped,
+          sum(dead_lettered) AS dead_lettered FROM progress'
+"$bin/cloud/projector/herd-projector" animals --db "$run/read_model.db"
+echo "rebuild from the event store, compared with the live read model:"
+"$bin/cloud/projector/herd-projector" rebuild --from store --config "$run/herd-projector.toml" \
+  --into "$run/rebuilt.db" | tail -n 1
+echo "live:    $("$bin/cloud/projector/herd-projector" digest --db "$run/read_model.db")"
 
 step "stopping herdgate (SIGTERM: ingest first, then forwarding)"
 kill -TERM "$gw_pid"

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--bootstrap-file", bootstrap_file,
                  "write the bootstrap address to this file (atomically)");
   CLI11_PARSE(app, argc, argv);
-  options.topics = {{"herd.events", partitions}, {"herd.events.dlq", 1}};
+  options.topics = {{"herd.events", partitions}, {"herd.events.dlq", 1}, {"herd.events.projector.dlq", 1}};
 
   // Block before librdkafka starts its threads: they inherit the mask, so the signals
   // stay pending for sigwait below instead of killing the process from another thread.

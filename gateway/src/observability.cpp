@@ -11,27 +11,6 @@
 
 namespace herd::gateway {
 
-core::result<listen_address> parse_listen_address(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return core::error::permanent("must be host:port, e.g. 127.0.0.1:9464");
-  }
-  listen_address a;
-  a.host = text.substr(0, colon);
-  if (a.host.front() == '[') {
-    if (a.host.size() < 3 || a.host.back() != ']') return core::error::permanent("must be host:port or [ipv6]:port");
-    a.host = a.host.substr(1, a.host.size() - 2);
-  } else if (a.host.find(':') != std::string::npos) {
-    return core::error::permanent("an IPv6 host goes in brackets: [::1]:9464");
-  }
-  const std::string port = text.substr(colon + 1);
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || a.port < 0 || a.port > 65535) {
-    return core::error::permanent("port must be 0 .. 65535 (0: any free port)");
-  }
-  return a;
-}
-
 double observability_snapshot::oldest_unsent_age_s() const {
   if (!oldest_unsent_created_ms) return 0.0;
   if (oldest_unsent_age_ms) return static_cast<double>(std::max<std::int64_t>(*oldest_unsent_age_ms, 0)) / 1000.0;

@@ -18,27 +18,12 @@
 #include <optional>
 #include <string>
 
+#include "herd/daemon/systemd_notifier.hpp"
 #include "herd/gateway/app.hpp"
 
 namespace herd::gateway {
 
-// Talks to the service manager through NOTIFY_SOCKET (libsystemd). Without it (not started by
-// systemd, or by a test) every call is a cheap no-op.
-class systemd_notifier {
- public:
-  systemd_notifier();
-  void ready(const std::string& status) const;
-  void status(const std::string& status) const;
-  void stopping(const std::string& status) const;
-  void watchdog() const;
-  // The watchdog timeout systemd expects pings within (WATCHDOG_USEC for this process); zero
-  // when no watchdog is configured.
-  std::chrono::microseconds watchdog_timeout() const { return watchdog_; }
-
- private:
-  void send(const std::string& message) const;
-  std::chrono::microseconds watchdog_{0};
-};
+using daemon::systemd_notifier;  // herd/daemon/systemd_notifier.hpp
 
 // How old the forwarder's heartbeat may be before the pipeline counts as hung: half the watchdog
 // timeout, but never under 6 s, so that SQLite's 5 s busy timeout (an operator's sqlite3 shell

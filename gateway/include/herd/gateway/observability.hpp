@@ -12,6 +12,7 @@
 
 #include "herd/core/result.hpp"
 #include "herd/gateway/failure_policy.hpp"
+#include "herd/daemon/status_server.hpp"
 #include "herd/sensors/modbus_poller.hpp"
 
 namespace herd::gateway {
@@ -30,12 +31,8 @@ struct observability_options {
   std::chrono::seconds max_device_failing{300};
 };
 
-struct listen_address {
-  std::string host;  // as given, IPv6 without brackets
-  int port = 0;      // 0: any free port
-};
-// Parses "host:port" or "[v6]:port"; the reason when it is not one.
-core::result<listen_address> parse_listen_address(const std::string& text);
+using daemon::listen_address;
+using daemon::parse_listen_address;
 
 struct observability_snapshot {
   std::int64_t now_ms = 0;  // wall clock at the snapshot, ms since epoch

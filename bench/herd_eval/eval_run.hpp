@@ -1,0 +1,41 @@
+#pragma once
+// herd-eval's run: the realistic herd's messages through the gateway's decoder and event
+// factory (as herdgate would store them) into the rules' fold, with advance() at every
+// 10-minute boundary of event time, as the projector calls it.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "herd/rules/alert.hpp"
+#include "herd/sim/herd.hpp"
+
+namespace herd::eval {
+
+struct raised_alert {
+  std::string animal_id;
+  rules::alert_kind kind = rules::alert_kind::fever;
+  std::string device_id;
+  std::string alert_id;
+  std::int64_t started_ms = 0;
+  std::string evidence;
+};
+
+struct run_output {
+  std::vector<raised_alert> raised;
+  std::map<std::string, std::uint64_t> changes;     // by change kind
+  std::map<std::string, std::int64_t> low_battery;  // device -> first reading at or below the threshold
+  std::map<std::string, int> device_interval_s;     // device -> interval
+  std::map<std::string, bool> device_is_bolus;
+  std::map<std::string, bool> animal_has_bolus;     // the device an animal starts with
+  std::uint64_t messages = 0, applied = 0, rejected = 0, undecodable = 0, duplicates = 0, unassigned = 0;
+  std::uint64_t state_bytes_total = 0;  // encoded states at the end, all animals
+  int animals = 0;
+  double seconds = 0;
+};
+
+// Runs `h` to its end. `partitions`: animals are grouped like Kafka partitions for the herd
+// context (FNV-1a of the animal id modulo this).
+run_output run_herd(sim::herd& h, int partitions = 6, const std::string& trace_animal = {});
+
+}  // namespace herd::eval

@@ -1,0 +1,235 @@
+// Projector benchmark. Prints, in one run, against the dev Kafka cluster (TCP, in-process) and a
+// SQLite read model on this machine's disk:
+//   1. the consume ceiling: a raw librdkafka consumer reading the same records, doing nothing;
+//   2. the store ceiling: raw batched INSERTs of the same envelopes into the read model's event
+//      table (same schema and unique event_id index, 5,000 per transaction, no fold);
+//   3. the projector: herd.events -> decode -> event store with dedup -> fold -> animal rows ->
+//      offsets, in one transaction per batch (consumer_loop, batch 5,000);
+//   4. a rebuild of 1,000,000 events from the event store (`herd-projector rebuild --from store`
+//      as a child process: wall time and peak RSS);
+//   5. the read model's size per 1,000 head per day (1,000 head, one reading per 10 min).
+// Usage: herd-bench-projector [records=200000] [rebuild_events=1000000]
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <herd/cloud/dev_kafka.hpp>
+#include <herd/test_support/paths.hpp>
+#include <herd/test_support/temp_dir.hpp>
+
+#include "../tests/unit/cloud/envelopes.hpp"
+#include "herd/core/logging.hpp"
+#include "herd/projector/applier.hpp"
+#include "herd/projector/consumer_loop.hpp"
+#include "herd/read_model/sqlite_store.hpp"
+
+using namespace herd;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
+
+void produce_all(const std::string& bootstrap, const std::vector<projector::record>& records) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof err);
+  rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, "herd.events", nullptr);
+  for (const auto& r : records) {
+    while (rd_kafka_produce(t, r.partition, RD_KAFKA_MSG_F_COPY, const_cast<char*>(r.value.data()), r.value.size(),
+                            r.key.data(), r.key.size(), nullptr) != 0) {
+      rd_kafka_poll(rk, 10);
+    }
+  }
+  rd_kafka_flush(rk, 60000);
+  rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(rk);
+}
+
+double raw_consume(const std::string& bootstrap, std::size_t n, int partitions) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "bench-raw", err, sizeof err);
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(parts, "herd.events", p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  std::size_t got = 0;
+  std::size_t bytes = 0;
+  const auto t0 = steady::now();
+  while (got < n && seconds_since(t0) < 120) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++got;
+      bytes += m->len;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  const double s = seconds_since(t0);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return static_cast<double>(got) / s;
+}
+
+double raw_inserts(const std::string& path, const std::vector<projector::record>& records) {
+  { (void)read_model::open_sqlite_store({.path = path}); }  // the schema
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536", nullptr,
+               nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO events (event_id, animal_id, event_type, occurred_at_us, ingested_at_us, gateway_id, "
+                     "gateway_seq, envelope, topic, kafka_partition, kafka_offset) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                     "ON CONFLICT (event_id) DO NOTHING",
+                     -1, &st, nullptr);
+  const auto t0 = steady::now();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (i % 5000 == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    const auto& r = records[i];
+    const std::string id = "raw-" + std::to_string(i);
+    sqlite3_bind_text(st, 1, id.c_str(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, r.key.c_str(), static_cast<int>(r.key.size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, "collar.reading.v1", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, static_cast<sqlite3_int64>(i));
+    sqlite3_bind_int64(st, 5, static_cast<sqlite3_int64>(i));
+    sqlite3_bind_text(st, 6, "gw", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, static_cast<sqlite3_int64>(i));
+    sqlite3_bind_blob(st, 8, r.value.data(), static_cast<int>(r.value.size()), SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, "herd.events", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, r.partition);
+    sqlite3_bind_int64(st, 11, r.offset);
+    sqlite3_step(st);
+    sqlite3_reset(st);
+    if (i % 5000 == 4999 || i + 1 == records.size()) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  const double s = seconds_since(t0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return static_cast<double>(records.size()) / s;
+}
+
+// Runs a program; returns {wall seconds, peak RSS MiB}.
+std::pair<double, double> run_measured(const std::vector<std::string>& argv) {
+  const auto t0 = steady::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::printf("  (rebuild exited with status %d)\n", status);
+  return {seconds_since(t0), static_cast<double>(ru.ru_maxrss) / 1024.0};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 200'000;
+  const std::size_t rebuild_n = argc > 2 ? std::stoul(argv[2]) : 1'000'000;
+  core::setup_logging(spdlog::level::warn);
+  test_support::temp_dir dir;
+  const int partitions = 6;
+  const std::int64_t start = 1'780'000'000'000;
+  // 1,000 head, one reading per 10 minutes: n / 1000 readings each.
+  auto stream = test_envelopes::make_stream(1000, static_cast<int>(n / 1000), partitions, start);
+  auto k = cloud::dev_kafka::start({.brokers = 1, .topics = {{"herd.events", partitions}}});
+  if (!k) {
+    std::fprintf(stderr, "%s\n", k.err().message.c_str());
+    return 1;
+  }
+  std::printf("projector benchmark: %zu collar readings (1,000 head, %zu B/envelope), %d partitions, dev Kafka over TCP\n",
+              stream.records.size(), stream.records.front().value.size(), partitions);
+  produce_all((*k)->bootstrap(), stream.records);
+
+  const double consume = raw_consume((*k)->bootstrap(), stream.records.size(), partitions);
+  std::printf("  raw librdkafka consumer, no work (consume ceiling): %10.0f records/s\n", consume);
+  const double inserts = raw_inserts((dir / "raw.db").string(), stream.records);
+  std::printf("  raw batched SQLite inserts, 5,000/txn (store ceiling): %7.0f rows/s\n", inserts);
+
+  {
+    auto store = read_model::open_sqlite_store({.path = (dir / "projector.db").string()});
+    projector::consumer_options o;
+    o.bootstrap = (*k)->bootstrap();
+    o.use_group = false;
+    o.stop_at_end = true;
+    o.dead_lettering = false;
+    o.batch_max = 5000;
+    projector::consumer_loop loop(o, **store);
+    if (auto st = loop.start(); !st) {
+      std::fprintf(stderr, "%s\n", st.err().message.c_str());
+      return 1;
+    }
+    const auto t0 = steady::now();
+    if (auto st = loop.run(); !st) {
+      std::fprintf(stderr, "%s\n", st.err().message.c_str());
+      return 1;
+    }
+    const double s = seconds_since(t0);
+    std::printf("  herd-projector into SQLite (dedup, fold, offsets in txn): %6.0f events/s  (%.0f%% of the consume "
+                "ceiling, %.0f%% of the store ceiling; %llu applied)\n",
+                static_cast<double>(loop.stats().applied) / s, 100.0 * loop.stats().applied / s / consume,
+                100.0 * loop.stats().applied / s / inserts,
+                static_cast<unsigned long long>(loop.stats().applied.load()));
+  }
+
+  // The 1M-event read model: built with the applier (no Kafka), then rebuilt by the binary.
+  const auto big = (dir / "big.db").string();
+  {
+    auto store = read_model::open_sqlite_store({.path = big});
+    projector::applier app(**store);
+    (void)app.load_positions();
+    const int per_animal = static_cast<int>(rebuild_n / 1000);
+    auto big_stream = test_envelopes::make_stream(1000, per_animal, partitions, start);
+    for (std::size_t i = 0; i < big_stream.records.size(); i += 5000) {
+      std::vector<projector::record> b(big_stream.records.begin() + static_cast<std::ptrdiff_t>(i),
+                                       big_stream.records.begin() +
+                                           static_cast<std::ptrdiff_t>(std::min(big_stream.records.size(), i + 5000)));
+      if (!app.prepare(b) || !app.commit()) {
+        std::fprintf(stderr, "building the big read model failed\n");
+        return 1;
+      }
+    }
+    auto st = (*store)->stats();
+    const double days = per_animal / 144.0;
+    std::printf("  read model size: %.1f MiB for %llu events = %.1f MiB per 1,000 head per day (1 reading / 10 min)\n",
+                st->bytes / 1048576.0, static_cast<unsigned long long>(st->events), st->bytes / 1048576.0 / days);
+  }
+  {
+    const auto cfg = (dir / "rebuild.toml").string();
+    FILE* f = std::fopen(cfg.c_str(), "w");
+    std::fprintf(f, "[kafka]\nbootstrap = \"unused:1\"\n[read_model]\npath = \"%s\"\n", big.c_str());
+    std::fclose(f);
+    auto [secs, rss] = run_measured({test_support::binary_dir() + "/cloud/projector/herd-projector", "rebuild",
+                                     "--from", "store", "--config", cfg, "--into", (dir / "rebuilt.db").string()});
+    std::printf("  rebuild of %zu events from the event store: %.1f s (%.0f events/s), peak RSS %.0f MiB\n", rebuild_n,
+                secs, rebuild_n / secs, rss);
+  }
+  return 0;
+}

@@ -1,0 +1,26 @@
+#pragma once
+// Kafka record -> envelope + event-store row. A record that fails here is undecodable (a dead
+// letter): not a protobuf EventEnvelope, or without the fields the event store keys on.
+#include <string>
+
+#include "herd/core/result.hpp"
+#include "herd/events/v1/envelope.pb.h"
+#include "herd/projector/applier.hpp"
+#include "herd/read_model/rows.hpp"
+
+namespace herd::projector {
+
+struct decoded_record {
+  herd::events::v1::EventEnvelope envelope;
+  read_model::stored_event stored;
+};
+
+// Errors: permanent, with the reason (goes into the dead letter's header). Checks: the value
+// parses as an EventEnvelope; event_id, event_type and aggregate_id are set (each at most 256
+// bytes); the rest (payload, times, ranges) is the fold's to judge.
+core::result<decoded_record> decode_record(const record& r);
+
+// google.protobuf.Timestamp -> µs since the epoch (0 when unset).
+std::int64_t to_us(const google::protobuf::Timestamp& t);
+
+}  // namespace herd::projector

@@ -1,0 +1,25 @@
+#pragma once
+// What herd-projector tells a monitoring system (GET /metrics, Prometheus text format; GET
+// /health, JSON). Pure functions of the loop's stats, so they are tested without a server.
+// Every metric is documented in the README ("herd-projector metrics").
+#include <chrono>
+#include <string>
+
+#include "herd/projector/consumer_loop.hpp"
+
+namespace herd::projector {
+
+std::string render_prometheus(const loop_stats& s, const char* backend);
+
+struct health_verdict {
+  bool healthy = true;
+  std::string json;
+};
+// Unhealthy when the loop has not gone round for `max_stall` (hung) or is backing off because the
+// read model or the DLQ fails. `now_steady_ms`: steady clock, ms.
+health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, std::chrono::seconds max_stall);
+
+// One line for systemd's STATUS=.
+std::string status_line(const loop_stats& s);
+
+}  // namespace herd::projector

@@ -1,0 +1,42 @@
+#include "herd/projector/decode.hpp"
+
+namespace herd::projector {
+
+namespace {
+constexpr std::size_t k_max_id_bytes = 256;
+}
+
+std::int64_t to_us(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1'000'000 + t.nanos() / 1000;
+}
+
+core::result<decoded_record> decode_record(const record& r) {
+  decoded_record d;
+  if (r.value.empty()) return core::error::permanent("empty record value (not an EventEnvelope)");
+  if (!d.envelope.ParseFromString(r.value)) {
+    return core::error::permanent("value is not a protobuf herd.events.v1.EventEnvelope");
+  }
+  const auto& e = d.envelope;
+  for (const auto& [name, v] : {std::pair{"event_id", &e.event_id()}, std::pair{"event_type", &e.event_type()},
+                                std::pair{"aggregate_id", &e.aggregate_id()}}) {
+    if (v->empty()) return core::error::permanent(std::string("envelope without ") + name);
+    if (v->size() > k_max_id_bytes) {
+      return core::error::permanent(std::string("envelope ") + name + " longer than 256 bytes");
+    }
+  }
+  auto& s = d.stored;
+  s.event_id = e.event_id();
+  s.animal_id = e.aggregate_id();
+  s.event_type = e.event_type();
+  s.occurred_at_us = to_us(e.occurred_at());
+  s.ingested_at_us = to_us(e.ingested_at());
+  s.gateway_id = e.gateway_id();
+  s.gateway_seq = e.gateway_seq();
+  s.envelope = r.value;
+  s.topic = r.topic;
+  s.partition = r.partition;
+  s.offset = r.offset;
+  return d;
+}
+
+}  // namespace herd::projector

@@ -1,0 +1,49 @@
+#pragma once
+// The pure fold over an animal's events: (state, event) -> state, plus the alert lifecycle
+// changes the event caused. No I/O, no clock, no randomness: the same events in the same order
+// give the same state, byte for byte (encode()), and the same alert changes. Used alike by the
+// projector (incremental apply and rebuild), herd-eval and, later, the gateway.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "herd/events/v1/envelope.pb.h"
+#include "herd/rules/alert.hpp"
+#include "herd/rules/animal_state.hpp"
+
+namespace herd::rules {
+
+inline constexpr const char* k_collar_reading_v1 = "collar.reading.v1";
+inline constexpr const char* k_alert_acknowledged_v1 = "alert.acknowledged.v1";
+
+enum class apply_status {
+  applied,       // the state took the event (it may also have changed nothing visible)
+  unknown_type,  // event_type not known to this version: state unchanged; keep it for later
+  rejected,      // a poison pill: cannot be decoded or has absurd values; state unchanged
+};
+
+struct apply_result {
+  apply_status status = apply_status::applied;
+  std::string reason;                       // rejected: why; unknown_type: the type
+  std::vector<alert_change> alert_changes;  // lifecycle changes this event caused, in order
+};
+
+// Applies one event to the animal's state. Duplicates must be filtered before (event store).
+// Out-of-order events (older occurred_at) go into the windows they belong to. Rejected when:
+// the payload is not the message event_type names, aggregate_id is empty or differs from the
+// state's animal, occurred_at is missing or before 2020, or a value is outside the collar
+// format's ranges (README: temp 25-45 °C, steps <= 100,000, rumination <= interval, interval
+// 1-86,400 s, battery 0-100 %, RSSI -140-0 dBm). A rejected or unknown event leaves `state`
+// exactly as it was. Thread: any; the state is the caller's.
+apply_result apply(animal_state& state, const herd::events::v1::EventEnvelope& event);
+
+// Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no
+// reading for longer than the expected intervals; time-outs of heat and calving alerts) and
+// returns the alert changes. `now_ms` is event time, not a wall clock: the projector passes a
+// watermark derived from the event log (README, "Alerts": per partition, at every 10-minute
+// boundary the partition's newest occurred_at crosses), so a rebuild makes the same calls and
+// gets the same alerts. `herd` (herd_context.hpp) is stored in the state when given (at_ms != 0)
+// for the rules to compare with. A `now_ms` not newer than the last one changes nothing.
+std::vector<alert_change> advance(animal_state& state, std::int64_t now_ms, const herd_context& herd = {});
+
+}  // namespace herd::rules

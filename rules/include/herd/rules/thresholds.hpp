@@ -1,0 +1,107 @@
+#pragma once
+// Every constant the health and device rules use, with its source. "HERD.md" is
+// ../shared/HERD.md (published figures); "[guess]" marks an estimate, as there. Units in names:
+// _centi = 0.01 °C, _pct = percent, _ms = milliseconds.
+#include <cstdint>
+
+#include "herd/rules/animal_state.hpp"
+
+namespace herd::rules::thresholds {
+
+// --- fever -------------------------------------------------------------------------------
+// HERD.md: "temperature >= own baseline + 0.8 °C" (bolus + 0.8 °C finds 67-77 % of mastitis /
+// pneumonia). Our baseline is the same clock hours of the previous 7 days (HERD.md: the daily
+// rhythm has a peak-to-trough of ~1.2 °C, which a daily mean would leave in the excess).
+inline constexpr std::int32_t fever_delta_centi = 80;
+// HERD.md: 39.5 °C, 39.4-39.7 in fresh-cow protocols, "many healthy fresh cows exceed 39.5 °C
+// once": the absolute rule (which needs no baseline) takes the protocols' upper end and two
+// consecutive hours, never a single reading.
+inline constexpr std::int32_t fever_absolute_centi = 3970;
+// Severity critical from +1.5 °C or 40.5 °C [guess; HERD.md: fevers +1 to +2.5 °C, mastitis
+// cases averaged 41.1 °C].
+inline constexpr std::int32_t fever_critical_delta_centi = 150;
+inline constexpr std::int32_t fever_critical_centi = 4050;
+// Resolved when the last 12 h are within +0.4 °C of the baseline [guess].
+inline constexpr std::int32_t fever_clear_delta_centi = 40;
+inline constexpr int fever_clear_hours = 12;
+// Fresh-enough herd context: computed within the last 2 h of event time.
+inline constexpr std::int64_t herd_context_max_age_ms = 2 * k_hour_ms;
+
+// --- estrus ------------------------------------------------------------------------------
+// HERD.md: "activity >= 2-4x own baseline for consecutive blocks, 2-h blocks"; estrus activity
+// peaks at 3-4x baseline in a triangular 8-12 h profile. We take the low end, 2x, over the last
+// 2 h against the same hours of the previous 7 days.
+inline constexpr std::int32_t estrus_ratio_pct = 200;
+// The heat's onset: the first hour of the rise at 1.3x [guess].
+inline constexpr std::int32_t estrus_onset_ratio_pct = 130;
+// HERD.md: heats < 10 h apart are merged: the alert stays open 10 h after the last high block.
+inline constexpr std::int64_t estrus_merge_ms = 10 * k_hour_ms;
+// Insemination window 12-18 h after the onset of the heat [guess: the a.m./p.m. rule;
+// ovulation ~24-30 h after the onset].
+inline constexpr std::int64_t estrus_ai_from_ms = 12 * k_hour_ms;
+inline constexpr std::int64_t estrus_ai_to_ms = 18 * k_hour_ms;
+// No heat alert within 21 days after a calving alert [guess; HERD.md: the first heat at 29-34
+// days in milk; the activity spike right after calving is not a heat].
+inline constexpr std::int64_t estrus_after_calving_ms = 21 * k_day_ms;
+
+// --- rumination drop ---------------------------------------------------------------------
+// HERD.md: "rumination > 25-30 % below own 7-day rolling mean for >= 1 day" [guess threshold].
+// Over the last 24 h against the same hours of the previous 7 days. The upper end, 30 %: within
+// a cow rumination varies 30-50 min/day from day to day (HERD.md [guess]), ~9 % of 441 min, so
+// 25 % is under 3 SD and raised a false alert per ~200 cow-days in herd-eval.
+inline constexpr std::int32_t rumination_drop_pct = 30;
+// The health index of HERD.md's anchor ("rumination+activity health index": DA 98 %, ketosis
+// 91 %): rumination drop + activity drop >= 35 points with rumination at least 20 % down
+// (ketosis: rumination ~30 % lower, activity down too) [guess thresholds].
+inline constexpr std::int32_t rumination_index_pct = 35;
+inline constexpr std::int32_t rumination_index_min_drop_pct = 20;
+inline constexpr std::int32_t rumination_index_min_act_pct = 10;
+// Thresholds grow with the animal's own day-to-day variation (coefficient of variation of the
+// previous 7 days): rumination alone >= 3.5 CV, the index >= 2.5 CV on both signals [guess:
+// herd-eval showed low ruminators (HERD.md: range 400-600, between cows SD 70-90 min/day) vary
+// over 13 % from day to day].
+inline constexpr std::int32_t rumination_sd_factor_x10 = 35;
+inline constexpr std::int32_t rumination_index_sd_x10 = 25;
+inline constexpr std::int32_t rumination_critical_drop_pct = 40;  // [guess] DA is sharper (HERD.md)
+inline constexpr std::int32_t rumination_clear_drop_pct = 15;     // [guess] hysteresis
+inline constexpr std::int64_t rumination_min_covered_s = 18 * 3600;
+
+// --- lameness ----------------------------------------------------------------------------
+// HERD.md: "activity down and lying up >= 0.6 h/day, several days, own baseline"; lameness
+// lowers activity, eating and rumination, gradually over days. Readings carry no lying time, so:
+// steps of the last 2 days >= 20 % below the median of days 3-9 before [guess: within a cow the
+// daily steps vary ~6 %, 15 % raised a false alert per ~250 cow-days], with rumination falling less
+// than half as much (a fever, ketosis or DA lowers rumination more than activity).
+inline constexpr std::int32_t lameness_drop_pct = 20;
+inline constexpr std::int32_t lameness_clear_drop_pct = 8;  // [guess]
+inline constexpr int lameness_recent_days = 2;
+inline constexpr int lameness_baseline_lag_days = 3;
+inline constexpr int lameness_baseline_days = 7;
+
+// --- calving -----------------------------------------------------------------------------
+// HERD.md: "temperature -0.2 to -0.3 °C vs same time yesterday and rumination -27 % in 6 h";
+// calving: temperature -0.3 to -0.5 °C over the last 24 h, rumination -27 % in the last 6 h.
+inline constexpr std::int32_t calving_temp_drop_centi = 25;  // the middle of -0.2 to -0.3
+inline constexpr std::int32_t calving_rum_drop_pct = 27;     // HERD.md: -27 % in 6 h
+// ... and at least 0.15 °C below the own 7-day same-hour baseline [guess; HERD.md: -0.3 to
+// -0.5 °C over the last 24 h], which a fever returning to normal is not.
+inline constexpr std::int32_t calving_below_baseline_centi = 15;
+inline constexpr std::int64_t calving_horizon_ms = 24 * k_hour_ms;  // HERD.md: within 24 h
+inline constexpr std::int64_t calving_timeout_ms = 30 * k_hour_ms;  // [guess] then resolved
+inline constexpr std::int64_t calving_quiet_ms = 7 * k_day_ms;      // [guess] one calving
+
+// --- devices -----------------------------------------------------------------------------
+// HERD.md: "no reading for longer than N expected intervals": N = 2 (+10 % for clock drift), so
+// a gap is alerted within 3 intervals of its start; never sooner than 15 min [guess].
+inline constexpr std::int32_t offline_intervals_x10 = 21;
+inline constexpr std::int64_t offline_min_ms = 15 * 60'000;
+// Fallen off: at least 2 lifeless readings covering >= 30 min [guess] (HERD.md: collar drop-off;
+// flat activity, ambient-like temperature).
+inline constexpr std::int32_t fallen_min_readings = 2;
+inline constexpr std::int64_t fallen_min_ms = 30 * 60'000;
+// HERD.md: "battery below threshold": 20 % [guess: vendors warn at 10-25 %]; a battery back above
+// 50 % was changed.
+inline constexpr std::int32_t low_battery_pct = 20;
+inline constexpr std::int32_t battery_ok_pct = 50;
+
+}  // namespace herd::rules::thresholds

@@ -1,0 +1,259 @@
+// The health rules. Constants: herd/rules/thresholds.hpp (each cites HERD.md or says [guess]).
+#include "health_rules.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "herd/rules/thresholds.hpp"
+#include "herd/rules/windows.hpp"
+#include "lifecycle.hpp"
+#include "signals.hpp"
+
+namespace herd::rules::detail {
+
+namespace th = thresholds;
+
+std::string centi_text(std::int32_t centi) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%s%d.%02d", centi < 0 ? "-" : "", std::abs(centi) / 100, std::abs(centi) % 100);
+  return b;
+}
+
+namespace {
+
+std::string fmt(const char* f, auto... a) {
+  char b[256];
+  std::snprintf(b, sizeof b, f, a...);
+  return b;
+}
+
+bool herd_fresh(const animal_state& s, std::int64_t now) {
+  return s.herd.at_ms != 0 && now - s.herd.at_ms <= th::herd_context_max_age_ms && now >= s.herd.at_ms - th::herd_context_max_age_ms;
+}
+
+// Coefficient of variation (%) of the daily rumination or steps over the 7 days before `day`;
+// 0 with fewer than 5 days.
+std::int32_t daily_cv_pct(const animal_state& s, std::int64_t day, bool steps) {
+  std::vector<double> v;
+  for (std::int64_t d = day - 7; d < day; ++d) {
+    if (const auto f = figures_of_day(s, d)) v.push_back(steps ? f->steps : f->rum_min);
+  }
+  if (v.size() < 5) return 0;
+  double m = 0, q = 0;
+  for (const double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  for (const double x : v) q += (x - m) * (x - m);
+  if (m <= 0) return 0;
+  return static_cast<std::int32_t>(std::sqrt(q / static_cast<double>(v.size() - 1)) * 100.0 / m);
+}
+
+}  // namespace
+
+std::int32_t herd_temp_excess(const animal_state& s, std::int64_t now) {
+  return herd_fresh(s, now) ? std::max(0, s.herd.temp_excess_centi) : 0;
+}
+std::int32_t herd_rum_drop(const animal_state& s, std::int64_t now) {
+  return herd_fresh(s, now) ? std::max(0, s.herd.rum_drop_pct) : 0;
+}
+
+void fever_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  const std::int64_t H = hour_of(now);
+  const std::int32_t herd = herd_temp_excess(s, now);
+  const auto m1 = hour_temp_mean(s, H - 1), m0 = hour_temp_mean(s, H);
+  const auto ex = temp_excess(s, H - 1, H);
+  const auto ref = same_hour_temp_baseline(s, H);
+  alert* open = find_open(s, alert_kind::fever);
+  // Two consecutive hours with clean readings (drinking dips and their recovery are masked).
+  const bool two_hours = m1 && m0;
+  const std::int32_t high = two_hours ? std::min(*m1, *m0) : 0;
+  const bool by_baseline = two_hours && ex && *ex - herd >= th::fever_delta_centi;
+  // The absolute rule stands in while there is no own baseline ("no baseline, no baseline rule");
+  // with one, a hot afternoon over 39.7 °C in a heat wave is the herd's, not a fever (HERD.md:
+  // readings >= 39.5 °C rise from 7 % to 28 % in heat stress).
+  const bool by_absolute = two_hours && !ex && high - herd >= th::fever_absolute_centi;
+  if (by_baseline || by_absolute) {
+    alert_fields f;
+    const std::int32_t peak = std::max(*m1, *m0);
+    const std::int32_t delta = ex ? *ex - herd : 0;
+    f.value = peak;
+    f.reference = ref ? ref->value : 0;
+    f.severity = (delta >= th::fever_critical_delta_centi || peak >= th::fever_critical_centi) ? alert_severity::critical
+                                                                                               : alert_severity::warning;
+    f.evidence = ex ? fmt("%s °C over the last 2 h, %+.2f °C over own same-hour baseline %s °C (%d days)%s",
+                          centi_text(peak).c_str(), delta / 100.0, centi_text(ref ? ref->value : 0).c_str(),
+                          ref ? ref->days : 0, herd > 0 ? fmt(", herd-wide +%.2f °C taken off", herd / 100.0).c_str() : "")
+                    : fmt("%s °C for 2 h (absolute rule; no baseline yet)", centi_text(high).c_str());
+    if (open) {
+      update(s, *open, now, f, 30, out);
+    } else {
+      raise(s, alert_kind::fever, {}, now, f, out);
+    }
+    return;
+  }
+  if (open && now - open->started_at_ms >= th::fever_clear_hours * k_hour_ms) {
+    const auto recent = temp_excess(s, H - th::fever_clear_hours + 1, H);
+    if (recent && *recent - herd < th::fever_clear_delta_centi) resolve(s, *open, now, "cleared", out);
+  }
+}
+
+void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  const std::int64_t H = hour_of(now);
+  if (alert* c = find_latest(s, alert_kind::calving); c && now - c->started_at_ms < th::estrus_after_calving_ms) return;
+  const flow f = vs_baseline(s, signal::steps, H - 1, H);
+  if (f.covered_s < 3600 || f.expected <= 0) return;
+  // Against the animal's level of the 22 h before (when that is above its baseline): an animal
+  // recovering from an illness is more active than its depressed 7-day baseline all day long; a
+  // heat is a peak of hours (HERD.md: triangular 8-12 h profile, daily total only ~+45 %).
+  const flow day = vs_baseline(s, signal::steps, H - 25, H - 4);
+  const std::int32_t level = day.covered_s >= 12 * 3600 ? std::max(100, day.pct()) : 100;
+  const std::int32_t ratio = f.pct() * 100 / level;
+  if (ratio < th::estrus_ratio_pct) return;
+  alert* open = find_open(s, alert_kind::estrus);
+  if (!open) {
+    // The onset: walk back while the hours were over the onset ratio.
+    std::int64_t onset_h = H - 1;
+    for (std::int64_t h = H - 2; h >= H - 12; --h) {
+      const flow fh = vs_baseline(s, signal::steps, h, h);
+      if (fh.covered_s < 1800 || fh.pct() < th::estrus_onset_ratio_pct) break;
+      onset_h = h;
+    }
+    s.memory.estrus_onset_ms = std::min(onset_h * k_hour_ms, now);
+  }
+  s.memory.estrus_last_high_ms = now;
+  alert_fields a;
+  a.value = ratio;
+  a.reference = 100;
+  a.severity = alert_severity::info;
+  a.window_from_ms = s.memory.estrus_onset_ms + th::estrus_ai_from_ms;
+  a.window_to_ms = s.memory.estrus_onset_ms + th::estrus_ai_to_ms;
+  a.evidence = fmt("activity %.1fx own same-hour baseline over the last 2 h; heat began ~%s", ratio / 100.0,
+                   compact_utc(s.memory.estrus_onset_ms).c_str());
+  if (open) {
+    update(s, *open, now, a, 50, out);
+  } else {
+    raise(s, alert_kind::estrus, {}, now, a, out);
+  }
+}
+
+void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  const std::int64_t H = hour_of(now);
+  const flow f = vs_baseline(s, signal::rumination, H - 23, H);
+  if (f.covered_s < th::rumination_min_covered_s || f.expected <= 0) return;
+  const std::int32_t drop = 100 - f.pct() - herd_rum_drop(s, now);
+  const flow a24 = vs_baseline(s, signal::steps, H - 23, H);
+  const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
+  alert* open = find_open(s, alert_kind::rumination_drop);
+  // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a
+  // larger share of a low ruminator's day: the thresholds grow with it.
+  const std::int32_t rum_sd = daily_cv_pct(s, day_of(now), false), act_sd = daily_cv_pct(s, day_of(now), true);
+  const bool by_rumination = drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10);
+  const bool by_index = drop >= std::max(th::rumination_index_min_drop_pct, th::rumination_index_sd_x10 * rum_sd / 10) &&
+                        act_drop >= std::max(th::rumination_index_min_act_pct, th::rumination_index_sd_x10 * act_sd / 10) &&
+                        drop + act_drop >= th::rumination_index_pct;
+  if (by_rumination || by_index) {
+    alert_fields a;
+    a.value = drop;
+    a.reference = static_cast<std::int32_t>(f.expected * 86'400 / std::max<std::int64_t>(f.covered_s, 1) / 10);
+    a.severity = drop >= th::rumination_critical_drop_pct ? alert_severity::critical : alert_severity::warning;
+    a.evidence = fmt("rumination %d %% below own 7-day same-hour baseline over the last 24 h (%lld of %lld min), "
+                     "activity %d %% below",
+                     drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), act_drop);
+    if (open) {
+      update(s, *open, now, a, 10, out);
+    } else {
+      raise(s, alert_kind::rumination_drop, {}, now, a, out);
+    }
+  } else if (open && drop < th::rumination_clear_drop_pct) {
+    resolve(s, *open, now, "cleared", out);
+  }
+}
+
+void lameness_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  const std::int64_t D = day_of(now);
+  std::int64_t act = 0, rum = 0;
+  for (int d = 1; d <= th::lameness_recent_days; ++d) {
+    const auto f = figures_of_day(s, D - d);
+    if (!f) return;
+    act += f->steps;
+    rum += f->rum_min;
+  }
+  act /= th::lameness_recent_days;
+  rum /= th::lameness_recent_days;
+  // Baseline: the median of days 3-9 before, so a heat day (HERD.md: daily activity +45 %) in it
+  // does not make the present look low.
+  const std::int64_t base_day = D - th::lameness_recent_days - th::lameness_baseline_lag_days + 1;
+  std::vector<std::int32_t> acts, rums;
+  for (std::int64_t d = base_day - th::lameness_baseline_days; d < base_day; ++d) {
+    if (const auto f = figures_of_day(s, d)) {
+      acts.push_back(f->steps);
+      rums.push_back(f->rum_min);
+    }
+  }
+  if (acts.size() < 4) return;
+  std::sort(acts.begin(), acts.end());
+  std::sort(rums.begin(), rums.end());
+  const std::int32_t act_base = acts[acts.size() / 2], rum_base = rums[rums.size() / 2];
+  if (act_base <= 0 || rum_base <= 0) return;
+  const auto act_drop = static_cast<std::int32_t>(100 - act * 100 / act_base);
+  const auto rum_drop = static_cast<std::int32_t>(100 - rum * 100 / rum_base);
+  alert* open = find_open(s, alert_kind::lameness);
+  const bool ill = find_open(s, alert_kind::fever) != nullptr;
+  if (act_drop >= th::lameness_drop_pct && rum_drop * 2 < act_drop && !ill) {
+    alert_fields a;
+    a.value = act_drop;
+    a.reference = act_base;
+    a.severity = alert_severity::warning;
+    a.evidence = fmt("activity %d %% below own baseline over the last %d days (%lld vs %d steps/day), rumination %d %%",
+                     act_drop, th::lameness_recent_days, static_cast<long long>(act), act_base, -rum_drop);
+    if (open) {
+      update(s, *open, now, a, 10, out);
+    } else {
+      raise(s, alert_kind::lameness, {}, now, a, out);
+    }
+  } else if (open && act_drop < th::lameness_clear_drop_pct) {
+    resolve(s, *open, now, "cleared", out);
+  }
+}
+
+void calving_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  if (alert* c = find_latest(s, alert_kind::calving); c && now - c->started_at_ms < th::calving_quiet_ms) return;
+  const std::int64_t H = hour_of(now);
+  // Temperature of the last 3 h against the same hours of the previous 1-3 days (HERD.md).
+  const auto ex = temp_excess(s, H - 2, H, 3, 1);
+  if (!ex) return;
+  // The herd's own change against the previous days (a heat wave ending cools everyone) is
+  // taken off.
+  const bool fresh = herd_fresh(s, now);
+  const std::int32_t herd = fresh ? s.herd.temp_vs_recent_centi : 0;
+  const std::int32_t temp_drop = -(*ex - herd);
+  if (temp_drop < th::calving_temp_drop_centi) return;
+  // Below the animal's normal too, not just below yesterday: a fever going down also falls
+  // against the previous days.
+  const auto ex7 = temp_excess(s, H - 2, H);
+  if (!ex7 || -(*ex7 - (fresh ? s.herd.temp_excess_centi : 0)) < th::calving_below_baseline_centi) return;
+  const flow f = vs_baseline(s, signal::rumination, H - 5, H, 3, 2);
+  if (f.covered_s < 4 * 3600 || f.expected <= 0) return;
+  const std::int32_t rum_drop = 100 - f.pct() - (fresh ? std::max(0, s.herd.rum6_drop_pct) : 0);
+  if (rum_drop < th::calving_rum_drop_pct) return;
+  alert_fields a;
+  a.value = -temp_drop;
+  a.reference = 0;
+  a.severity = alert_severity::warning;
+  a.window_from_ms = now;
+  a.window_to_ms = now + th::calving_horizon_ms;
+  a.evidence = fmt("temperature %.2f °C vs the same hours of previous days, rumination -%d %% over 6 h", -temp_drop / 100.0,
+                   rum_drop);
+  raise(s, alert_kind::calving, {}, now, a, out);
+}
+
+void health_timeouts(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  if (alert* e = find_open(s, alert_kind::estrus); e && now - s.memory.estrus_last_high_ms >= th::estrus_merge_ms) {
+    resolve(s, *e, s.memory.estrus_last_high_ms + th::estrus_merge_ms, "timed_out", out);
+  }
+  if (alert* c = find_open(s, alert_kind::calving); c && now - c->started_at_ms >= th::calving_timeout_ms) {
+    resolve(s, *c, c->started_at_ms + th::calving_timeout_ms, "timed_out", out);
+  }
+}
+
+}  // namespace herd::rules::detail

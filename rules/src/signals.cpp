@@ -1,0 +1,73 @@
+#include "signals.hpp"
+
+#include "herd/rules/windows.hpp"
+
+namespace herd::rules::detail {
+
+std::optional<std::int32_t> hour_temp_mean(const animal_state& s, std::int64_t hour) {
+  const hour_bucket* b = find_hour(s, hour);
+  if (b == nullptr || b->temp_n == 0) return std::nullopt;
+  return b->temp_sum_centi / b->temp_n;
+}
+
+std::optional<temp_ref> same_hour_temp_baseline(const animal_state& s, std::int64_t hour, int days, int min_days) {
+  std::int64_t sum = 0;
+  int used = 0;
+  for (int d = 1; d <= days; ++d) {
+    std::int64_t dsum = 0, dn = 0;
+    for (std::int64_t h = hour - 24 * d - 1; h <= hour - 24 * d + 1; ++h) {
+      if (const hour_bucket* b = find_hour(s, h); b && b->temp_n) {
+        dsum += b->temp_sum_centi;
+        dn += b->temp_n;
+      }
+    }
+    if (dn == 0) continue;
+    sum += dsum / dn;
+    ++used;
+  }
+  if (used < min_days || used == 0) return std::nullopt;
+  return temp_ref{static_cast<std::int32_t>(sum / used), used};
+}
+
+std::optional<std::int32_t> temp_excess(const animal_state& s, std::int64_t from_hour, std::int64_t to_hour,
+                                        int days, int min_days) {
+  std::int64_t sum = 0, n = 0;
+  for (std::int64_t h = from_hour; h <= to_hour; ++h) {
+    const hour_bucket* b = find_hour(s, h);
+    if (b == nullptr || b->temp_n == 0) continue;
+    const auto ref = same_hour_temp_baseline(s, h, days, min_days);
+    if (!ref) continue;
+    sum += (b->temp_sum_centi / b->temp_n - ref->value) * b->temp_n;
+    n += b->temp_n;
+  }
+  if (n == 0) return std::nullopt;
+  return static_cast<std::int32_t>(sum / n);
+}
+
+flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour, int days,
+                 int min_days) {
+  const auto value = [&](const hour_bucket& b) -> std::int64_t {
+    return sig == signal::steps ? b.steps : b.rum_deci_min;
+  };
+  flow f;
+  for (std::int64_t h = from_hour; h <= to_hour; ++h) {
+    const hour_bucket* b = find_hour(s, h);
+    if (b == nullptr || b->covered_s == 0) continue;
+    std::int64_t ref_v = 0, ref_cov = 0;
+    int used = 0;
+    for (int d = 1; d <= days; ++d) {
+      const hour_bucket* p = find_hour(s, h - 24 * d);
+      if (p == nullptr || p->covered_s < 1800) continue;
+      ref_v += value(*p);
+      ref_cov += p->covered_s;
+      ++used;
+    }
+    if (used < min_days) continue;
+    f.actual += value(*b);
+    f.expected += ref_v * b->covered_s / ref_cov;
+    f.covered_s += b->covered_s;
+  }
+  return f;
+}
+
+}  // namespace herd::rules::detail

@@ -1,0 +1,43 @@
+#pragma once
+// Private: the animal's signals against its own baselines, from the hourly windows. A baseline
+// for an hour is the same clock hour of previous days, so the daily rhythm (HERD.md: activity
+// peaks at feeding and milking, rumination mostly at night, temperature highest in the evening)
+// cancels out.
+#include <cstdint>
+#include <optional>
+
+#include "herd/rules/animal_state.hpp"
+
+namespace herd::rules::detail {
+
+// Mean of the clean temperature readings in the hour, 0.01 °C.
+std::optional<std::int32_t> hour_temp_mean(const animal_state& s, std::int64_t hour);
+
+struct temp_ref {
+  std::int32_t value = 0;  // 0.01 °C
+  int days = 0;
+};
+// The clean mean of hours hour-1..hour+1 of each of the `days` previous days, averaged over the
+// days that had readings there (at least `min_days`).
+std::optional<temp_ref> same_hour_temp_baseline(const animal_state& s, std::int64_t hour, int days = 7,
+                                                int min_days = 3);
+
+// Mean over hours [from, to] of (hour mean - its same-hour baseline), weighted by readings.
+std::optional<std::int32_t> temp_excess(const animal_state& s, std::int64_t from_hour, std::int64_t to_hour,
+                                        int days = 7, int min_days = 3);
+
+// Steps or rumination over hours [from, to] against what the same hours of previous days give
+// for the same coverage. Hours without a baseline (fewer than min_days earlier days with at least
+// half the hour covered) are left out of both.
+struct flow {
+  std::int64_t actual = 0;
+  std::int64_t expected = 0;
+  std::int64_t covered_s = 0;
+  // Percent of the expected figure, 100 = as usual; nullopt-like 0 expected -> 100.
+  std::int32_t pct() const { return expected > 0 ? static_cast<std::int32_t>(actual * 100 / expected) : 100; }
+};
+enum class signal { steps, rumination };
+flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour,
+                 int days = 7, int min_days = 4);
+
+}  // namespace herd::rules::detail

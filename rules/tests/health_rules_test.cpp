@@ -1,0 +1,195 @@
+// One test per edge of each health rule (constants: herd/rules/thresholds.hpp, from HERD.md).
+#include <doctest/doctest.h>
+
+#include "herd/rules/herd_context.hpp"
+#include "herd/rules/thresholds.hpp"
+#include "herd/rules/windows.hpp"
+#include "rule_fixture.hpp"
+
+using namespace herd::rules;
+using namespace herd::rules::test;
+
+namespace {
+std::function<hour_values(int, int)> with_temp(double delta) {
+  return [delta](int h, int d) {
+    auto v = normal_hour(h, d);
+    v.temp_c += delta;
+    return v;
+  };
+}
+}  // namespace
+
+TEST_CASE("fever: +0.8 °C over the own same-hour baseline for 2 h raises one alert per episode") {
+  animal_sim a;
+  CHECK(a.normal_days(8).empty());
+  SUBCASE("+0.7 °C stays quiet (the edge below HERD.md's +0.8)") {
+    CHECK(count(a.hours(6, with_temp(0.7)), alert_kind::fever, alert_change_kind::raised) == 0);
+  }
+  SUBCASE("+1.0 °C raises after two hours, stays one alert, resolves when normal for 12 h") {
+    auto c = a.hour(with_temp(1.0));
+    CHECK(count(c, alert_kind::fever, alert_change_kind::raised) == 0);  // one hour is not enough
+    c = a.hour(with_temp(1.0));
+    REQUIRE(count(c, alert_kind::fever, alert_change_kind::raised) == 1);
+    const std::string id = c.back().alert.alert_id;
+    CHECK(id.rfind("276000000000001:fever:", 0) == 0);
+    CHECK(c.back().alert.severity == alert_severity::warning);
+    c = a.hours(20, with_temp(1.8));  // worse: critical, an update of the same alert
+    CHECK(count(c, alert_kind::fever, alert_change_kind::raised) == 0);
+    CHECK(count(c, alert_kind::fever, alert_change_kind::updated) >= 1);
+    CHECK(c.back().alert.alert_id == id);
+    CHECK(c.back().alert.severity == alert_severity::critical);
+    c = a.hours(14, normal_hour);
+    REQUIRE(count(c, alert_kind::fever, alert_change_kind::resolved) == 1);
+    CHECK(c.back().alert.resolution == "cleared");
+  }
+  SUBCASE("a herd-wide heat day (herd context) does not become a fever") {
+    herd_context hot;
+    hot.at_ms = 1;
+    hot.temp_excess_centi = 60;
+    hot.animals = 30;
+    CHECK(count(a.hours(6, with_temp(1.0), hot), alert_kind::fever, alert_change_kind::raised) == 0);
+    // ... but an animal 0.8 °C above its hot herd mates still does.
+    CHECK(count(a.hours(3, with_temp(1.5), hot), alert_kind::fever, alert_change_kind::raised) == 1);
+  }
+}
+
+TEST_CASE("fever without a baseline: only the absolute rule (39.7 °C for 2 h), and readiness says so") {
+  animal_sim a;
+  a.hours(2, normal_hour);
+  const auto r = readiness(a.state, a.t);
+  CHECK_FALSE(r[1].ready);  // estrus
+  CHECK(r[0].reason.find("absolute") != std::string::npos);
+  CHECK(count(a.hours(4, [](int, int) { return hour_values{39.6, 100, 20}; }), alert_kind::fever,
+              alert_change_kind::raised) == 0);
+  CHECK(count(a.hours(2, [](int, int) { return hour_values{39.9, 100, 20}; }), alert_kind::fever,
+              alert_change_kind::raised) == 1);
+}
+
+TEST_CASE("fever: drinking dips of a bolus are masked and raise nothing") {
+  animal_sim a;
+  // 9 days of a bolus every 10 minutes with 8 cold-water dips a day (HERD.md: 2.3 ± 1.8 °C).
+  for (int i = 0; i < 9 * 144; ++i) {
+    reading_spec r;
+    r.seq = static_cast<std::uint32_t>(i);
+    r.at_ms = k_t0 + (i + 1) * 10 * k_min;
+    r.interval_s = 600;
+    r.steps = 20;
+    r.rum_min = 3.0;
+    const int slot = i % 144;
+    const bool dip = slot % 18 == 9, rec = slot % 18 == 10;
+    r.temp_c = 38.6 - (dip ? 3.5 : rec ? 1.2 : 0.0);
+    const auto res = apply(a.state, reading_event(r));
+    REQUIRE(res.status == apply_status::applied);
+    CHECK(res.alert_changes.empty());
+  }
+  const auto tb = temperature_baseline(a.state, day_of(a.state.newest_ms));
+  REQUIRE(tb);
+  CHECK(tb->value == 3860);  // the dips are not in the baseline
+}
+
+TEST_CASE("estrus: activity >= 2x the own baseline for 2 h raises a heat with its insemination window") {
+  animal_sim a;
+  a.normal_days(8);
+  const auto heat = [](double x) {
+    return [x](int h, int d) {
+      auto v = normal_hour(h, d);
+      v.steps = static_cast<std::uint32_t>(v.steps * x);
+      return v;
+    };
+  };
+  SUBCASE("1.8x stays quiet") { CHECK(count(a.hours(4, heat(1.8)), alert_kind::estrus, alert_change_kind::raised) == 0); }
+  SUBCASE("3x raises once; a rise 6 h later is the same heat; 10 h after the last high block it times out") {
+    a.hour(heat(1.5));
+    auto c = a.hours(3, heat(3.0));
+    REQUIRE(count(c, alert_kind::estrus, alert_change_kind::raised) == 1);
+    const alert& al = c.front().alert;
+    CHECK(al.window_from_ms - al.started_at_ms <= thresholds::estrus_ai_from_ms);
+    CHECK(al.window_to_ms - al.window_from_ms == thresholds::estrus_ai_to_ms - thresholds::estrus_ai_from_ms);
+    c = a.hours(6, normal_hour);
+    c = a.hours(2, heat(3.0));  // HERD.md: heats < 10 h apart are merged
+    CHECK(count(c, alert_kind::estrus, alert_change_kind::raised) == 0);
+    c = a.hours(11, normal_hour);
+    REQUIRE(count(c, alert_kind::estrus, alert_change_kind::resolved) == 1);
+    CHECK(a.changes.back().alert.resolution == "timed_out");
+  }
+  SUBCASE("no heat alerts within 21 days after a calving alert") {
+    alert calv;
+    calv.kind = alert_kind::calving;
+    calv.alert_id = "x";
+    calv.started_at_ms = a.t - 2 * k_day;
+    calv.resolved_at_ms = a.t - k_day;
+    a.state.alerts.push_back(calv);
+    CHECK(count(a.hours(4, heat(3.0)), alert_kind::estrus, alert_change_kind::raised) == 0);
+  }
+}
+
+TEST_CASE("rumination drop: 24 h well below the own 7-day baseline raises; a small dip does not") {
+  animal_sim a;
+  a.normal_days(8);
+  const auto rum = [](double f, double act) {
+    return [f, act](int h, int d) {
+      auto v = normal_hour(h, d);
+      v.rum_min *= f;
+      v.steps = static_cast<std::uint32_t>(v.steps * act);
+      return v;
+    };
+  };
+  SUBCASE("-20 % with normal activity stays quiet") {
+    CHECK(count(a.hours(30, rum(0.8, 1.0)), alert_kind::rumination_drop, alert_change_kind::raised) == 0);
+  }
+  SUBCASE("-35 % raises") {
+    CHECK(count(a.hours(30, rum(0.65, 1.0)), alert_kind::rumination_drop, alert_change_kind::raised) == 1);
+  }
+  SUBCASE("-25 % with activity -15 % raises through the health index (ketosis)") {
+    CHECK(count(a.hours(30, rum(0.75, 0.85)), alert_kind::rumination_drop, alert_change_kind::raised) == 1);
+  }
+}
+
+TEST_CASE("lameness: activity down over days with rumination holding; illness is not lameness") {
+  animal_sim a;
+  a.normal_days(10);
+  const auto lame = [](double act, double rum) {
+    return [act, rum](int h, int d) {
+      auto v = normal_hour(h, d);
+      v.steps = static_cast<std::uint32_t>(v.steps * act);
+      v.rum_min *= rum;
+      return v;
+    };
+  };
+  SUBCASE("-30 % steps, -5 % rumination for 3 days raises") {
+    CHECK(count(a.hours(3 * 24, lame(0.7, 0.95)), alert_kind::lameness, alert_change_kind::raised) == 1);
+  }
+  SUBCASE("-15 % steps stays quiet") {
+    CHECK(count(a.hours(3 * 24, lame(0.85, 1.0)), alert_kind::lameness, alert_change_kind::raised) == 0);
+  }
+  SUBCASE("-30 % steps with -30 % rumination is an illness, not lameness") {
+    CHECK(count(a.hours(3 * 24, lame(0.7, 0.7)), alert_kind::lameness, alert_change_kind::raised) == 0);
+  }
+}
+
+TEST_CASE("calving: temperature down vs previous days and rumination down over 6 h") {
+  animal_sim a;
+  a.normal_days(8);
+  const auto pre = [](double dt, double rum) {
+    return [dt, rum](int h, int d) {
+      auto v = normal_hour(h, d);
+      v.temp_c -= dt;
+      v.rum_min *= rum;
+      return v;
+    };
+  };
+  SUBCASE("-0.4 °C and -45 % rumination raise, with the next 24 h as the window") {
+    auto c = a.hours(6, pre(0.4, 0.55));
+    REQUIRE(count(c, alert_kind::calving, alert_change_kind::raised) == 1);
+    const alert& al = c.back().alert;
+    CHECK(al.window_to_ms - al.window_from_ms == 24 * k_hour);
+    c = a.hours(31, normal_hour);
+    CHECK(count(c, alert_kind::calving, alert_change_kind::resolved) == 1);
+  }
+  SUBCASE("-0.1 °C with the same rumination drop stays quiet") {
+    CHECK(count(a.hours(6, pre(0.1, 0.55)), alert_kind::calving, alert_change_kind::raised) == 0);
+  }
+  SUBCASE("-0.4 °C with rumination as usual stays quiet") {
+    CHECK(count(a.hours(6, pre(0.4, 1.0)), alert_kind::calving, alert_change_kind::raised) == 0);
+  }
+}

@@ -1,0 +1,146 @@
+// herd-projector end to end with real parts: herd-sim -> mosquitto -> herdgate -> dev Kafka (TCP)
+// -> herd-projector -> SQLite read model; and records produced straight into herd.events for
+// the dead-letter, unknown-type and duplicate paths.
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include <herd/test_support/kafka_reader.hpp>
+#include <herd/test_support/wait_until.hpp>
+
+#include "../unit/cloud/envelopes.hpp"
+#include "http_probe.hpp"
+#include "projector_process.hpp"
+#include "projector_rig.hpp"
+#include "rig.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+TEST_CASE("projector: every reading from the gateway is applied once: rebuilds equal the live read model") {
+  test::rig rig(20);
+  rig.gateway->start();
+  test::projector_process proj(test::projector_settings(rig.kafka->bootstrap(), rig.dir.path()));
+  proj.start();
+  REQUIRE(rig.run_sim({"--collars", "20", "--count", "2000", "--rate", "0", "--seed", "5"}, 120s) == 0);
+  const bool all = test_support::wait_until([&] { return proj.applied() >= 2000; }, 90s, 100ms);
+  INFO(proj.log_text());
+  REQUIRE(all);
+
+  // Operable: metrics and health while running.
+  const auto metrics = test::http_get(proj.metrics_address(), "/metrics");
+  REQUIRE(metrics.has_value());
+  CHECK(test::sample(metrics->body, "herd_projector_applied_total") == 2000);
+  CHECK(test::sample(metrics->body, "herd_projector_dead_lettered_total") == 0);
+  CHECK(metrics->body.find("herd_projector_lag_records{topic=\"herd.events\",partition=\"0\"}") != std::string::npos);
+  CHECK(metrics->body.find("herd_projector_batch_apply_seconds_count") != std::string::npos);
+  const auto health = test::http_get(proj.metrics_address(), "/health");
+  REQUIRE(health.has_value());
+  CHECK(health->status == 200);
+
+  CHECK(proj.stop() == 0);  // clean SIGTERM
+  CHECK(proj.log_text().find("stopped cleanly") != std::string::npos);
+  {
+    auto rm = proj.open_read_model();
+    auto st = rm->stats();
+    REQUIRE(st.ok());
+    CHECK(st->events == 2000);
+    CHECK(st->animals == 20);
+    auto animals = rm->read_animals("", 100);
+    REQUIRE(animals.ok());
+    for (const auto& a : *animals) {
+      CHECK(a.events_applied == 100);
+      CHECK(a.body_temp_c.has_value());
+      REQUIRE(a.collars.size() == 1);
+    }
+    auto p = rm->load_progress();
+    REQUIRE(p.ok());
+    std::uint64_t applied = 0, dups = 0;
+    for (const auto& pp : *p) {
+      applied += pp.applied;
+      dups += pp.duplicates;
+    }
+    CHECK(applied == 2000);
+  }
+
+  const std::string live = test::digest_of(proj.db_path());
+  REQUIRE(!live.empty());
+  const auto from_topic = (rig.dir / "rebuilt-topic.db").string();
+  auto [rc1, out1] = test::run_projector_tool(
+      {"rebuild", "--from", "topic", "--into", from_topic, "--config", proj.config_path()}, rig.dir.path());
+  INFO(out1);
+  REQUIRE(rc1 == 0);
+  CHECK(test::digest_of(from_topic) == live);
+  const auto from_store = (rig.dir / "rebuilt-store.db").string();
+  auto [rc2, out2] = test::run_projector_tool(
+      {"rebuild", "--from", "store", "--into", from_store, "--config", proj.config_path()}, rig.dir.path());
+  INFO(out2);
+  REQUIRE(rc2 == 0);
+  CHECK(test::digest_of(from_store) == live);
+
+  // The demo's table.
+  auto [rc3, table] = test::run_projector_tool({"animals", "--db", proj.db_path()}, rig.dir.path());
+  CHECK(rc3 == 0);
+  CHECK(table.find("20 animals, 2000 events") != std::string::npos);
+}
+
+TEST_CASE("projector: undecodable and poison records go to the DLQ with their position: unknown types and duplicates are counted") {
+  test::projector_rig pr;
+  test_envelopes::reading good;
+  good.event_id = "good-1";
+  good.animal = "DE01000";
+  good.collar = "C1";
+  good.seq = 1;
+  good.occurred_ms = 1'780'000'000'000;
+  test_envelopes::reading good2 = good;
+  good2.event_id = "good-2";
+  good2.seq = 2;
+  good2.occurred_ms += 600'000;
+  test_envelopes::reading poison = good;
+  poison.event_id = "poison-1";
+  poison.temp_c = 99.0;
+  // One key: one partition, so the order below is the order consumed.
+  pr.produce("DE01000", test_envelopes::collar_envelope(good));
+  pr.produce("DE01000", "\x01\x02 not an envelope");
+  pr.produce("DE01000", test_envelopes::collar_envelope(poison));
+  pr.produce("DE01000", test_envelopes::unknown_type_envelope("future-1", "DE01000", good.occurred_ms));
+  pr.produce("DE01000", test_envelopes::collar_envelope(good));  // a resend
+  pr.produce("DE01000", test_envelopes::collar_envelope(good2));
+  pr.proj->start();
+
+  test_support::kafka_reader dlq(pr.kafka->bootstrap(), "herd.events.projector.dlq");
+  const bool two = dlq.read_until([](const auto& r) { return r.size() >= 2; }, 30s);
+  INFO(pr.proj->log_text());
+  REQUIRE(two);
+  const auto& d = dlq.records();
+  CHECK(d[0].value == "\x01\x02 not an envelope");
+  CHECK(d[0].key == "DE01000");
+  CHECK(d[0].header("dlq_reason").value_or("").find("EventEnvelope") != std::string::npos);
+  CHECK(d[0].header("dlq_source_topic") == "herd.events");
+  CHECK(d[0].header("dlq_source_offset") == "1");
+  CHECK(d[1].header("dlq_reason").value_or("").find("rejected") != std::string::npos);
+  CHECK(d[1].header("dlq_source_offset") == "2");
+  CHECK(d[1].header("dlq_source_partition") == d[0].header("dlq_source_partition"));
+
+  REQUIRE(test_support::wait_until([&] { return pr.proj->applied() >= 2; }, 30s, 50ms));
+  CHECK(pr.proj->stop() == 0);
+  auto rm = pr.proj->open_read_model();
+  auto p = rm->load_progress();
+  REQUIRE(p.ok());
+  std::uint64_t applied = 0, dups = 0, unknown = 0, rejected = 0, dead = 0;
+  for (const auto& pp : *p) {
+    applied += pp.applied;
+    dups += pp.duplicates;
+    unknown += pp.unknown_type;
+    rejected += pp.rejected;
+    dead += pp.dead_lettered;
+  }
+  CHECK(applied == 2);
+  CHECK(dups == 1);
+  CHECK(unknown == 1);
+  CHECK(rejected == 1);
+  CHECK(dead == 2);
+  auto st = rm->stats();
+  REQUIRE(st.ok());
+  CHECK(st->events == 4);  // good-1, poison-1, future-1, good-2: every distinct event is kept
+}
