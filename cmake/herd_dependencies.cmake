@@ -16,7 +16,13 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)  # the Modbus poller and firmware-sim's slaves
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # sd_notify for the herdgate daemon
-pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)  # PostgreSQL client (C API): the shared read model
+# PostgreSQL client (C API): the shared read model's back-end. Off in the aarch64 cross-build:
+# Debian 12's libpq-dev is not Multi-Arch, so its arm64 package cannot sit beside the amd64 one,
+# and a Pi runs herdgate, not the cloud's shared read model.
+option(HERD_WITH_POSTGRESQL "Build the PostgreSQL read-model back-end (libpq) and its tests" ON)
+if(HERD_WITH_POSTGRESQL)
+  pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+endif()
 if(HERD_BUILD_TESTS)
   find_package(doctest REQUIRED)
 endif()

@@ -62,7 +62,7 @@ check "dpkg installed /usr/bin/herdgate" test -x "$droot/usr/bin/herdgate"
 
 unit="$root/usr/lib/systemd/system/herdgate.service"
 for key in Type=notify WatchdogSec= Restart=always User=herdgate StateDirectory=herdgate ProtectSystem=strict \
-           ProtectHome=yes NoNewPrivileges=yes PrivateTmp=yes; do
+           ProtectHome=yes NoNewPrivileges=yes PrivateTmp=yes MemoryMax= TasksMax=; do
   check "unit has $key" grep -q "^$key" "$unit"
 done
 # systemd-analyze verify needs the units the service depends on and the programs it runs inside

@@ -17,6 +17,8 @@ packages=(
   libsystemd-dev systemd  # sd_notify; systemd-analyze checks the packaged unit
   e2fsprogs util-linux file  # the watchdog fault test freezes an ext4 loop mount; test-deb.sh
   libpq-dev postgresql  # the PostgreSQL read model (libpq); tests start their own server 15
+  openssl  # the MQTT TLS tests make their CA and certificates
+  clang-14 libclang-rt-14-dev  # libFuzzer harnesses (scripts/fuzz.sh, preset fuzz)
 )
 
 missing=()

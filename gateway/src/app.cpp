@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "herd/core/logging.hpp"
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
@@ -81,6 +83,7 @@ struct app::impl {
     s.last_kafka_error_ms = out.last_kafka_error_ms;
     s.kafka_failing_since_ms = out.kafka_failing_since_ms;
     s.kafka_failing_ms = out.kafka_failing_ms;
+    s.dead_letters_dropped = outbox->dead_letters_dropped();
     if (modbus) s.modbus_devices = modbus->stats();
     return s;
   }
@@ -167,6 +170,21 @@ core::status app::stop(std::chrono::milliseconds drain) {
 void app::on_fatal(std::function<void(const core::error&)> fn) { impl_->failures->on_stop(std::move(fn)); }
 
 std::optional<core::error> app::fatal_error() const { return impl_->failures->fatal(); }
+
+bool app::forward_stored(std::chrono::milliseconds within) {
+  const std::uint64_t target = impl_->outbox->last_seq();
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    const auto s = impl_->fwd->stats();
+    if (s.acked_through >= target) return true;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      impl_->log->error("Kafka has not acknowledged every event up to seq {} after {} ms (all up to seq {} it has)",
+                        target, within.count(), s.acked_through);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 app::stats app::current_stats() const {
   return {impl_->mqtt->stats(), impl_->sink->stats(), impl_->fwd->stats()};

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 #include <vector>
 
+#include "herd/core/bounded_file.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/core/time_format.hpp"
 #include "modbus_config.hpp"
@@ -39,6 +40,27 @@ buffer::full_policy parse_when_full(const std::string& s, table_reader& r) {
   if (s == "evict_oldest") return buffer::full_policy::evict_oldest;
   r.error("when_full", "must be one of backpressure, evict_oldest");
   return buffer::full_policy::backpressure;
+}
+
+// MQTT 5 Maximum Packet Size bounds: room for a 4 KiB payload, its topic and properties; the
+// largest packet MQTT can encode (OASIS MQTT 5.0, 2.2.3: 268,435,455 bytes of remaining length).
+constexpr std::int64_t k_min_mqtt_packet_bytes = 4608;
+constexpr std::int64_t k_max_mqtt_packet_bytes = 268435455;
+
+// TLS needs a trust store of the farm's choosing (an empty one would take the system's, where any
+// publicly issued certificate passes) and a client key only with its certificate.
+void check_mqtt_tls(const sensors::mqtt_options& m, table_reader& r) {
+  const bool tls = m.broker_uri.rfind("ssl://", 0) == 0 || m.broker_uri.rfind("mqtts://", 0) == 0;
+  if (tls && m.ca_file.empty()) {
+    r.error("ca_file", "is required for an ssl:// broker_uri (the CA that signed the broker's "
+                       "certificate; /etc/ssl/certs/ca-certificates.crt for publicly issued ones)");
+  }
+  if (!tls && (!m.ca_file.empty() || !m.cert_file.empty() || !m.key_file.empty())) {
+    r.error("broker_uri", "must be ssl://host:port when ca_file, cert_file or key_file is set");
+  }
+  if (m.cert_file.empty() && (!m.key_file.empty() || !m.key_password.empty())) {
+    r.error("cert_file", "is required with key_file or key_password");
+  }
 }
 
 // Below this a quota holds too few events to be useful (the empty outbox alone takes 28 KiB).
@@ -83,6 +105,11 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   mq.str("username", c.mqtt.username);
   mq.str("password", c.mqtt.password);
   mq.str("ca_file", c.mqtt.ca_file);
+  mq.str("cert_file", c.mqtt.cert_file);
+  mq.str("key_file", c.mqtt.key_file);
+  mq.str("key_password", c.mqtt.key_password);
+  mq.integer("max_packet_bytes", c.mqtt.max_packet_bytes, k_min_mqtt_packet_bytes, k_max_mqtt_packet_bytes);
+  check_mqtt_tls(c.mqtt, mq);
   mq.finish();
 
   table_reader kf(top.table("kafka", true), "kafka", errors);
@@ -137,6 +164,9 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   std::string when_full = "backpressure";
   ob.str("when_full", when_full);
   c.outbox.when_full = parse_when_full(when_full, ob);
+  ob.integer("dead_letter_max_count", c.outbox.dead_letter_max_count, 0, 10'000'000);
+  ob.integer("dead_letter_max_bytes", c.outbox.dead_letter_max_bytes, 0, std::int64_t{1} << 40);
+  ob.integer("dead_letter_keep_forwarded", c.outbox.dead_letter_keep_forwarded, 0, 10'000'000);
   ob.finish();
 
   table_reader rg(top.table("registry", true), "registry", errors);
@@ -197,11 +227,9 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
 }
 
 core::result<gateway_config> load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::error::permanent(path + ": cannot read the config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  auto text = core::read_bounded_file(path, k_max_config_bytes, "config file");
+  if (!text) return text.err();
+  return parse_config(*text, path);
 }
 
 }  // namespace herd::gateway

@@ -14,6 +14,28 @@ void set_ms(google::protobuf::Timestamp* ts, std::int64_t ms) {
   *ts = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ms);
 }
 
+// The envelope around a typed payload: the same fields for every event type (DESIGN.md, "The
+// event contract").
+events::v1::EventEnvelope envelope(std::string_view event_type, std::string_view device_kind,
+                                   const std::string& device_id, const google::protobuf::Message& payload,
+                                   const envelope_meta& meta, const std::string& gateway_id) {
+  events::v1::EventEnvelope e;
+  e.set_event_id(meta.event_id);
+  e.set_event_type(std::string(event_type));
+  set_ms(e.mutable_occurred_at(), meta.occurred.ms);
+  set_ms(e.mutable_ingested_at(), meta.ingested_ms);
+  e.set_aggregate_id(meta.aggregate_id);
+  e.mutable_actor()->set_device_kind(std::string(device_kind));
+  e.mutable_actor()->set_device_id(device_id);
+  e.mutable_actor()->set_gateway_id(gateway_id);
+  e.set_gateway_id(gateway_id);
+  e.set_gateway_seq(meta.gateway_seq);
+  e.mutable_payload()->PackFrom(payload);
+  e.set_occurred_at_source(meta.occurred.source);
+  e.set_gateway_clock_quality(meta.clock_quality);
+  return e;
+}
+
 }  // namespace
 
 occurred_at resolve_occurred_at(std::int64_t sensor_ts_ms, std::int64_t received_ms,
@@ -49,21 +71,7 @@ events::v1::EventEnvelope event_factory::collar_reading_event(const sensors::col
   if (r.batt_pct) p.set_battery_pct(*r.batt_pct);
   if (r.rssi_dbm) p.set_rssi_dbm(*r.rssi_dbm);
 
-  events::v1::EventEnvelope e;
-  e.set_event_id(meta.event_id);
-  e.set_event_type(k_collar_reading_type);
-  set_ms(e.mutable_occurred_at(), meta.occurred.ms);
-  set_ms(e.mutable_ingested_at(), meta.ingested_ms);
-  e.set_aggregate_id(meta.aggregate_id);
-  e.mutable_actor()->set_device_kind("collar");
-  e.mutable_actor()->set_device_id(r.collar_id);
-  e.mutable_actor()->set_gateway_id(gateway_id_);
-  e.set_gateway_id(gateway_id_);
-  e.set_gateway_seq(meta.gateway_seq);
-  e.mutable_payload()->PackFrom(p);
-  e.set_occurred_at_source(meta.occurred.source);
-  e.set_gateway_clock_quality(meta.clock_quality);
-  return e;
+  return envelope(k_collar_reading_type, "collar", r.collar_id, p, meta, gateway_id_);
 }
 
 events::v1::EventEnvelope event_factory::scale_weight_event(const sensors::scale_weighing& w,
@@ -78,21 +86,7 @@ events::v1::EventEnvelope event_factory::scale_weight_event(const sensors::scale
   p.set_weight_kg(w.weight_kg);
   p.set_stable(w.stable);
 
-  events::v1::EventEnvelope e;
-  e.set_event_id(meta.event_id);
-  e.set_event_type(k_scale_weight_type);
-  set_ms(e.mutable_occurred_at(), meta.occurred.ms);
-  set_ms(e.mutable_ingested_at(), meta.ingested_ms);
-  e.set_aggregate_id(meta.aggregate_id);
-  e.mutable_actor()->set_device_kind("scale");
-  e.mutable_actor()->set_device_id(w.scale_id);
-  e.mutable_actor()->set_gateway_id(gateway_id_);
-  e.set_gateway_id(gateway_id_);
-  e.set_gateway_seq(meta.gateway_seq);
-  e.mutable_payload()->PackFrom(p);
-  e.set_occurred_at_source(meta.occurred.source);
-  e.set_gateway_clock_quality(meta.clock_quality);
-  return e;
+  return envelope(k_scale_weight_type, "scale", w.scale_id, p, meta, gateway_id_);
 }
 
 events::v1::EventEnvelope event_factory::event_for(const sensors::reading& r,

@@ -60,6 +60,7 @@ decision failure_policy::failed(storage_step step, const core::error& e) {
     if (d == decision::stop && !s_.fatal) {
       s_.fatal = e;
       s_.fatal_ms = wall_.now_ms();
+      stopping_.store(true, std::memory_order_release);
       stop = on_stop_;
     }
   }

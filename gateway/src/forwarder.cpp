@@ -19,6 +19,7 @@
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/gateway/event_factory.hpp"
+#include "producer_config.hpp"
 
 namespace herd::gateway {
 
@@ -108,6 +109,8 @@ bool is_reserved_kafka_property(const std::string& name) {
          name == "delivery.report.only.error" || name == "transactional.id";
 }
 
+const std::map<std::string, std::string>& fixed_kafka_properties() { return fixed_properties(); }
+
 std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -177,6 +180,7 @@ struct forwarder::impl {
   std::atomic<std::int64_t> heartbeat{0};
   std::atomic<bool> draining_gauge{false};
   std::atomic<std::uint64_t> held_gauge{0}, drains{0}, pending_gauge{0};
+  std::atomic<std::uint64_t> acked_through_gauge{0};  // forwarder_stats::acked_through
   // Kafka errors (delivery reports, error callback, produce calls): counted by name, the last kept.
   mutable std::mutex err_mu;
   std::map<std::string, std::uint64_t> kafka_errors;
@@ -292,27 +296,9 @@ struct forwarder::impl {
 
   core::status create_producer() {
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    auto set = [&](const std::string& k, const std::string& v) -> core::status {
-      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-        return core::error::fatal("kafka property " + k + ": " + err);
-      }
-      return core::ok_v;
-    };
-    core::status st = set("bootstrap.servers", opts.bootstrap);
-    if (st) st = set("linger.ms", "5");  // a default the config may override
-    // One produce request in flight per broker: order and completeness then never rest on the
-    // broker's idempotence sequence checks (librdkafka's mock skips them for non-transactional
-    // producers, and a few records vanished there under leader moves and request errors with
-    // 5 in flight). A request carries up to batch.size per partition, so a farm loses nothing
-    // in throughput. The config may raise it.
-    if (st) st = set("max.in.flight.requests.per.connection", "1");
-    for (const auto& [k, v] : opts.properties) if (st) st = set(k, v);
-    for (const auto& [k, v] : fixed_properties()) if (st) st = set(k, v);
-    if (!st) {
-      rd_kafka_conf_destroy(conf);
-      return st;
-    }
+    auto built = build_producer_conf(opts);  // shared with --check-config
+    if (!built) return built.err();
+    rd_kafka_conf_t* conf = *built;
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
     rd_kafka_conf_set_error_cb(conf, &impl::on_error);
@@ -681,6 +667,11 @@ struct forwarder::impl {
       // pending for long, so they get a long poll rather than a spin.
       rd_kafka_poll(rk, in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0);
       apply_acks();
+      // Nothing in flight outside a drain: every event up to the cursor is acknowledged (or
+      // dead-lettered). During a drain the live lane runs ahead of the backlog: not claimed then.
+      if (in_flight == 0 && !draining && !rebuild && cursor > acked_through_gauge.load()) {
+        acked_through_gauge.store(cursor);
+      }
       if (in_flight == 0 && dl_in_flight.empty() && !rebuild) {
         std::unique_lock lock(mu);
         const auto now = steady::now();
@@ -767,6 +758,7 @@ forwarder_stats forwarder::stats() const {
   s.drains = p.drains.load();
   s.heartbeat_steady_ms = p.heartbeat.load();
   s.acked_pending_delete = p.pending_gauge.load();
+  s.acked_through = p.acked_through_gauge.load();
   std::lock_guard lock(p.err_mu);
   s.kafka_errors = p.kafka_errors;
   s.last_kafka_error = p.last_error;

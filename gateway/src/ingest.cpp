@@ -36,6 +36,7 @@ core::result<ingest::identity> ingest::identify(const sensors::reading& r, const
 }
 
 core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::reading& reading) {
+  if (auto st = refused_after_fatal(); !st) return st;
   // One clock sample per reading: it stamps ingested_at and says how far that can be trusted.
   const core::clock_status clock = monitor_.sample();
   const occurred_at occurred = resolve_occurred_at(reading.source_ts_ms, raw.received_ms, {}, clock.synced);
@@ -46,13 +47,19 @@ core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::
   auto id = identify(reading, occurred, gateway_time_unknown);
   if (!id) return on_rejected(raw, id.err().message);
   const std::string& animal = id->animal;
+  // A `ts` implausibly far ahead of a synchronized gateway clock never enters the dedup table:
+  // any publisher could otherwise claim the key of a real reading to come, which would then be
+  // dropped as a duplicate (issue 14, case 8). Such a reading is stored, without dedup.
+  const bool ts_in_future = occurred.source == events::v1::TIME_SOURCE_GATEWAY_SENSOR_INVALID &&
+                            reading.source_ts_ms > raw.received_ms;
+  const std::string dedup_key = ts_in_future ? std::string() : id->dedup_key;
   // Without a sensor time (ts = 0) the key cannot tell a redelivery from a collar whose counter
   // restarted after a reset: only a message the transport marks as a resend is dropped as seen.
   const auto mode = reading.source_ts_ms == 0 && !raw.redelivered ? buffer::outbox::dedup_mode::refresh
                                                                    : buffer::outbox::dedup_mode::skip_seen;
   const auto quality = to_proto(clock.quality);
   std::string event_id;
-  auto appended = outbox_.append(animal, id->dedup_key, [&](std::uint64_t seq) {
+  auto appended = outbox_.append(animal, dedup_key, [&](std::uint64_t seq) {
     event_id = core::new_uuid_v4();  // minted once, inside the transaction that stores it
     const envelope_meta meta{event_id, animal, occurred, clock.wall_ms, seq, quality};
     return factory_.event_for(reading, meta).SerializeAsString();
@@ -72,6 +79,7 @@ core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::
 }
 
 core::status ingest::on_rejected(const sensors::raw_message& raw, const std::string& reason) {
+  if (auto st = refused_after_fatal(); !st) return st;
   std::string why = reason;
   std::string_view bytes = raw.payload;
   if (bytes.size() > k_dead_letter_max_bytes) {
@@ -86,6 +94,15 @@ core::status ingest::on_rejected(const sensors::raw_message& raw, const std::str
   dead_lettered_.fetch_add(1, std::memory_order_relaxed);
   if (on_stored_) on_stored_();
   return core::ok_v;
+}
+
+// Once a fatal storage error is decided the process is about to exit: nothing more is stored or
+// acknowledged on storage found unusable (the source holds the message; the broker redelivers it
+// after the restart).
+core::status ingest::refused_after_fatal() const {
+  if (policy_ == nullptr || !policy_->stopping()) return core::ok_v;
+  auto fatal = policy_->fatal();
+  return fatal ? *fatal : core::error::fatal("stopping after a fatal error", "gateway.stopping");
 }
 
 // Every storage attempt's outcome goes to the policy: it keeps the blocked state and counters that

@@ -15,6 +15,7 @@
 #include "herd/core/logging.hpp"
 #include "herd/gateway/app.hpp"
 #include "herd/gateway/config.hpp"
+#include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/registry.hpp"
 #include "systemd_notify.hpp"
 
@@ -34,15 +35,26 @@ constexpr int k_exit_fatal_storage = 74;
 constexpr int k_exit_fatal = 70;
 constexpr int k_exit_tempfail = 75;
 
+// How long a fatal exit waits for Kafka to acknowledge what the outbox holds (app::forward_stored).
+constexpr std::chrono::seconds k_fatal_forward_within{5};
+
 // A fatal error: the outbox (or another part) is unusable, and only a restart, whose start-up
-// check quarantines and salvages a corrupt outbox, can help. Nothing here touches storage: every
-// acknowledged reading is already durable, so ending now is exactly a crash, which loses nothing
-// (the broker redelivers what was not acknowledged; Kafka gets again what it did not acknowledge).
-[[noreturn]] void exit_after_fatal(const herd::gateway::systemd_notifier& systemd, const herd::core::error& e) {
+// check quarantines and salvages a corrupt outbox, can help. Ingest stores nothing more from the
+// moment the error was decided (the held reading is not acknowledged: the broker redelivers it).
+// Before exiting, the forwarder gets up to 5 s to have Kafka acknowledge every event the outbox
+// holds: storage that failed may not keep what it committed last (with synchronous = normal a
+// commit is only in the page cache until the next timed checkpoint, and ext4 remounted read-only
+// after an error discards those pages), yet it still serves them, and each is an acknowledged
+// reading. Then the process ends as a crash would (no MQTT disconnect: the delivery thread holds
+// its unstored reading until the end), which loses nothing else.
+[[noreturn]] void exit_after_fatal(const herd::gateway::systemd_notifier& systemd, herd::gateway::app& app,
+                                   const herd::core::error& e) {
   const int status = e.module() == "outbox" ? k_exit_fatal_storage : k_exit_fatal;
-  spdlog::critical("fatal error ({}): {}; exiting with status {} so that systemd restarts herdgate",
-                   e.code.empty() ? "unclassified" : e.code, e.message, status);
+  spdlog::critical("fatal error ({}): {}; forwarding what the outbox still holds (up to {} s), then "
+                   "exiting with status {} so that systemd restarts herdgate",
+                   e.code.empty() ? "unclassified" : e.code, e.message, k_fatal_forward_within.count(), status);
   systemd.stopping("fatal error (" + e.code + "): " + e.message);
+  if (app.forward_stored(k_fatal_forward_within)) spdlog::info("Kafka acknowledged every event in the outbox");
   spdlog::shutdown();
   std::_Exit(status);
 }
@@ -72,6 +84,11 @@ int main(int argc, char** argv) {
     auto registry = herd::gateway::collar_registry::load_csv(config->registry_path);
     if (!registry) {
       std::cerr << registry.err().message << "\n";
+      return 2;
+    }
+    // The producer configuration as the daemon will build it, checked whole by librdkafka.
+    if (auto st = herd::gateway::check_producer_config(config->kafka); !st) {
+      std::cerr << config_path << ": " << st.err().message << "\n";
       return 2;
     }
     std::cout << config_path << ": ok (registry: " << registry->collar_count() << " collars)\n";
@@ -173,7 +190,7 @@ int main(int argc, char** argv) {
     ts.tv_sec = static_cast<std::time_t>(wait.count() / 1000);
     ts.tv_nsec = static_cast<long>((wait.count() % 1000) * 1000000);
     const int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (auto fatal = app.fatal_error()) exit_after_fatal(systemd, *fatal);
+    if (auto fatal = app.fatal_error()) exit_after_fatal(systemd, app, *fatal);
     if (sig < 0 || sig == SIGUSR1) continue;  // EAGAIN: time to look at the watchdog; EINTR: look again
     if (sig == SIGHUP) {
       systemd.status("reloading the registry");

@@ -1,8 +1,7 @@
 #pragma once
-// The HTTP listener for GET /metrics and GET /health (cpp-httplib), on a thread of its own with a
-// pool of two request threads: a scrape is a few SQLite lookups, and the gateway's real work must
-// not compete with a burst of scrapers. Handlers call `observe` on those threads, so it must be
-// thread-safe (app::observe() is: atomics and the outbox's own lock).
+// The gateway's GET /metrics and GET /health, served by daemon::status_server (its limits against
+// slow or hostile clients are documented there). `observe` is called on the listener's thread, so
+// it must be thread-safe (app::observe() is: atomics and the outbox's own lock).
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +10,7 @@
 #include "herd/gateway/observability.hpp"
 
 namespace herd::gateway {
+
 
 class metrics_server {
  public:

@@ -61,6 +61,9 @@ std::string render_prometheus(const observability_snapshot& s) {
            "Dead letters copied to the dead-letter Kafka topic.", s.dead_letters_forwarded);
   e.metric("herdgate_duplicates_total", "counter",
            "Readings recognised as redeliveries: acknowledged, not stored again.", s.duplicates);
+  e.metric("herdgate_dead_letters_dropped_total", "counter",
+           "Dead letters deleted or refused before Kafka had them (dead-letter space full).",
+           s.dead_letters_dropped);
   e.metric("herdgate_evicted_total", "counter", "Events deleted unsent by the outbox quota policy (evict_oldest).", s.evicted);
   e.metric("herdgate_mqtt_received_total", "counter", "MQTT messages received.", s.mqtt_received);
   e.metric("herdgate_mqtt_reconnects_total", "counter", "Reconnections to the MQTT broker.",

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
+#include "herd/core/bounded_file.hpp"
+#include "herd/core/ids.hpp"
 #include "herd/core/time_format.hpp"
 
 namespace herd::gateway {
@@ -58,6 +58,15 @@ core::result<collar_registry> collar_registry::parse_csv(std::string_view text,
       errors.push_back(fmt::format("{}:{}: expected collar_id,animal_id,valid_from", origin, line_no));
       continue;
     }
+    if (!core::is_valid_topic_id(cols[0])) {
+      errors.push_back(fmt::format("{}:{}: collar_id must be 1-64 characters of A-Z a-z 0-9 . _ - : "
+                                   "(it must match the collar's MQTT topic)", origin, line_no));
+      continue;
+    }
+    if (auto problem = core::animal_id_problem(cols[1])) {
+      errors.push_back(fmt::format("{}:{}: animal_id {}", origin, line_no, *problem));
+      continue;
+    }
     const auto from = core::parse_iso8601_utc(cols[2]);
     if (!from) {
       errors.push_back(fmt::format("{}:{}: valid_from '{}' is not ISO-8601 UTC", origin, line_no, cols[2]));
@@ -85,11 +94,9 @@ core::result<collar_registry> collar_registry::parse_csv(std::string_view text,
 }
 
 core::result<collar_registry> collar_registry::load_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::error::permanent(path + ": cannot read the collar registry");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_csv(ss.str(), path);
+  auto text = core::read_bounded_file(path, k_max_registry_bytes, "collar registry");
+  if (!text) return text.err();
+  return parse_csv(*text, path);
 }
 
 core::result<std::string> collar_registry::animal_at(const std::string& collar_id,

@@ -12,6 +12,7 @@
 
 #include "herd/core/logging.hpp"
 #include "herd/sensors/collar_format.hpp"
+#include "mqtt_connect.hpp"
 
 namespace herd::sensors {
 
@@ -123,20 +124,8 @@ struct mqtt_source::impl {
     cv.notify_all();
   }
 
-  mqtt::connect_options connect_options() const {
-    auto b = mqtt::connect_options_builder()
-                 .clean_session(false)  // persistent session: the broker keeps QoS 1 while away
-                 .keep_alive_interval(opts.keep_alive)
-                 .connect_timeout(std::chrono::seconds(10))
-                 .automatic_reconnect(false);  // the supervisor reconnects, with our backoff
-    if (!opts.username.empty()) b.user_name(opts.username).password(opts.password);
-    if (opts.broker_uri.rfind("ssl://", 0) == 0 || opts.broker_uri.rfind("mqtts://", 0) == 0) {
-      auto ssl = mqtt::ssl_options_builder();
-      if (!opts.ca_file.empty()) ssl.trust_store(opts.ca_file);
-      b.ssl(ssl.finalize());
-    }
-    return b.finalize();
-  }
+  // Built once at start(); Paho points into it while connecting (mqtt_connect.hpp).
+  mqtt::connect_options conn_opts;
 
   // Connects and subscribes; `announce` runs once the subscriptions are known to be in place.
   // When the broker resumed our persistent session they already are, at CONNACK, and the queued
@@ -144,7 +133,7 @@ struct mqtt_source::impl {
   // readiness does not wait for it. Subscribing again is harmless and picks up changed filters.
   bool connect_and_subscribe(const std::function<void(bool resumed)>& announce) {
     try {
-      auto tok = client->connect(connect_options());
+      auto tok = client->connect(conn_opts);
       tok->wait();
       connected = true;
       const bool resumed = tok->get_connect_response().is_session_present();
@@ -237,10 +226,12 @@ core::status mqtt_source::start(reading_sink& sink, std::function<void()> on_sub
   if (p.client) return core::error::fatal("mqtt source already started");
   try {
     // No client-side persistence: we only receive, and the broker keeps our session.
-    p.client = std::make_unique<mqtt::async_client>(p.opts.broker_uri, p.opts.client_id);
+    p.client = std::make_unique<mqtt::async_client>(p.opts.broker_uri, p.opts.client_id,
+                                                    detail::make_create_options());
   } catch (const mqtt::exception& e) {
     return core::error::fatal(std::string("mqtt client: ") + e.what());
   }
+  detail::make_connect_options(p.opts, p.conn_opts);
   p.sink = &sink;
   p.on_subscribed = std::move(on_subscribed);
   p.client->set_message_callback([&p](mqtt::const_message_ptr msg) { p.deliver(msg); });

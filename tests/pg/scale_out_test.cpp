@@ -128,7 +128,7 @@ std::int64_t stored_offsets(rm::store& s) {
 
 }  // namespace
 
-TEST_CASE("scale-out: projectors in one group share PostgreSQL; join, kill -9, takeover; every event once") {
+TEST_CASE("scale-out: projectors in one group share PostgreSQL - join, kill -9, takeover, every event once") {
   ts::temp_dir dir;
   auto kafka = herd::cloud::dev_kafka::start(
       {.brokers = 3,

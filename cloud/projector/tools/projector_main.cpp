@@ -22,7 +22,9 @@
 #include "herd/projector/observability.hpp"
 #include "herd/projector/rebuild.hpp"
 #include "herd/read_model/digest.hpp"
+#ifdef HERD_WITH_POSTGRESQL
 #include "herd/read_model/pg_store.hpp"
+#endif
 #include "herd/read_model/sqlite_store.hpp"
 #include "state_table.hpp"
 
@@ -41,12 +43,14 @@ herd::core::result<std::unique_ptr<herd::read_model::store>> open_store(const he
     return herd::read_model::open_sqlite_store(
         {.path = c.path, .synchronous_full = c.synchronous_full, .cache_mib = c.cache_mib});
   }
+#ifdef HERD_WITH_POSTGRESQL
   if (c.backend == "postgresql") {
     return herd::read_model::open_pg_store({.conninfo = c.conninfo,
                                             .application_name = c.application_name,
                                             .lock_timeout_ms = c.lock_timeout_ms,
                                             .statement_timeout_ms = c.statement_timeout_ms});
   }
+#endif
   return herd::core::error::fatal("read_model.backend = " + c.backend + " is not built into this herd-projector");
 }
 

@@ -72,9 +72,12 @@ TEST_CASE("a full quota refuses appends with a retriable error, damages nothing,
 
   // Still full: the same append fails again, the sequence is not consumed.
   CHECK_FALSE(ob->append("animal", "again", [](std::uint64_t) { return value_for(1); }).ok());
+  // Junk never waits for space (issue 14, case 2): with no dead letter to make room, it is dropped
+  // and counted.
   auto dl = ob->add_dead_letter("t", "bad", std::string(8192, 'x'), 1);
-  REQUIRE_FALSE(dl.ok());
-  CHECK(dl.err().kind == core::error_kind::retriable);
+  REQUIRE(dl.ok());
+  CHECK(*dl == 0);
+  CHECK(ob->dead_letters_dropped() == 1);
 
   // Nothing stored is damaged.
   CHECK(quick_check(path) == "ok");
@@ -112,9 +115,10 @@ TEST_CASE("evict_oldest keeps appends succeeding and drops the oldest events fir
     last = a->seq;
   }
   CHECK(last == n);
-  // A dead letter makes room the same way.
-  CHECK(ob->add_dead_letter("t", "bad", std::string(8192, 'x'), 1).ok());
+  // A dead letter never evicts an event (issue 14, case 2).
   const auto evicted = ob->evicted_events();
+  CHECK(ob->add_dead_letter("t", "bad", std::string(8192, 'x'), 1).ok());
+  CHECK(ob->evicted_events() == evicted);
   const auto depth = *ob->depth();
   MESSAGE(evicted << " evicted, " << depth << " kept within " << k_quota << " bytes");
   CHECK(evicted > 0);

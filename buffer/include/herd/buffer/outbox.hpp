@@ -52,6 +52,14 @@ struct outbox_options {
   // reading's transaction writes a few whole pages to the WAL, so smaller pages mean fewer bytes
   // written per reading (SD-card wear), at some cost in read speed.
   std::uint32_t page_size = 0;
+  // The dead-letter table's own space (issue 14, case 2): at most this many dead letters and this
+  // many bytes of them (payload + reason + source; with max_bytes set, at most max_bytes / 4).
+  // Beyond, the oldest go, forwarded ones first; one not yet forwarded is counted as dropped.
+  // Forwarded ones beyond the newest dead_letter_keep_forwarded are pruned. When the file is
+  // full, dead letters make room for events, never the reverse.
+  std::uint64_t dead_letter_max_count = 10'000;
+  std::uint64_t dead_letter_max_bytes = std::uint64_t{16} << 20;
+  std::uint64_t dead_letter_keep_forwarded = 1'000;
 };
 
 // What open() found. A file that is not a database or fails PRAGMA quick_check is quarantined:
@@ -145,8 +153,14 @@ class outbox {
   // Read from the file system; takes no lock and never blocks an append.
   std::uint64_t file_bytes() const;
 
+  // Stores a dead letter within its own space (outbox_options::dead_letter_*): never evicts an
+  // event and never waits for space. Its id; 0 when it was dropped (it alone exceeds the
+  // dead-letter space, or the file is full of events): counted in dead_letters_dropped().
   core::result<std::int64_t> add_dead_letter(const std::string& source, const std::string& reason,
                                              const std::string& payload, std::int64_t received_ms);
+  // Dead letters deleted, or refused, before Kafka had them, since open.
+  std::uint64_t dead_letters_dropped() const;
+  std::uint64_t dead_letter_count() const;  // in the table now
   // Oldest first; only those not yet forwarded when `unforwarded_only`.
   core::result<std::vector<dead_letter>> dead_letters(bool unforwarded_only, std::size_t limit);
   core::status mark_dead_letters_forwarded(std::span<const std::int64_t> ids);

@@ -1,8 +1,19 @@
 #pragma once
-// A daemon's small HTTP listener for GET /metrics and GET /health (cpp-httplib), on a thread of
-// its own with a pool of two request threads, so a burst of scrapers cannot compete with the
-// daemon's real work. Shared by herdgate and herd-projector. Handlers run on the request threads:
-// they must be thread-safe.
+// A daemon's small HTTP listener for GET /metrics and GET /health, shared by herdgate and
+// herd-projector: one thread, non-blocking sockets, poll(). Exposed without authentication to
+// whatever can reach its address, so it bounds what a client can cost (issue 14, case 4):
+//  - a request head (request line + headers) of at most k_max_request_bytes (else 431);
+//  - the whole head within k_request_deadline of the accept, and the reply sent within the same
+//    deadline (else the connection is closed): a client dripping one byte at a time is cut off;
+//  - only GET and HEAD (else 405); a request body is never read, the connection closes after
+//    every reply (no keep-alive);
+//  - at most k_max_connections at once; a new connection evicts the one closest to its deadline.
+// No socket operation ever blocks the thread, so slow clients cannot starve a probe: a /health
+// request that arrives whole is answered on the next turn of the loop. (cpp-httplib, used before,
+// read whole request bodies into memory and let two slow clients hold both its worker threads.)
+// Handlers run on the listener's thread: they must be thread-safe and quick.
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,6 +22,10 @@
 #include "herd/core/result.hpp"
 
 namespace herd::daemon {
+
+inline constexpr std::size_t k_max_request_bytes = 8192;
+inline constexpr std::chrono::milliseconds k_request_deadline{3000};
+inline constexpr std::size_t k_max_connections = 64;
 
 struct listen_address {
   std::string host;  // as given, IPv6 without brackets
@@ -36,7 +51,7 @@ class status_server {
   // Binds and starts serving; returns once requests are accepted. An address that cannot be bound
   // (in use, not local) is a fatal error.
   core::status start();
-  // Stops accepting, finishes requests in progress and joins the threads. Idempotent.
+  // Stops accepting, closes open connections and joins the thread. Idempotent.
   void stop();
   // The bound address as host:port (the real port when 0 was asked for); empty before start().
   std::string address() const;

@@ -37,6 +37,13 @@ class app {
   // main() then logs, tells systemd STOPPING=1 and exits non-zero. Set before start().
   void on_fatal(std::function<void(const core::error&)> fn);
   std::optional<core::error> fatal_error() const;  // the fatal error, once there is one
+  // After a fatal error, before the process exits: waits until Kafka acknowledged every event the
+  // outbox holds now, or `within` passed; true when it did. The forwarder goes on reading rows the
+  // storage can still return (a file system remounted read-only still serves its page cache) so
+  // that acknowledged readings whose commit the failed storage may not keep (synchronous =
+  // normal: not yet fsynced) still reach Kafka. Ingest already refuses to store (failure_policy).
+  // Thread: main. Blocks up to `within`.
+  bool forward_stored(std::chrono::milliseconds within);
   struct stats {
     sensors::mqtt_stats mqtt;
     ingest_stats ingest;

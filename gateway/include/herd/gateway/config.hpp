@@ -26,7 +26,10 @@ struct gateway_config {
   core::clock_monitor_options clock;    // [clock]
 };
 
-// Reads and validates a config file. The error message lists every problem, one per line,
+// 1 MiB: a real config is a few KiB; a larger file (or /dev/zero) is refused with a clear error.
+inline constexpr std::size_t k_max_config_bytes = std::size_t{1} << 20;
+
+// Reads and validates a config file (a regular file of at most k_max_config_bytes). The error message lists every problem, one per line,
 // each starting with its key path (e.g. "kafka.max_in_flight: must be between 1 and 1000000").
 core::result<gateway_config> load_config(const std::string& path);
 core::result<gateway_config> parse_config(std::string_view toml_text, const std::string& origin);

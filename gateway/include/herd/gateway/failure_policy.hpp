@@ -70,6 +70,8 @@ class failure_policy {
 
   failure_snapshot snapshot() const;
   std::optional<core::error> fatal() const;
+  // A fatal error was decided: the process is about to exit (lock-free, for the hot path).
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
  private:
   blocked_state& state(storage_step s);
@@ -79,6 +81,7 @@ class failure_policy {
   failure_snapshot s_;
   std::array<std::atomic<bool>, 3> blocked_{};  // per step: lets succeeded() skip the lock
   std::function<void(const core::error&)> on_stop_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace herd::gateway

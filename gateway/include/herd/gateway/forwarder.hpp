@@ -48,6 +48,15 @@ struct forwarder_options {
 bool is_reserved_kafka_property(const std::string& name);
 // Whether librdkafka accepts `name = value` for a producer; the reason when it does not.
 std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value);
+// The librdkafka properties herdgate fixes, with their values (README, "Order per animal").
+const std::map<std::string, std::string>& fixed_kafka_properties();
+// Builds the producer configuration exactly as the forwarder does and lets librdkafka check it as
+// a whole (rd_kafka_new, then destroyed at once): what `herdgate --check-config` runs, so a
+// combination the producer would refuse at start (max.in.flight above 5 with idempotence) is
+// reported before systemd restarts the daemon in a loop. Fatal error with librdkafka's reason.
+// Thread: any. Takes a few ms (librdkafka starts and stops its threads); connects to nothing
+// that matters (the handle is destroyed before any request completes).
+core::status check_producer_config(const forwarder_options& opts);
 
 struct forwarder_stats {
   std::uint64_t delivered = 0;        // events acknowledged by Kafka and deleted
@@ -63,6 +72,9 @@ struct forwarder_stats {
   std::int64_t heartbeat_steady_ms = 0;
   // Acknowledged by Kafka, not yet deleted (the storage step failed and is retried; never resent).
   std::uint64_t acked_pending_delete = 0;
+  // Every outbox event with a seq up to this one was acknowledged by Kafka (or dead-lettered)
+  // during this run; it only grows. 0: nothing yet.
+  std::uint64_t acked_through = 0;
   // Kafka errors seen (delivery reports, client errors, produce calls), by librdkafka error name
   // (rd_kafka_err2name, e.g. "TOPIC_AUTHORIZATION_FAILED", "_TRANSPORT"), and the latest one.
   std::map<std::string, std::uint64_t> kafka_errors;

@@ -68,6 +68,7 @@ class ingest final : public sensors::reading_sink {
   std::function<void()> on_stored_;
   failure_policy* policy_ = nullptr;
   core::status reported(core::status st);
+  core::status refused_after_fatal() const;
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, dead_lettered_{0};
   std::atomic<std::uint64_t> clock_unsynced_{0}, clock_stepped_{0};
 };

@@ -50,6 +50,7 @@ struct observability_snapshot {
   std::uint64_t duplicates = 0;     // redeliveries acknowledged and not stored again
   std::uint64_t dead_letters = 0;   // rejected at ingest, stored in the dead_letter table
   std::uint64_t dead_letters_forwarded = 0;
+  std::uint64_t dead_letters_dropped = 0;  // deleted or refused unforwarded (dead-letter space full)
   std::uint64_t forwarded = 0;      // events acknowledged by Kafka and deleted from the outbox
   std::uint64_t producer_rebuilds = 0;
   std::uint64_t evicted = 0;        // deleted unsent by the outbox quota policy (evict_oldest)

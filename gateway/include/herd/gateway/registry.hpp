@@ -5,6 +5,11 @@
 // per line; valid_from is ISO-8601 UTC ("2026-03-01T06:00:00Z" or "2026-03-01"). A collar moved
 // to another animal gets a second line with a later valid_from. Blank lines and lines starting
 // with '#' are ignored.
+//
+// Ids (checked at load, every error with its line number): collar_id follows the MQTT topic-id rule
+// (1-64 of A-Z a-z 0-9 . _ - :), or no topic could ever name it; animal_id too (it becomes a Kafka
+// key and a CloudEvents subject), and a 15-digit animal_id must be a valid ISO 11784 code
+// (core/ids.hpp). The file must be a regular file of at most k_max_registry_bytes.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -14,6 +19,9 @@
 #include "herd/core/result.hpp"
 
 namespace herd::gateway {
+
+// 64 MiB: ~1 million assignment lines, far beyond any farm; a larger file is refused.
+inline constexpr std::size_t k_max_registry_bytes = std::size_t{64} << 20;
 
 class collar_registry {
  public:

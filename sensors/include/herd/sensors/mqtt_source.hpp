@@ -32,7 +32,16 @@ struct mqtt_options {
   std::chrono::milliseconds reconnect_max{30000};
   std::string username;  // empty: anonymous
   std::string password;
-  std::string ca_file;   // TLS trust store for ssl:// URIs; empty: system default
+  // TLS (ssl:// or mqtts:// URIs): the broker's certificate must chain to ca_file (PEM; required,
+  // so no publicly issued certificate passes by default) and name the URI's host.
+  std::string ca_file;
+  std::string cert_file;     // client certificate (PEM) for brokers that require one; empty: none
+  std::string key_file;      // its private key (PEM); empty: in cert_file
+  std::string key_password;  // the key's passphrase; empty: not encrypted
+  // MQTT 5 Maximum Packet Size sent on CONNECT, bytes: the broker drops larger messages for us
+  // before they reach the gateway. 8 KiB leaves room for the 4 KiB payload limit, the topic and
+  // MQTT 5 properties.
+  std::uint32_t max_packet_bytes = 8192;
   // After stop() is requested, how long stop() waits for a delivery that cannot store its message
   // before it reports mqtt.delivery_blocked to its caller.
   std::chrono::milliseconds stop_grace{5000};
