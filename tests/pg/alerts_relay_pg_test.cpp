@@ -62,7 +62,7 @@ struct projector {
 
 }  // namespace
 
-TEST_CASE("herd.alerts on PostgreSQL: one relay per read model; kill -9 of the holder, the survivor relays; each event once") {
+TEST_CASE("herd.alerts on PostgreSQL: one relay per read model, kill -9 of the holder, the survivor relays, each event once") {
   ts::temp_dir dir;
   auto kafka = herd::cloud::dev_kafka::start(
       {.brokers = 1,
