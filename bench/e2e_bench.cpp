@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
         },
         std::chrono::seconds(seconds * 3 + 30));
     paced->wait_exit(60s);
-    gw->stop();
+    (void)gw->stop();
     std::printf("%-8s %16.0f %18.0f %8.2f %12.1f %12.1f %12.1f\n", name_of(mode), raw, e2e, e2e / raw,
                 percentile(latencies, 0.50), percentile(latencies, 0.99), percentile(latencies, 1.0));
   }

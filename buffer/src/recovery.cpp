@@ -17,7 +17,12 @@
 namespace herd::buffer::detail {
 
 using sqlite::exec;
-using sqlite::sqlite_error;
+namespace {
+// Outbox failures carry outbox.* codes (README, "Failure handling").
+core::error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  return sqlite::sqlite_error(db, rc, what, "outbox");
+}
+}  // namespace
 using sqlite::statement;
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <thread>
+
 #include "herd/core/logging.hpp"
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
@@ -22,6 +24,7 @@ struct app::impl {
   std::unique_ptr<metrics_server> metrics;  // null when metrics.listen is empty
   const core::clock* clock = nullptr;
   core::boot_clock boot;
+  std::unique_ptr<failure_policy> failures;  // where every failure is decided (README)
   std::unique_ptr<core::clock_monitor> clock_monitor;  // is the wall clock to be trusted?
   std::unique_ptr<backlog_age> ages;                   // backlog ages on the monotonic clock
   std::shared_ptr<spdlog::logger> log = core::module_logger("gateway");
@@ -38,8 +41,10 @@ struct app::impl {
     if (auto b = outbox->backlog()) {
       s.outbox_depth = b->events;
       s.oldest_unsent_created_ms = b->oldest_created_ms;
+      failures->succeeded(storage_step::monitor);
     } else {
       s.outbox_error = b.err().message;
+      (void)failures->failed(storage_step::monitor, b.err());  // a corrupt page found here stops us too
     }
     // The age on the monotonic clock needs the oldest event's seq: one row by primary key.
     if (s.oldest_unsent_created_ms) {
@@ -70,6 +75,14 @@ struct app::impl {
     s.mqtt_connected = mq.connected;
     s.mqtt_broker = config.mqtt.broker_uri;
     s.evicted = outbox->evicted_events();
+    s.failures = failures->snapshot();
+    s.acked_pending_delete = out.acked_pending_delete;
+    s.kafka_errors = out.kafka_errors;
+    s.last_kafka_error = out.last_kafka_error;
+    s.last_kafka_error_message = out.last_kafka_error_message;
+    s.last_kafka_error_ms = out.last_kafka_error_ms;
+    s.kafka_failing_since_ms = out.kafka_failing_since_ms;
+    s.kafka_failing_ms = out.kafka_failing_ms;
     s.dead_letters_dropped = outbox->dead_letters_dropped();
     if (modbus) s.modbus_devices = modbus->stats();
     return s;
@@ -77,12 +90,13 @@ struct app::impl {
 };
 
 app::app(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-app::~app() { stop(std::chrono::milliseconds(0)); }
+app::~app() { (void)stop(std::chrono::milliseconds(0)); }
 
 core::result<std::unique_ptr<app>> app::create(const gateway_config& config, const core::clock& clock) {
   auto p = std::make_unique<impl>();
   p->config = config;
   p->clock = &clock;
+  p->failures = std::make_unique<failure_policy>(clock);
   p->clock_monitor = std::make_unique<core::clock_monitor>(clock, p->boot, config.clock);
   auto registry = collar_registry::load_csv(config.registry_path);
   if (!registry) return registry.err();
@@ -98,12 +112,17 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
                   config.outbox.path, rep.problem, rep.quarantine_path, rep.salvaged_events,
                   rep.salvaged_dead_letters);
   }
-  p->fwd = std::make_unique<forwarder>(config.kafka, *p->outbox);
+  auto* failures = p->failures.get();
+  p->fwd = std::make_unique<forwarder>(
+      config.kafka, *p->outbox,
+      storage_reporter{[failures](const core::error& e) { (void)failures->failed(storage_step::forward, e); },
+                       [failures] { failures->succeeded(storage_step::forward); }});
   auto* fwd = p->fwd.get();
   const std::size_t collars = registry->collar_count();
   p->sink = std::make_unique<ingest>(*p->outbox, event_factory(config.gateway_id), *p->clock_monitor,
                                      std::make_shared<const collar_registry>(std::move(*registry)),
                                      [fwd] { fwd->notify(); }, p->ages.get());
+  p->sink->set_failure_policy(failures);
   p->mqtt = std::make_unique<sensors::mqtt_source>(config.mqtt, clock);
   if (!config.modbus.devices.empty()) p->modbus = std::make_unique<sensors::modbus::poller>(config.modbus, clock);
   if (!config.observability.listen.empty()) {
@@ -138,11 +157,33 @@ core::status app::reload_registry() {
   return core::ok_v;
 }
 
-void app::stop(std::chrono::milliseconds drain) {
+core::status app::stop(std::chrono::milliseconds drain) {
   if (impl_->metrics) impl_->metrics->stop();  // no scrape reads a half-stopped gateway
-  impl_->mqtt->stop();     // first: after this nothing more is acknowledged to the broker
+  // First: after this nothing more is acknowledged to the broker. It fails when a delivery still
+  // holds a reading it cannot store after the source's stop_grace: the caller decides (main exits).
+  auto st = impl_->mqtt->stop();
   if (impl_->modbus) impl_->modbus->stop();  // no more polls: nothing more is stored
   impl_->fwd->stop(drain); // then: what Kafka has not acknowledged stays in the outbox
+  return st;
+}
+
+void app::on_fatal(std::function<void(const core::error&)> fn) { impl_->failures->on_stop(std::move(fn)); }
+
+std::optional<core::error> app::fatal_error() const { return impl_->failures->fatal(); }
+
+bool app::forward_stored(std::chrono::milliseconds within) {
+  const std::uint64_t target = impl_->outbox->last_seq();
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    const auto s = impl_->fwd->stats();
+    if (s.acked_through >= target) return true;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      impl_->log->error("Kafka has not acknowledged every event up to seq {} after {} ms (all up to seq {} it has)",
+                        target, within.count(), s.acked_through);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 app::stats app::current_stats() const {

@@ -186,6 +186,9 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   std::int64_t max_oldest = c.observability.max_oldest_unsent.count();
   hl.integer("max_oldest_unsent_s", max_oldest, 1, 30 * 24 * 3600);
   c.observability.max_oldest_unsent = std::chrono::seconds(max_oldest);
+  std::int64_t max_kafka_failing = c.observability.max_kafka_failing.count();
+  hl.integer("max_kafka_failing_s", max_kafka_failing, 1, 30 * 24 * 3600);
+  c.observability.max_kafka_failing = std::chrono::seconds(max_kafka_failing);
   hl.finish();
 
   // [clock]: how herdgate tells whether its wall clock can be trusted (no RTC on a Pi).

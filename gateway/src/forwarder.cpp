@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "herd/core/clock.hpp"
@@ -55,10 +56,23 @@ bool is_record_rejected(rd_kafka_resp_err_t err) {
   }
 }
 
+// What a Kafka error means for the event that met it (the adapter's classification; the loop
+// decides): retriable (QUEUE_FULL, a transient broker error: produce again later), permanent (the
+// record itself is refused: dead-letter it), fatal (the producer is unusable: rebuild it). The
+// code is "kafka.<librdkafka error name>"; librdkafka's own is_retriable / is_fatal are kept.
+core::error classify_kafka(rd_kafka_resp_err_t err, bool retriable, bool fatal) {
+  std::string code = std::string("kafka.") + rd_kafka_err2name(err);
+  std::string msg = rd_kafka_err2str(err);
+  if (fatal) return core::error::fatal(std::move(msg), std::move(code));
+  if (is_record_rejected(err)) return core::error::permanent(std::move(msg), std::move(code));
+  if (retriable || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return core::error::retriable(std::move(msg), std::move(code));
+  return core::error::fatal(std::move(msg), std::move(code));
+}
+
 // rd_kafka_produceva without the RD_KAFKA_V_* macros (they expand to C casts). Takes ownership
-// of `hdrs` only on success.
-rd_kafka_resp_err_t produce(rd_kafka_t* rk, const std::string& topic, std::string_view key,
-                            std::string_view value, rd_kafka_headers_t* hdrs, void* opaque) {
+// of `hdrs` only on success; on failure, the classified error.
+std::optional<core::error> produce(rd_kafka_t* rk, const std::string& topic, std::string_view key,
+                                   std::string_view value, rd_kafka_headers_t* hdrs, void* opaque) {
   rd_kafka_vu_t vu[6] = {};
   vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   vu[0].u.cstr = topic.c_str();
@@ -73,10 +87,11 @@ rd_kafka_resp_err_t produce(rd_kafka_t* rk, const std::string& topic, std::strin
   vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
   vu[5].u.ptr = opaque;
   rd_kafka_error_t* error = rd_kafka_produceva(rk, vu, 6);
-  if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
-  const rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+  if (error == nullptr) return std::nullopt;
+  auto e = classify_kafka(rd_kafka_error_code(error), rd_kafka_error_is_retriable(error) != 0,
+                          rd_kafka_error_is_fatal(error) != 0);
   rd_kafka_error_destroy(error);
-  return err;
+  return e;
 }
 
 void add_header(rd_kafka_headers_t* hdrs, std::string_view name, std::string_view value) {
@@ -108,6 +123,7 @@ std::optional<std::string> kafka_property_problem(const std::string& name, const
 struct forwarder::impl {
   forwarder_options opts;
   buffer::outbox& outbox;
+  storage_reporter reporter;
   std::shared_ptr<spdlog::logger> log = core::module_logger("forwarder");
   core::system_clock wall;  // stamps dead letters of records Kafka refused
 
@@ -123,8 +139,18 @@ struct forwarder::impl {
   std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
   std::size_t in_flight = 0;
   std::set<std::int64_t> dl_in_flight;
+  // Acknowledged by Kafka, to be deleted. A delete that fails (disk full, ...) keeps them here and
+  // is retried with backoff until it succeeds; meanwhile they are never produced again (`pending`
+  // mirrors `acked` for the lookup), so neither a rebuild nor a rate-limited drain resends them.
   std::vector<std::uint64_t> acked;
+  std::unordered_set<std::uint64_t> pending;
   std::vector<std::int64_t> dl_acked;
+  std::set<std::int64_t> dl_pending;  // dead letters acknowledged, not yet marked forwarded
+  static constexpr std::chrono::milliseconds k_storage_backoff_min{50};
+  static constexpr std::chrono::milliseconds k_storage_backoff_max{2000};
+  std::chrono::milliseconds storage_backoff = k_storage_backoff_min;
+  std::chrono::steady_clock::time_point storage_retry_at{};
+  bool storage_failing = false;
   bool rebuild = false;
   bool kafka_down_logged = false;
 
@@ -153,14 +179,49 @@ struct forwarder::impl {
   std::atomic<std::uint64_t> delivered{0}, dl_forwarded{0}, rebuilds{0}, in_flight_gauge{0};
   std::atomic<std::int64_t> heartbeat{0};
   std::atomic<bool> draining_gauge{false};
-  std::atomic<std::uint64_t> held_gauge{0}, drains{0};
+  std::atomic<std::uint64_t> held_gauge{0}, drains{0}, pending_gauge{0};
+  std::atomic<std::uint64_t> acked_through_gauge{0};  // forwarder_stats::acked_through
+  // Kafka errors (delivery reports, error callback, produce calls): counted by name, the last kept.
+  mutable std::mutex err_mu;
+  std::map<std::string, std::uint64_t> kafka_errors;
+  std::string last_error, last_error_message;
+  std::int64_t last_error_ms = 0, failing_since_ms = 0;
+  steady::time_point failing_since_steady{};  // for the duration: the wall clock may step
+
+  void kafka_error(rd_kafka_resp_err_t err, const std::string& message) {
+    kafka_error(std::string(rd_kafka_err2name(err)), message);
+  }
+  void kafka_error(const std::string& name, const std::string& message) {
+    const auto now = wall.now_ms();
+    std::lock_guard lock(err_mu);
+    last_error = name;
+    last_error_message = message;
+    last_error_ms = now;
+    if (failing_since_ms == 0) {
+      failing_since_ms = now;
+      failing_since_steady = steady::now();
+    }
+    ++kafka_errors[last_error];
+  }
+  void kafka_ok() {
+    std::lock_guard lock(err_mu);
+    failing_since_ms = 0;
+  }
   static constexpr std::chrono::milliseconds k_max_wait{1000};  // the loop wakes at least this often
 
   void beat() {
     heartbeat.store(std::chrono::duration_cast<std::chrono::milliseconds>(steady::now().time_since_epoch()).count());
   }
 
-  impl(forwarder_options o, buffer::outbox& ob) : opts(std::move(o)), outbox(ob) {}
+  impl(forwarder_options o, buffer::outbox& ob, storage_reporter r)
+      : opts(std::move(o)), outbox(ob), reporter(std::move(r)) {}
+
+  void storage_failed(const core::error& e) {
+    if (reporter.failed) reporter.failed(e);
+  }
+  void storage_succeeded() {
+    if (reporter.succeeded) reporter.succeeded();
+  }
 
   // --- librdkafka callbacks (run inside rd_kafka_poll, on the forwarder thread) ---
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
@@ -185,16 +246,20 @@ struct forwarder::impl {
     if (is_dead_letter) {
       const auto id = static_cast<std::int64_t>(tag >> 1);
       dl_in_flight.erase(id);
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) dl_acked.push_back(id);
-      else if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (dl_pending.insert(id).second) dl_acked.push_back(id);
+      } else if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        kafka_error(m->err, rd_kafka_err2str(m->err));
         log->warn("dead letter {} not accepted by Kafka: {}; will retry", id, rd_kafka_err2str(m->err));
+      }
       return;
     }
     const std::uint64_t seq = tag >> 1;
     if (in_flight > 0) --in_flight;
     if (draining && seq <= backlog_end && backlog_queued > 0) --backlog_queued;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      acked.push_back(seq);
+      if (pending.insert(seq).second) acked.push_back(seq);
+      kafka_ok();
       rebuild_backoff = k_rebuild_backoff_min;
       if (kafka_down_logged) {
         log->info("Kafka reachable again; forwarding resumes");
@@ -203,6 +268,7 @@ struct forwarder::impl {
       return;
     }
     if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
+    kafka_error(m->err, rd_kafka_err2str(m->err));
     // Never delete without an ack: a broker error (even MSG_SIZE_TOO_LARGE, which applies to a
     // whole request) leaves the event in the outbox; rebuild and resend from the oldest, with
     // backoff while the error persists. One line per rebuild, not one per message.
@@ -214,6 +280,7 @@ struct forwarder::impl {
   }
 
   void error_cb(rd_kafka_resp_err_t err, const char* reason) {
+    kafka_error(err, reason);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char buf[512];
       rd_kafka_fatal_error(rk, buf, sizeof buf);
@@ -272,20 +339,49 @@ struct forwarder::impl {
     }
   }
 
-  void apply_acks() {
-    if (!acked.empty()) {
-      if (auto st = outbox.ack(acked); !st) {
-        // Not deleted: they will be resent after a restart, with their ids. Keep serving.
-        log->error("cannot delete {} acknowledged events: {}", acked.size(), st.err().message);
-      } else {
-        delivered.fetch_add(acked.size());
+  // The storage steps after a Kafka ack: delete acknowledged events, mark dead letters forwarded.
+  // A failure keeps them pending and retries with backoff (50 ms doubling to 2 s) until it
+  // succeeds: an acknowledged event left in the outbox would be produced again after a restart,
+  // behind newer ones. `force` retries now (at stop).
+  void apply_acks(bool force = false) {
+    const auto now = steady::now();
+    if ((!acked.empty() || !dl_acked.empty()) && (force || now >= storage_retry_at)) {
+      core::status st = core::ok_v;
+      if (!acked.empty()) {
+        st = outbox.ack(acked);
+        if (st) {
+          delivered.fetch_add(acked.size());
+          for (const auto seq : acked) pending.erase(seq);
+          acked.clear();
+        }
       }
-      acked.clear();
+      if (st && !dl_acked.empty()) {
+        st = outbox.mark_dead_letters_forwarded(dl_acked);
+        if (st) {
+          dl_forwarded.fetch_add(dl_acked.size());
+          for (const auto id : dl_acked) dl_pending.erase(id);
+          dl_acked.clear();
+        }
+      }
+      if (st) {
+        if (storage_failing) {
+          log->info("storage recovered: acknowledged events deleted; forwarding resumes");
+          storage_failing = false;
+        }
+        storage_backoff = k_storage_backoff_min;
+        storage_succeeded();
+      } else {
+        if (!storage_failing) {
+          log->error("cannot delete {} events Kafka acknowledged: {}; keeping them pending (never "
+                     "resent) and retrying with backoff", acked.size() + dl_acked.size(), st.err().message);
+        }
+        storage_failing = true;
+        storage_failed(st.err());
+        storage_retry_at = now + storage_backoff;
+        storage_backoff = std::min(storage_backoff * 2, k_storage_backoff_max);
+      }
     }
-    if (!dl_acked.empty()) {
-      if (outbox.mark_dead_letters_forwarded(dl_acked)) dl_forwarded.fetch_add(dl_acked.size());
-      dl_acked.clear();
-    }
+    pending_gauge.store(acked.size());
     in_flight_gauge.store(in_flight);
     held_gauge.store(held_count);
     draining_gauge.store(draining);
@@ -296,15 +392,17 @@ struct forwarder::impl {
   bool move_to_dead_letters(const buffer::record& r, const std::string& reason) {
     if (auto dl = outbox.add_dead_letter("outbox", reason, r.value, r.created_ms); !dl) {
       log->error("cannot dead-letter seq {}: {}; retrying", r.seq, dl.err().message);
+      storage_failed(dl.err());
       fill_paused_until = steady::now() + std::chrono::seconds(1);
       return false;
     }
-    acked.push_back(r.seq);
+    if (pending.insert(r.seq).second) acked.push_back(r.seq);
     return true;
   }
 
   // Produces one outbox row; false when it cannot now (queue full, storage error): retry later.
   bool produce_event(const buffer::record& r) {
+    if (pending.count(r.seq) > 0) return true;  // acknowledged already; only its delete is pending
     events::v1::EventEnvelope env;
     if (!env.ParseFromString(r.value)) {
       log->error("outbox seq {} is not a valid EventEnvelope; moving it to the dead-letter table", r.seq);
@@ -312,15 +410,21 @@ struct forwarder::impl {
     }
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(8);
     for (const auto& [k, v] : cloudevents_headers(env)) add_header(hdrs, k, v);
-    const rd_kafka_resp_err_t err =
-        produce(rk, opts.topic, r.key, r.value, hdrs, opaque_for_event(r.seq));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto err = produce(rk, opts.topic, r.key, r.value, hdrs, opaque_for_event(r.seq));
+    if (err) {
       rd_kafka_headers_destroy(hdrs);
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;
-      if (is_record_rejected(err)) {  // refused by the client itself, for this record alone
-        return move_to_dead_letters(r, std::string("refused by the Kafka client: ") + rd_kafka_err2str(err));
+      if (err->code == "kafka._QUEUE_FULL") return false;  // the window is full: later
+      kafka_error(err->code.substr(6), err->message);
+      switch (err->kind) {
+        case core::error_kind::permanent:  // refused by the client itself, for this record alone
+          return move_to_dead_letters(r, "refused by the Kafka client: " + err->message);
+        case core::error_kind::retriable:
+          fill_paused_until = steady::now() + std::chrono::milliseconds(100);
+          return false;
+        case core::error_kind::fatal:
+          break;
       }
-      log->warn("produce seq {}: {}; rebuilding the producer", r.seq, rd_kafka_err2str(err));
+      log->warn("produce seq {}: {}; rebuilding the producer", r.seq, err->message);
       rebuild = true;
       return false;
     }
@@ -339,6 +443,7 @@ struct forwarder::impl {
       auto rows = outbox.peek(from, limit);
       if (!rows) {
         log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
+        storage_failed(rows.err());
         fill_paused_until = steady::now() + std::chrono::seconds(1);
         return;
       }
@@ -466,6 +571,7 @@ struct forwarder::impl {
       auto rows = outbox.peek(cursor, allowance);
       if (!rows) {
         log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
+        storage_failed(rows.err());
         fill_paused_until = steady::now() + std::chrono::seconds(1);
         return;
       }
@@ -523,14 +629,13 @@ struct forwarder::impl {
     auto dls = outbox.dead_letters(true, 100);
     if (!dls) return;
     for (const auto& d : *dls) {
+      if (dl_pending.count(d.id) > 0) continue;  // acknowledged; only its mark is pending
       rd_kafka_headers_t* hdrs = rd_kafka_headers_new(4);
       const std::string received = core::iso8601_utc_ms(d.received_ms);
       add_header(hdrs, "dlq_reason", d.reason);
       add_header(hdrs, "dlq_source", d.source);
       add_header(hdrs, "dlq_received_at", received);
-      const rd_kafka_resp_err_t err =
-          produce(rk, opts.dlq_topic, d.source, d.payload, hdrs, opaque_for_dead_letter(d.id));
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (produce(rk, opts.dlq_topic, d.source, d.payload, hdrs, opaque_for_dead_letter(d.id))) {
         rd_kafka_headers_destroy(hdrs);
         return;
       }
@@ -562,6 +667,11 @@ struct forwarder::impl {
       // pending for long, so they get a long poll rather than a spin.
       rd_kafka_poll(rk, in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0);
       apply_acks();
+      // Nothing in flight outside a drain: every event up to the cursor is acknowledged (or
+      // dead-lettered). During a drain the live lane runs ahead of the backlog: not claimed then.
+      if (in_flight == 0 && !draining && !rebuild && cursor > acked_through_gauge.load()) {
+        acked_through_gauge.store(cursor);
+      }
       if (in_flight == 0 && dl_in_flight.empty() && !rebuild) {
         std::unique_lock lock(mu);
         const auto now = steady::now();
@@ -569,7 +679,8 @@ struct forwarder::impl {
         if (!dirty || paused || stalled_drain) {
           // A rate-limited drain has more to do soon; otherwise wait for new rows.
           const auto idle = draining ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
-          const auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
+          auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
+          if (!acked.empty() || !dl_acked.empty()) until = std::min(until, std::max(storage_retry_at, now));
           // A stalled drain (rate limit, held events at their cap) waits its 10 ms even if rows
           // were appended: they could not be produced now anyway.
           cv.wait_until(lock, until, [&] {
@@ -587,11 +698,22 @@ struct forwarder::impl {
     }
     if (in_flight > 0) log->info("{} events still in flight at stop stay in the outbox", in_flight);
     destroy_producer();
+    // Deletes still failing at stop: retry until the drain deadline; what remains is produced
+    // again after the restart (with its event_id: a duplicate the consumers drop).
+    while ((!acked.empty() || !dl_acked.empty()) && std::chrono::steady_clock::now() < deadline) {
+      apply_acks(true);
+      if (acked.empty() && dl_acked.empty()) break;
+      std::this_thread::sleep_for(std::min(storage_backoff, std::chrono::milliseconds(200)));
+    }
+    if (!acked.empty()) {
+      log->error("{} events Kafka acknowledged could not be deleted before the stop: they are "
+                 "produced again after the restart, with their event_id", acked.size());
+    }
   }
 };
 
-forwarder::forwarder(forwarder_options options, buffer::outbox& outbox)
-    : impl_(std::make_unique<impl>(std::move(options), outbox)) {}
+forwarder::forwarder(forwarder_options options, buffer::outbox& outbox, storage_reporter reporter)
+    : impl_(std::make_unique<impl>(std::move(options), outbox, std::move(reporter))) {}
 
 forwarder::~forwarder() { stop(std::chrono::milliseconds(0)); }
 
@@ -625,9 +747,29 @@ void forwarder::stop(std::chrono::milliseconds drain) {
 }
 
 forwarder_stats forwarder::stats() const {
-  return {impl_->delivered.load(), impl_->dl_forwarded.load(), impl_->rebuilds.load(),
-          impl_->in_flight_gauge.load(), impl_->draining_gauge.load(), impl_->held_gauge.load(),
-          impl_->drains.load(),         impl_->heartbeat.load()};
+  const auto& p = *impl_;
+  forwarder_stats s;
+  s.delivered = p.delivered.load();
+  s.dead_letters_forwarded = p.dl_forwarded.load();
+  s.producer_rebuilds = p.rebuilds.load();
+  s.in_flight = p.in_flight_gauge.load();
+  s.draining = p.draining_gauge.load();
+  s.deferred = p.held_gauge.load();
+  s.drains = p.drains.load();
+  s.heartbeat_steady_ms = p.heartbeat.load();
+  s.acked_pending_delete = p.pending_gauge.load();
+  s.acked_through = p.acked_through_gauge.load();
+  std::lock_guard lock(p.err_mu);
+  s.kafka_errors = p.kafka_errors;
+  s.last_kafka_error = p.last_error;
+  s.last_kafka_error_message = p.last_error_message;
+  s.last_kafka_error_ms = p.last_error_ms;
+  s.kafka_failing_since_ms = p.failing_since_ms;
+  if (p.failing_since_ms != 0) {
+    s.kafka_failing_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - p.failing_since_steady).count();
+  }
+  return s;
 }
 
 }  // namespace herd::gateway

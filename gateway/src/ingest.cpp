@@ -36,6 +36,7 @@ core::result<ingest::identity> ingest::identify(const sensors::reading& r, const
 }
 
 core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::reading& reading) {
+  if (auto st = refused_after_fatal(); !st) return st;
   // One clock sample per reading: it stamps ingested_at and says how far that can be trusted.
   const core::clock_status clock = monitor_.sample();
   const occurred_at occurred = resolve_occurred_at(reading.source_ts_ms, raw.received_ms, {}, clock.synced);
@@ -63,7 +64,8 @@ core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::
     const envelope_meta meta{event_id, animal, occurred, clock.wall_ms, seq, quality};
     return factory_.event_for(reading, meta).SerializeAsString();
   }, mode);
-  if (!appended) return appended.err();
+  if (!appended) return reported(appended.err());
+  (void)reported(core::ok_v);
   if (appended->duplicate) {
     duplicates_.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -77,6 +79,7 @@ core::status ingest::on_reading(const sensors::raw_message& raw, const sensors::
 }
 
 core::status ingest::on_rejected(const sensors::raw_message& raw, const std::string& reason) {
+  if (auto st = refused_after_fatal(); !st) return st;
   std::string why = reason;
   std::string_view bytes = raw.payload;
   if (bytes.size() > k_dead_letter_max_bytes) {
@@ -86,10 +89,33 @@ core::status ingest::on_rejected(const sensors::raw_message& raw, const std::str
   }
   auto id = outbox_.add_dead_letter(raw.source.substr(0, 1024), why, std::string(bytes),
                                     raw.received_ms);
-  if (!id) return id.err();
+  if (!id) return reported(id.err());
+  (void)reported(core::ok_v);
   dead_lettered_.fetch_add(1, std::memory_order_relaxed);
   if (on_stored_) on_stored_();
   return core::ok_v;
+}
+
+// Once a fatal storage error is decided the process is about to exit: nothing more is stored or
+// acknowledged on storage found unusable (the source holds the message; the broker redelivers it
+// after the restart).
+core::status ingest::refused_after_fatal() const {
+  if (policy_ == nullptr || !policy_->stopping()) return core::ok_v;
+  auto fatal = policy_->fatal();
+  return fatal ? *fatal : core::error::fatal("stopping after a fatal error", "gateway.stopping");
+}
+
+// Every storage attempt's outcome goes to the policy: it keeps the blocked state and counters that
+// /health and /metrics show, and stops the gateway on a fatal error. The source holds an
+// unstored reading unacknowledged whatever the decision (even a stop: exactly a crash).
+core::status ingest::reported(core::status st) {
+  if (policy_ == nullptr) return st;
+  if (st) {
+    policy_->succeeded(storage_step::ingest);
+  } else {
+    (void)policy_->failed(storage_step::ingest, st.err());
+  }
+  return st;
 }
 
 void ingest::set_registry(std::shared_ptr<const collar_registry> registry) {

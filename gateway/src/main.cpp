@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <unistd.h>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -24,6 +26,37 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   { std::ofstream(tmp) << text; }
   std::rename(tmp.c_str(), path.c_str());
+}
+
+// Exit statuses (README, "Failure handling"): 1 cannot start, 2 bad config, 74 a fatal storage
+// error (EX_IOERR), 70 another fatal error (EX_SOFTWARE), 75 stopped while a reading could not be
+// stored (EX_TEMPFAIL). systemd restarts herdgate on any of them (Restart=always).
+constexpr int k_exit_fatal_storage = 74;
+constexpr int k_exit_fatal = 70;
+constexpr int k_exit_tempfail = 75;
+
+// How long a fatal exit waits for Kafka to acknowledge what the outbox holds (app::forward_stored).
+constexpr std::chrono::seconds k_fatal_forward_within{5};
+
+// A fatal error: the outbox (or another part) is unusable, and only a restart, whose start-up
+// check quarantines and salvages a corrupt outbox, can help. Ingest stores nothing more from the
+// moment the error was decided (the held reading is not acknowledged: the broker redelivers it).
+// Before exiting, the forwarder gets up to 5 s to have Kafka acknowledge every event the outbox
+// holds: storage that failed may not keep what it committed last (with synchronous = normal a
+// commit is only in the page cache until the next timed checkpoint, and ext4 remounted read-only
+// after an error discards those pages), yet it still serves them, and each is an acknowledged
+// reading. Then the process ends as a crash would (no MQTT disconnect: the delivery thread holds
+// its unstored reading until the end), which loses nothing else.
+[[noreturn]] void exit_after_fatal(const herd::gateway::systemd_notifier& systemd, herd::gateway::app& app,
+                                   const herd::core::error& e) {
+  const int status = e.module() == "outbox" ? k_exit_fatal_storage : k_exit_fatal;
+  spdlog::critical("fatal error ({}): {}; forwarding what the outbox still holds (up to {} s), then "
+                   "exiting with status {} so that systemd restarts herdgate",
+                   e.code.empty() ? "unclassified" : e.code, e.message, k_fatal_forward_within.count(), status);
+  systemd.stopping("fatal error (" + e.code + "): " + e.message);
+  if (app.forward_stored(k_fatal_forward_within)) spdlog::info("Kafka acknowledged every event in the outbox");
+  spdlog::shutdown();
+  std::_Exit(status);
 }
 
 }  // namespace
@@ -69,6 +102,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // raised by the failure policy's stop callback (a fatal error)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   herd::core::system_clock clock;
@@ -79,6 +113,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& app = **gw;
+  // A fatal error (failure_policy, README "Failure handling") wakes this loop at once.
+  app.on_fatal([](const herd::core::error&) { ::kill(::getpid(), SIGUSR1); });
   std::atomic<bool> announced = false;
   // Written once, after the listener is bound and before the ready file, from whichever comes
   // first: the ready callback (a Paho thread) or the return of start().
@@ -154,7 +190,8 @@ int main(int argc, char** argv) {
     ts.tv_sec = static_cast<std::time_t>(wait.count() / 1000);
     ts.tv_nsec = static_cast<long>((wait.count() % 1000) * 1000000);
     const int sig = sigtimedwait(&signals, nullptr, &ts);
-    if (sig < 0) continue;  // EAGAIN: time to look at the watchdog; EINTR: look again
+    if (auto fatal = app.fatal_error()) exit_after_fatal(systemd, app, *fatal);
+    if (sig < 0 || sig == SIGUSR1) continue;  // EAGAIN: time to look at the watchdog; EINTR: look again
     if (sig == SIGHUP) {
       systemd.status("reloading the registry");
       (void)app.reload_registry();
@@ -165,7 +202,14 @@ int main(int argc, char** argv) {
     break;
   }
   systemd.stopping("stopping: ingest first, then forwarding (up to 5 s)");
-  app.stop(std::chrono::seconds(5));
+  if (auto stopped = app.stop(std::chrono::seconds(5)); !stopped) {
+    // The decision the MQTT source leaves to us: a delivery still holds a reading that storage
+    // refuses. Exit without acknowledging it, exactly as a crash would: the broker redelivers it.
+    spdlog::critical("stopping while storage still fails ({}): exiting without acknowledging the held "
+                     "message; the broker will redeliver it", stopped.err().message);
+    spdlog::shutdown();
+    std::_Exit(k_exit_tempfail);
+  }
   spdlog::info("stopped: {}", app.summary());
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "herd/core/time_format.hpp"
 #include "modbus_observability.hpp"
 
 namespace herd::gateway {
@@ -23,6 +24,12 @@ class exposition {
   template <class V>
   void metric(const char* name, const char* type, const char* help, V value) {
     out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  }
+  // One metric with a label: every (label value, value) pair as a line.
+  template <class Map>
+  void labelled(const char* name, const char* type, const char* help, const Map& rows) {
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& [labels, value] : rows) out_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
   }
   std::string take() { return std::move(out_); }
 
@@ -85,6 +92,28 @@ std::string render_prometheus(const observability_snapshot& s) {
   e.metric("herdgate_ingested_clock_stepped_total", "counter",
            "Events stored shortly after a wall clock step (marked CLOCK_QUALITY_STEPPED).",
            s.ingested_clock_stepped);
+  const auto& f = s.failures;
+  e.metric("herdgate_ingest_blocked", "gauge",
+           "1 while storage refuses readings (they are held unacknowledged), 0 otherwise.",
+           f.ingest.blocked ? 1 : 0);
+  e.metric("herdgate_forward_storage_blocked", "gauge",
+           "1 while events Kafka acknowledged cannot be deleted from the outbox (retried), 0 otherwise.",
+           f.forward.blocked ? 1 : 0);
+  e.metric("herdgate_acked_pending_delete", "gauge",
+           "Events acknowledged by Kafka whose delete from the outbox is pending (retried, never resent).",
+           s.acked_pending_delete);
+  std::map<std::string, std::uint64_t> storage;
+  for (const auto& [key, n] : f.failures) {
+    storage[fmt::format("step=\"{}\",cause=\"{}\"", key.first, key.second)] = n;
+  }
+  e.labelled("herdgate_storage_failures_total", "counter",
+             "Failed outbox operations by step (ingest, forward, monitor) and cause (error code).", storage);
+  std::map<std::string, std::uint64_t> kafka;
+  for (const auto& [name, n] : s.kafka_errors) kafka[fmt::format("error=\"{}\"", name)] = n;
+  e.labelled("herdgate_kafka_errors_total", "counter",
+             "Kafka errors (delivery reports, client errors) by librdkafka error name.", kafka);
+  e.metric("herdgate_fatal", "gauge", "1 once a fatal error was decided: the gateway is stopping.",
+           f.fatal ? 1 : 0);
   return e.take() + render_modbus_metrics(s.modbus_devices);
 }
 
@@ -94,6 +123,29 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
     r.reasons.push_back("mqtt: not connected to " + s.mqtt_broker);
   }
   if (!s.outbox_error.empty()) r.reasons.push_back("outbox: " + s.outbox_error);
+  const auto& f = s.failures;
+  const auto since = [](const blocked_state& b) { return core::iso8601_utc_ms(b.since_ms); };
+  if (f.fatal) {
+    r.reasons.push_back(fmt::format("gateway: stopping for a restart after a fatal error ({}): {}",
+                                    f.fatal->code, f.fatal->message));
+  }
+  if (f.ingest.blocked) {
+    r.reasons.push_back(fmt::format("ingest: storage refuses readings since {} ({}: {}); they are held "
+                                    "unacknowledged at the broker",
+                                    since(f.ingest), f.ingest.code, f.ingest.message));
+  }
+  if (f.forward.blocked) {
+    r.reasons.push_back(fmt::format("forward: cannot delete events Kafka acknowledged since {} ({}: {})",
+                                    since(f.forward), f.forward.code, f.forward.message));
+  }
+  const bool events_wait = s.kafka_in_flight > 0 || (s.outbox_depth && *s.outbox_depth > 0);
+  if (s.kafka_failing_since_ms > 0 && events_wait &&
+      s.kafka_failing_ms > o.max_kafka_failing.count() * 1000) {
+    r.reasons.push_back(fmt::format("kafka: no delivery acknowledged since errors began at {}; last error {} "
+                                    "at {}: {}",
+                                    core::iso8601_utc_ms(s.kafka_failing_since_ms), s.last_kafka_error,
+                                    core::iso8601_utc_ms(s.last_kafka_error_ms), s.last_kafka_error_message));
+  }
   const double age = s.oldest_unsent_age_s();
   const auto limit = static_cast<double>(o.max_oldest_unsent.count());
   if (age > limit) {
@@ -109,6 +161,17 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
                       {"max_oldest_unsent_seconds", o.max_oldest_unsent.count()},
                       {"clock", s.clock_quality}};
   if (s.outbox_depth) j["outbox_depth"] = *s.outbox_depth;
+  const auto blocked_json = [&](const blocked_state& b) {
+    return nlohmann::json{{"blocked", b.blocked}, {"since", b.blocked ? since(b) : std::string()},
+                          {"cause", b.code}};
+  };
+  j["ingest"] = blocked_json(f.ingest);
+  j["forward"] = blocked_json(f.forward);
+  if (!s.last_kafka_error.empty()) {
+    j["kafka_last_error"] = {{"name", s.last_kafka_error},
+                             {"at", core::iso8601_utc_ms(s.last_kafka_error_ms)},
+                             {"message", s.last_kafka_error_message}};
+  }
   if (!r.healthy) j["reasons"] = r.reasons;
   r.json = j.dump() + "\n";
   return r;

@@ -28,6 +28,8 @@ struct mqtt_source::impl {
   std::condition_variable cv;
   bool stopping = false;
   bool connection_lost = false;
+  bool stopped = false;  // stop() completed: disconnected, supervisor joined
+  bool recheck_connection = false;  // a delivery outlived the keep-alive: ask Paho if still connected
   bool delivery_blocked = false;  // a delivery is holding a message it cannot store
   std::thread supervisor;
 
@@ -45,22 +47,37 @@ struct mqtt_source::impl {
 
   // Runs on Paho's delivery thread. Returning lets Paho send the PUBACK, so this returns only
   // once the sink has made the message durable. While storage fails it keeps the message
-  // unacknowledged and retries (the broker holds the rest: backpressure). If a stop was requested
-  // and storage still fails after `stop_grace`, the process exits at once without returning:
-  // exactly a crash, which loses nothing unacknowledged (the broker redelivers the message).
-  // Paho holds its client lock during this call, so nothing here may call the client.
+  // unacknowledged and retries with backoff (50 ms doubling to 2 s; the broker holds the rest:
+  // backpressure), also after a stop request: stop() waits up to `stop_grace` for it and then
+  // reports the blocked delivery to its caller, which decides (the gateway exits the process).
+  // Paho holds its client lock during this call, so nothing here may call the client; it also
+  // keeps Paho from sending PINGREQs, so a delivery blocked longer than 1.5 x keep-alive loses
+  // the connection (the broker drops it): `connected` turns false then, not at the reconnect.
   void deliver(const mqtt::const_message_ptr& msg) {
     std::lock_guard delivery(delivery_mu);
     received.fetch_add(1, std::memory_order_relaxed);
-    raw_message raw{msg->get_topic(), msg->get_payload_str(), clock.now_ms(), msg->is_duplicate()};
+    // A retained message arrives with RETAIN=1 and DUP=0 at each (re)subscribe: a broker-made
+    // copy of an old publish, so it counts as a redelivery for the dedup rule (README, Duplicates).
+    raw_message raw{msg->get_topic(), msg->get_payload_str(), clock.now_ms(),
+                    msg->is_duplicate() || msg->is_retained()};
     auto decoded = decode_collar_message(raw.source, raw.payload);
     auto backoff = std::chrono::milliseconds(50);
     bool warned = false;
-    std::optional<std::chrono::steady_clock::time_point> give_up;
+    const auto blocked_at = std::chrono::steady_clock::now();
+    const auto session_lost_after = opts.keep_alive * 3 / 2;
+    bool session_lost = false;
     for (;;) {
       const core::status st = store(raw, decoded);
       if (st) {
         if (warned) log->info("storage recovered; ingest resumes");
+        if (session_lost) {
+          log->info("storage took longer than the broker's keep-alive allowance: if the broker dropped "
+                    "the connection it redelivers the stored reading after the reconnect, and the "
+                    "gateway recognises it as a duplicate");
+          std::lock_guard lock(mu);
+          recheck_connection = true;  // the supervisor asks Paho (not possible from here)
+          cv.notify_all();
+        }
         set_blocked(false);
         return;
       }
@@ -70,19 +87,24 @@ struct mqtt_source::impl {
         warned = true;
         set_blocked(true);
       }
-      std::unique_lock lock(mu);
-      cv.wait_for(lock, backoff, [&] { return stopping; });
-      if (stopping) {
-        const auto now = std::chrono::steady_clock::now();
-        if (!give_up) give_up = now + opts.stop_grace;
-        if (now >= *give_up) {
-          log->critical("stopping while storage still fails: exiting without acknowledging the "
-                        "held message; the broker will redeliver it");
-          spdlog::shutdown();
-          std::_Exit(75);  // EX_TEMPFAIL
+      {
+        // The backoff holds even once a stop is requested (a stop must not turn this into a spin);
+        // during the stop grace it is at most 50 ms, so a store that recovers is seen in time.
+        std::unique_lock lock(mu);
+        const auto wait = stopping ? std::min(backoff, std::chrono::milliseconds(50)) : backoff;
+        const auto until = std::chrono::steady_clock::now() + wait;
+        while (cv.wait_until(lock, until) != std::cv_status::timeout) {
         }
       }
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      if (!session_lost && opts.keep_alive.count() > 0 &&
+          std::chrono::steady_clock::now() - blocked_at > session_lost_after) {
+        session_lost = true;
+        connected = false;
+        log->warn("a delivery has been blocked for more than 1.5 x keep-alive ({} s): no keep-alive "
+                  "reached the broker, which drops the connection by then; counted as disconnected; "
+                  "the held message is redelivered after the reconnect", opts.keep_alive.count());
+      }
     }
   }
 
@@ -153,9 +175,23 @@ struct mqtt_source::impl {
         attempts = 0;
         backoff = opts.reconnect_min;
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return stopping || connection_lost; });
+        for (;;) {
+          cv.wait(lock, [&] { return stopping || connection_lost || recheck_connection; });
+          if (stopping || connection_lost) break;
+          // A long delivery marked the connection lost; Paho knows whether it still is.
+          recheck_connection = false;
+          lock.unlock();
+          bool up = false;
+          try {
+            up = client->is_connected();
+          } catch (const mqtt::exception&) {
+          }
+          connected = up;
+          lock.lock();
+        }
         if (stopping) return;
         connection_lost = false;
+        recheck_connection = false;
         log->warn("connection to {} lost; reconnecting with backoff up to {} ms", opts.broker_uri,
                   opts.reconnect_max.count());
         continue;
@@ -174,7 +210,16 @@ struct mqtt_source::impl {
 mqtt_source::mqtt_source(mqtt_options options, const core::clock& clock)
     : impl_(std::make_unique<impl>(std::move(options), clock)) {}
 
-mqtt_source::~mqtt_source() { stop(); }
+mqtt_source::~mqtt_source() {
+  if (stop()) return;
+  // A delivery is still blocked in the sink: the client must outlive it. Whoever destroys a
+  // source in that state (a test; the daemon exits instead) waits until storage accepts.
+  {
+    std::unique_lock lock(impl_->mu);
+    impl_->cv.wait(lock, [&] { return !impl_->delivery_blocked; });
+  }
+  (void)stop();
+}
 
 core::status mqtt_source::start(reading_sink& sink, std::function<void()> on_subscribed) {
   auto& p = *impl_;
@@ -200,17 +245,22 @@ core::status mqtt_source::start(reading_sink& sink, std::function<void()> on_sub
   return core::ok_v;
 }
 
-void mqtt_source::stop() {
+core::status mqtt_source::stop() {
   auto& p = *impl_;
-  if (!p.client) return;
+  if (!p.client) return core::ok_v;
   {
     std::unique_lock lock(p.mu);
-    if (p.stopping && !p.supervisor.joinable()) return;
+    if (p.stopped) return core::ok_v;
     p.stopping = true;
     p.cv.notify_all();
-    // A blocked delivery holds Paho's client lock: any client call would wait for it. It either
-    // stores its message within the grace period or ends the process (deliver()).
-    p.cv.wait(lock, [&] { return !p.delivery_blocked; });
+    // A blocked delivery holds Paho's client lock: any client call would wait for it. Give it
+    // stop_grace to store its message; after that the caller decides (the gateway exits).
+    if (!p.cv.wait_for(lock, p.opts.stop_grace, [&] { return !p.delivery_blocked; })) {
+      return core::error::fatal(
+          "a delivery still holds a message storage refuses, " + std::to_string(p.opts.stop_grace.count()) +
+              " ms after the stop request; it is not acknowledged (the broker redelivers it)",
+          "mqtt.delivery_blocked");
+    }
   }
   if (p.supervisor.joinable()) p.supervisor.join();
   try {
@@ -223,6 +273,9 @@ void mqtt_source::stop() {
     p.log->debug("disconnect: {}", e.what());
   }
   p.connected = false;
+  std::lock_guard lock(p.mu);
+  p.stopped = true;
+  return core::ok_v;
 }
 
 mqtt_stats mqtt_source::stats() const {

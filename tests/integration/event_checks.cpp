@@ -136,6 +136,22 @@ std::size_t duplicates_checked(const std::vector<decoded_event>& events) {
   return dups;
 }
 
+std::size_t reused_gateway_seqs(const std::vector<decoded_event>& events) {
+  std::map<std::uint64_t, std::string> id_of;
+  std::size_t reused = 0;
+  for (const auto& e : events) {
+    auto [it, fresh] = id_of.emplace(e.envelope.gateway_seq(), e.envelope.event_id());
+    if (!fresh && it->second != e.envelope.event_id()) {
+      ++reused;
+      if (reused <= 5) {
+        MESSAGE("gateway_seq " << it->first << " carried by " << it->second << " and " << e.envelope.event_id());
+      }
+      it->second = e.envelope.event_id();  // count each further id once
+    }
+  }
+  return reused;
+}
+
 std::int64_t records_in_topic(const std::string& bootstrap, const std::string& topic) {
   char err[256];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

@@ -42,6 +42,10 @@ std::size_t order_violations(const std::vector<decoded_event>& events);
 // (collar, seq) carries the same event_id: a resend never mints a new id.
 std::size_t duplicates_checked(const std::vector<decoded_event>& events);
 
+// gateway_seqs carried by more than one event_id (README: a gateway_seq is never reused; a resend
+// keeps both). Each one is reported through doctest with its two event_ids.
+std::size_t reused_gateway_seqs(const std::vector<decoded_event>& events);
+
 // Records in `topic` according to the partitions' watermarks (high - low, summed): what the
 // cluster holds, independent of any consumer.
 std::int64_t records_in_topic(const std::string& bootstrap, const std::string& topic);

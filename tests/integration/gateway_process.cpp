@@ -76,6 +76,10 @@ std::optional<int> gateway_process::stop(std::chrono::milliseconds deadline) {
   return proc_->wait_exit(deadline);
 }
 
+std::optional<int> gateway_process::wait_exit(std::chrono::milliseconds deadline) {
+  return proc_->wait_exit(deadline);
+}
+
 bool gateway_process::running() { return proc_ && proc_->running(); }
 
 std::string gateway_process::log_text() const { return logs_ + (proc_ ? proc_->log_text() : ""); }

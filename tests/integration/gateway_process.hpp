@@ -43,6 +43,8 @@ class gateway_process {
   void kill9();
   // SIGTERM; returns the exit status (nullopt: still running after the deadline).
   std::optional<int> stop(std::chrono::milliseconds deadline = std::chrono::seconds(20));
+  // Waits for herdgate to exit by itself; its exit status (nullopt: still running at the deadline).
+  std::optional<int> wait_exit(std::chrono::milliseconds deadline);
   bool running();
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
   std::string outbox_path() const { return ((s_.outbox_dir.empty() ? s_.dir : s_.outbox_dir) / "outbox.db").string(); }

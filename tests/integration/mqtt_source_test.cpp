@@ -32,11 +32,12 @@ class recording_sink final : public sensors::reading_sink {
   std::atomic<bool> failing{false};
   std::atomic<int> attempts{0};
 
-  core::status on_reading(const sensors::raw_message&, const sensors::reading& r) override {
+  core::status on_reading(const sensors::raw_message& raw, const sensors::reading& r) override {
     ++attempts;
     if (failing) return core::error::retriable("disk full (simulated)");
     std::lock_guard lock(mu_);
     seqs_.push_back(static_cast<std::uint32_t>(r.source_seq));
+    redelivered_.push_back(raw.redelivered);
     return core::ok_v;
   }
   core::status on_rejected(const sensors::raw_message&, const std::string&) override {
@@ -46,10 +47,15 @@ class recording_sink final : public sensors::reading_sink {
     std::lock_guard lock(mu_);
     return seqs_;
   }
+  std::vector<bool> redelivered() {
+    std::lock_guard lock(mu_);
+    return redelivered_;
+  }
 
  private:
   std::mutex mu_;
   std::vector<std::uint32_t> seqs_;
+  std::vector<bool> redelivered_;
 };
 
 sensors::mqtt_options options_for(const test_support::mosquitto_broker& broker) {
@@ -96,7 +102,7 @@ TEST_CASE("a reading that cannot be stored is held and retried, then acknowledge
     CHECK(s.sink.seqs().empty());
     s.sink.failing = false;
     REQUIRE(test_support::wait_until([&] { return s.sink.seqs().size() == 1; }, 10s));
-    s.source.stop();
+    CHECK(s.source.stop().ok());
   }
   // Acknowledged: a new session under the same client id gets only what follows, not seq 1 again.
   running_source again(broker);
@@ -116,7 +122,7 @@ TEST_CASE("a stop while storage fails waits for it to recover and acknowledges o
       std::this_thread::sleep_for(150ms);  // storage comes back within the stop grace (300 ms)
       s.sink.failing = false;
     });
-    s.source.stop();  // returns only after the held reading was stored
+    CHECK(s.source.stop().ok());  // returns only after the held reading was stored
     healer.join();
     CHECK(s.sink.seqs() == std::vector<std::uint32_t>{1});
   }
@@ -126,7 +132,12 @@ TEST_CASE("a stop while storage fails waits for it to recover and acknowledges o
   CHECK(again.sink.seqs() == std::vector<std::uint32_t>{2});
 }
 
-TEST_CASE("a stop while storage keeps failing exits without acknowledging: the broker redelivers") {
+// Regression (issue 13, case 7): after the stop request the held delivery retried the store tens of
+// thousands of times per 200 ms (its backoff wait ended at once once `stopping` was set), and the
+// decision to end the process (_Exit) sat inside the source. Now stop() keeps the backoff, reports
+// the blocked delivery after stop_grace, and the caller (here the test, in the daemon main())
+// exits without acknowledging.
+TEST_CASE("a stop while storage keeps failing reports it and the caller exits without acknowledging") {
   test_support::mosquitto_broker broker;
   int to_parent[2];
   REQUIRE(pipe(to_parent) == 0);
@@ -139,13 +150,22 @@ TEST_CASE("a stop while storage keeps failing exits without acknowledging: the b
     s.sink.failing = true;
     (void)!write(to_parent[1], "R", 1);
     while (s.sink.attempts < 1) std::this_thread::sleep_for(5ms);
-    s.source.stop();  // must not return: deliver() exits the process after the grace period
-    _exit(0);
+    const int before = s.sink.attempts;
+    const auto st = s.source.stop();  // waits stop_grace (300 ms), then says the delivery is stuck
+    const int during = s.sink.attempts - before;
+    if (st.ok() || st.err().code != "mqtt.delivery_blocked") _exit(1);
+    (void)!write(to_parent[1], &during, sizeof during);
+    std::_Exit(75);  // the caller's decision, as herdgate's main() takes it
   }
   close(to_parent[1]);
   char c = 0;
   REQUIRE(read(to_parent[0], &c, 1) == 1);
   publish(broker, {7});
+  int during = -1;
+  CHECK(read(to_parent[0], &during, sizeof during) == static_cast<ssize_t>(sizeof during));
+  // Backoff 50 ms doubling: a handful of tries in 300 ms, not a spin.
+  CHECK(during >= 0);
+  CHECK(during <= 10);
   int status = 0;
   bool exited = test_support::wait_until([&] { return waitpid(child, &status, WNOHANG) == child; }, 20s);
   if (!exited) kill(child, SIGKILL);
@@ -161,9 +181,70 @@ TEST_CASE("a stop while storage keeps failing exits without acknowledging: the b
 
 TEST_CASE("readings published while the gateway was away arrive after it reconnects") {
   test_support::mosquitto_broker broker;
-  { running_source first(broker); first.source.stop(); }  // establishes the persistent session
+  { running_source first(broker); CHECK(first.source.stop().ok()); }  // establishes the persistent session
   publish(broker, {1, 2, 3, 4, 5});
   running_source s(broker);
   REQUIRE(test_support::wait_until([&] { return s.sink.seqs().size() == 5; }, 10s));
   CHECK(s.sink.seqs() == std::vector<std::uint32_t>{1, 2, 3, 4, 5});
+}
+
+// Regression (issue 13, case 8): a delivery blocked in the sink keeps Paho from answering the
+// broker's keep-alive, so after 1.5 x keep-alive the broker drops the connection; the connected
+// gauge said 1 until storage recovered. Now it turns false while the delivery is still blocked, and
+// after recovery the source reconnects and the held reading is stored (once more: a redelivery).
+TEST_CASE("a delivery blocked longer than the keep-alive shows the connection as lost") {
+  test_support::mosquitto_broker broker;
+  recording_sink sink;
+  core::system_clock clock;
+  auto o = options_for(broker);
+  o.keep_alive = 1s;
+  o.stop_grace = 5s;
+  o.reconnect_min = 100ms;
+  sensors::mqtt_source source(o, clock);
+  std::atomic<int> subscribed{0};
+  REQUIRE(source.start(sink, [&] { ++subscribed; }).ok());
+  REQUIRE(test_support::wait_until([&] { return subscribed.load() == 1; }, 10s));
+  CHECK(source.stats().connected);
+  sink.failing = true;
+  publish(broker, {1});
+  REQUIRE(test_support::wait_until([&] { return sink.attempts >= 1; }, 10s));
+  // Blocked past 1.5 s: the gauge turns false while the delivery still holds the reading.
+  CHECK(test_support::wait_until([&] { return !source.stats().connected; }, 5s));
+  CHECK(sink.seqs().empty());
+  sink.failing = false;
+  REQUIRE(test_support::wait_until([&] { return !sink.seqs().empty(); }, 10s));
+  // Connected again: reconnected, or Paho's connection outlived the block after all.
+  CHECK(test_support::wait_until([&] { return source.stats().connected; }, 15s));
+  CHECK(source.stop().ok());
+  CHECK(sink.seqs().front() == 1u);
+}
+
+// Regression (issue 13, case 5): a collar publishing with the retain flag and ts 0 gave a new event
+// at every gateway restart: the broker's retained copy arrives with RETAIN=1 and DUP=0 at each
+// subscribe, and only DUP counted as "a copy". Now RETAIN does too, so the dedup rule holds.
+TEST_CASE("a retained message handed over at subscribe is marked as a redelivery") {
+  test_support::mosquitto_broker broker;
+  test_support::child_process pub("/usr/bin/mosquitto_pub",
+                                  {"-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-q", "1", "-r",
+                                   "-t", k_topic, "-m", R"({"seq": 9, "ts": 0})"},
+                                  broker.dir());
+  REQUIRE(pub.wait_exit(10s) == 0);
+  for (int start = 0; start < 2; ++start) {  // every (re)subscribe gets the retained copy again
+    CAPTURE(start);
+    running_source s(broker);
+    REQUIRE(test_support::wait_until([&] { return !s.sink.seqs().empty(); }, 10s));
+    CHECK(s.sink.seqs().front() == 9u);
+    CHECK(s.sink.redelivered().front());
+    CHECK(s.source.stop().ok());
+  }
+  // A plain publish (queued in the session while the source is away) is not a copy.
+  publish(broker, {10});
+  running_source s(broker);
+  REQUIRE(test_support::wait_until([&] { return s.sink.seqs().size() >= 2; }, 10s));
+  const auto seqs = s.sink.seqs();
+  const auto flags = s.sink.redelivered();
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    CAPTURE(seqs[i]);
+    CHECK(flags[i] == (seqs[i] == 9u));
+  }
 }

@@ -38,7 +38,7 @@ core::error statement_error(PGconn* conn, const PGresult* res, std::string_view 
   // A dropped connection may carry no SQLSTATE at all: it is a network problem, not the input.
   if (PQstatus(conn) == CONNECTION_BAD) return core::error::retriable(std::move(text));
   if (state == nullptr) return core::error::retriable(std::move(text));  // libpq-side failure
-  return core::error{classify_sqlstate(state), std::move(text)};
+  return core::error{classify_sqlstate(state), std::move(text), "pg." + std::string(state)};  // code: pg.<SQLSTATE>
 }
 
 core::error connect_error(PGconn* conn, const std::string& conninfo) {

@@ -158,3 +158,45 @@ TEST_CASE("page_size applies to a new outbox, an existing one keeps its own") {
   append_one(**opened);
   CHECK(pragma_text(o.path, "PRAGMA page_size") == "1024");
 }
+
+// With synchronous = normal a power cut (or a failing file system) can take back the last
+// commits while the forwarder already sent them: seqs are claimed in fsynced blocks, so the next
+// start never hands one out again (the remount fault test shows the loss itself).
+TEST_CASE("synchronous = normal claims seqs in durable blocks: a crash leaves a gap, a clean close none") {
+  test::scratch_dir dir;
+  const auto seq_claimed = [](const std::string& path) {
+    return pragma_text(path, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'");
+  };
+  const auto next_seq = [](buffer::outbox& ob) {
+    auto r = ob.append("animal", "", [](std::uint64_t) { return std::string(200, 'x'); });
+    REQUIRE(r.ok());
+    return r->seq;
+  };
+  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
+  {
+    auto ob = buffer::outbox::open(o);
+    REQUIRE(ob.ok());
+    for (std::uint64_t i = 1; i <= 3; ++i) CHECK(next_seq(**ob) == i);
+    CHECK(seq_claimed(o.path) == "10001");  // claimed by the first append
+    // What a crash leaves: the files as they are now (the database and its WAL).
+    std::filesystem::copy_file(o.path, dir.file("crash.db"));
+    std::filesystem::copy_file(o.path + "-wal", dir.file("crash.db-wal"));
+  }
+  CHECK(seq_claimed(o.path) == "3");  // a clean close gives the rest back
+  {
+    auto ob = buffer::outbox::open(o);
+    REQUIRE(ob.ok());
+    CHECK(next_seq(**ob) == 4);  // no gap after a clean restart
+  }
+  buffer::outbox_options crashed = o;
+  crashed.path = dir.file("crash.db");
+  auto ob = buffer::outbox::open(crashed);
+  REQUIRE(ob.ok());
+  CHECK(next_seq(**ob) == 10002);  // after the block: whatever the crash took, no seq is reused
+
+  buffer::outbox_options full{.path = dir.file("full.db"), .synchronous = buffer::sync_mode::full};
+  auto fob = buffer::outbox::open(full);
+  REQUIRE(fob.ok());
+  CHECK(next_seq(**fob) == 1);
+  CHECK(seq_claimed(full.path) == "1");  // every commit is durable: nothing to claim ahead
+}

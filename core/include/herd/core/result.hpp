@@ -14,13 +14,30 @@ enum class error_kind {
   fatal,      // the component is unusable and must be rebuilt or the process stopped
 };
 
+const char* to_string(error_kind k);
+
+// An error says two things: its class (what a caller may do: retry, give up on this input, stop)
+// and its code: which condition of which module, "<module>.<name>", so the composition root can
+// count, show and decide by cause. Codes in use (README, "Failure handling"):
+//   outbox.full outbox.busy outbox.io outbox.readonly outbox.corrupt outbox.nomem outbox.other
+//   kafka.<librdkafka error name>, e.g. kafka.TOPIC_AUTHORIZATION_FAILED, kafka._TRANSPORT
+// An empty code is an error no adapter classified further (its class still holds).
 struct error {
   error_kind kind = error_kind::permanent;
   std::string message;
+  std::string code;
 
-  static error retriable(std::string m) { return {error_kind::retriable, std::move(m)}; }
-  static error permanent(std::string m) { return {error_kind::permanent, std::move(m)}; }
-  static error fatal(std::string m) { return {error_kind::fatal, std::move(m)}; }
+  static error retriable(std::string m, std::string c = {}) {
+    return {error_kind::retriable, std::move(m), std::move(c)};
+  }
+  static error permanent(std::string m, std::string c = {}) {
+    return {error_kind::permanent, std::move(m), std::move(c)};
+  }
+  static error fatal(std::string m, std::string c = {}) { return {error_kind::fatal, std::move(m), std::move(c)}; }
+  bool is_fatal() const { return kind == error_kind::fatal; }
+  bool is_retriable() const { return kind == error_kind::retriable; }
+  // The module part of the code ("outbox" of "outbox.full"); empty when there is no code.
+  std::string module() const { return code.substr(0, code.find('.')); }
 };
 
 template <class T>

@@ -1,6 +1,7 @@
 #pragma once
 // A daemon under systemd (Type=notify): sd_notify(3) messages (READY=1, STATUS=, STOPPING=1,
-// WATCHDOG=1). Talks to the service manager through NOTIFY_SOCKET (libsystemd). Without it (not
+// WATCHDOG=1). Talks to the service manager through NOTIFY_SOCKET, never blocking (a manager that
+// does not read loses messages; systemd_notifier.cpp says why not libsystemd's sd_notify). Without it (not
 // started by systemd, or by a test) every call is a cheap no-op. Thread: any.
 #include <chrono>
 #include <string>

@@ -3,10 +3,12 @@
 // tests and benchmarks may run one in-process.
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "herd/core/clock.hpp"
 #include "herd/core/result.hpp"
 #include "herd/gateway/config.hpp"
+#include "herd/gateway/failure_policy.hpp"
 #include "herd/gateway/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
 #include "herd/gateway/observability.hpp"
@@ -26,8 +28,22 @@ class app {
   // Re-reads the registry file; on error keeps the current one and says why.
   core::status reload_registry();
   // Stops the metrics listener, then ingest (nothing more is acknowledged), then the forwarder
-  // after up to `drain`.
-  void stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+  // after up to `drain`. An error when the MQTT source could not stop cleanly: a delivery still
+  // holds a reading storage refuses after mqtt.stop_grace (code mqtt.delivery_blocked). Then the
+  // source's delivery thread is still inside the sink, and only exiting the process (without
+  // acknowledging the reading: the broker redelivers it) ends it; main() does so (exit status 75).
+  core::status stop(std::chrono::milliseconds drain = std::chrono::seconds(5));
+  // `fn` runs once, on the reporting thread, when a failure is decided to be fatal (failure_policy):
+  // main() then logs, tells systemd STOPPING=1 and exits non-zero. Set before start().
+  void on_fatal(std::function<void(const core::error&)> fn);
+  std::optional<core::error> fatal_error() const;  // the fatal error, once there is one
+  // After a fatal error, before the process exits: waits until Kafka acknowledged every event the
+  // outbox holds now, or `within` passed; true when it did. The forwarder goes on reading rows the
+  // storage can still return (a file system remounted read-only still serves its page cache) so
+  // that acknowledged readings whose commit the failed storage may not keep (synchronous =
+  // normal: not yet fsynced) still reach Kafka. Ingest already refuses to store (failure_policy).
+  // Thread: main. Blocks up to `within`.
+  bool forward_stored(std::chrono::milliseconds within);
   struct stats {
     sensors::mqtt_stats mqtt;
     ingest_stats ingest;

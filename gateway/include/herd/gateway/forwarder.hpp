@@ -20,6 +20,7 @@
 // the client itself refuses (over message.max.bytes), which becomes a dead letter.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,11 +70,35 @@ struct forwarder_stats {
   // The loop wakes at least once a second even when idle or backing off, so an older heartbeat
   // means the thread is stuck (a supervisor's watchdog reads this).
   std::int64_t heartbeat_steady_ms = 0;
+  // Acknowledged by Kafka, not yet deleted (the storage step failed and is retried; never resent).
+  std::uint64_t acked_pending_delete = 0;
+  // Every outbox event with a seq up to this one was acknowledged by Kafka (or dead-lettered)
+  // during this run; it only grows. 0: nothing yet.
+  std::uint64_t acked_through = 0;
+  // Kafka errors seen (delivery reports, client errors, produce calls), by librdkafka error name
+  // (rd_kafka_err2name, e.g. "TOPIC_AUTHORIZATION_FAILED", "_TRANSPORT"), and the latest one.
+  std::map<std::string, std::uint64_t> kafka_errors;
+  std::string last_kafka_error;          // its name; empty when none yet
+  std::string last_kafka_error_message;  // librdkafka's words
+  std::int64_t last_kafka_error_ms = 0;  // wall time, ms since epoch
+  // Wall time of the first Kafka error since the last acknowledged delivery; 0 while deliveries
+  // succeed after the last error (or none happened).
+  std::int64_t kafka_failing_since_ms = 0;
+  std::int64_t kafka_failing_ms = 0;  // how long since then, on the monotonic clock; 0 when not failing
+};
+
+// Where the forwarder reports the storage steps it takes after a Kafka ack (deleting acknowledged
+// rows, marking dead letters forwarded) and its outbox reads: the gateway's failure_policy decides
+// what a failure means. The forwarder itself retries each such step with backoff until it
+// succeeds. Called on the forwarder thread.
+struct storage_reporter {
+  std::function<void(const core::error&)> failed;
+  std::function<void()> succeeded;
 };
 
 class forwarder {
  public:
-  forwarder(forwarder_options options, buffer::outbox& outbox);
+  forwarder(forwarder_options options, buffer::outbox& outbox, storage_reporter reporter = {});
   ~forwarder();
   forwarder(const forwarder&) = delete;
   forwarder& operator=(const forwarder&) = delete;

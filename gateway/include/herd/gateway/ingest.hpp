@@ -11,6 +11,7 @@
 #include "herd/core/clock_monitor.hpp"
 #include "herd/gateway/backlog_age.hpp"
 #include "herd/gateway/event_factory.hpp"
+#include "herd/gateway/failure_policy.hpp"
 #include "herd/gateway/registry.hpp"
 #include "herd/sensors/source.hpp"
 
@@ -40,6 +41,9 @@ class ingest final : public sensors::reading_sink {
   core::status on_reading(const sensors::raw_message& raw, const sensors::reading& reading) override;
   core::status on_rejected(const sensors::raw_message& raw, const std::string& reason) override;
 
+  // Where storage failures are reported (each failed attempt) and decided; null = nobody. Set
+  // before the source starts.
+  void set_failure_policy(failure_policy* policy) { policy_ = policy; }
   // Swaps in a reloaded registry (SIGHUP). Any thread.
   void set_registry(std::shared_ptr<const collar_registry> registry);
   ingest_stats stats() const;
@@ -62,6 +66,9 @@ class ingest final : public sensors::reading_sink {
   mutable std::mutex registry_mu_;
   std::shared_ptr<const collar_registry> registry_;
   std::function<void()> on_stored_;
+  failure_policy* policy_ = nullptr;
+  core::status reported(core::status st);
+  core::status refused_after_fatal() const;
   std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, dead_lettered_{0};
   std::atomic<std::uint64_t> clock_unsynced_{0}, clock_stepped_{0};
 };

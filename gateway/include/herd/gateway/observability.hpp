@@ -5,11 +5,13 @@
 // snapshot and the metrics server (metrics_server.cpp) serves both.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "herd/core/result.hpp"
+#include "herd/gateway/failure_policy.hpp"
 #include "herd/daemon/status_server.hpp"
 #include "herd/sensors/modbus_poller.hpp"
 
@@ -22,6 +24,9 @@ struct observability_options {
   std::string listen;
   // /health fails when the oldest event not yet acknowledged by Kafka is older than this.
   std::chrono::seconds max_oldest_unsent{3600};
+  // /health fails when events wait and Kafka errors have come without a single acknowledged
+  // delivery for longer than this (a missing topic, refused authorization, an unreachable cluster).
+  std::chrono::seconds max_kafka_failing{60};
   // /health fails while a Modbus device has been failing for longer than this ([modbus] max_failing_s).
   std::chrono::seconds max_device_failing{300};
 };
@@ -64,6 +69,16 @@ struct observability_snapshot {
   std::int64_t clock_last_step_ms = 0;   // signed size of the last one, 0 when none
   std::uint64_t ingested_clock_unsynced = 0;  // events stored and marked unsynced
   std::uint64_t ingested_clock_stepped = 0;   // events stored and marked stepped
+  // Failure handling (failure_policy): which storage steps are blocked, since when and why, the
+  // failed attempts by step and code, and the fatal error that stops the gateway.
+  failure_snapshot failures;
+  std::uint64_t acked_pending_delete = 0;  // acknowledged by Kafka, delete pending (retried)
+  std::map<std::string, std::uint64_t> kafka_errors;  // by librdkafka error name
+  std::string last_kafka_error;
+  std::string last_kafka_error_message;
+  std::int64_t last_kafka_error_ms = 0;
+  std::int64_t kafka_failing_since_ms = 0;  // first error since the last acknowledged delivery
+  std::int64_t kafka_failing_ms = 0;  // for how long, on the monotonic clock (a wall clock step never counts)
   std::vector<sensors::modbus::device_stats> modbus_devices;  // one per configured device
 
   // Age of the oldest unsent event in seconds (0 when none; never negative after a clock step;

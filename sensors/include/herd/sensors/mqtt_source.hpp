@@ -8,8 +8,9 @@
 //
 // Threading: start() spawns a supervisor thread that connects and reconnects with backoff; the
 // sink is called on Paho's delivery thread. stop() disconnects; once it returns, no message is
-// delivered. A message the sink cannot store is never acknowledged: ingest blocks and retries, and
-// if that still fails `stop_grace` after a stop request, the process exits (see deliver()).
+// delivered. A message the sink cannot store is never acknowledged: ingest blocks and retries with
+// backoff; if that still fails `stop_grace` after a stop request, stop() says so and the caller
+// decides (the gateway exits the process without acknowledging it, as a crash would).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -41,8 +42,8 @@ struct mqtt_options {
   // before they reach the gateway. 8 KiB leaves room for the 4 KiB payload limit, the topic and
   // MQTT 5 properties.
   std::uint32_t max_packet_bytes = 8192;
-  // After stop() is requested, how long a message that cannot be stored is still retried before
-  // the process exits without acknowledging it (as a crash would).
+  // After stop() is requested, how long stop() waits for a delivery that cannot store its message
+  // before it reports mqtt.delivery_blocked to its caller.
   std::chrono::milliseconds stop_grace{5000};
 };
 
@@ -62,8 +63,11 @@ class mqtt_source {
   // Starts connecting in the background. `on_subscribed` runs (on a Paho thread) each time the
   // subscriptions are in place, the first time meaning "ready".
   core::status start(reading_sink& sink, std::function<void()> on_subscribed = {});
-  // Disconnects. After it returns the sink is not called again. Idempotent.
-  void stop();
+  // Disconnects. After it returns ok the sink is not called again. Idempotent. Fails (fatal, code
+  // mqtt.delivery_blocked) when a delivery still cannot store its message `stop_grace` after the
+  // request: that delivery is still inside the sink, retrying, and only the caller can end it
+  // (the gateway exits the process). Any thread but a delivery.
+  core::status stop();
   mqtt_stats stats() const;
 
  private:

@@ -19,7 +19,9 @@ struct raw_message {
   std::string source;            // e.g. the MQTT topic, or "modbus/<device>/slot/<n>"
   std::string payload;           // the original bytes (Modbus: the registers, as hex words)
   std::int64_t received_ms = 0;  // gateway wall time at receipt, ms since epoch
-  bool redelivered = false;      // the transport marks it as a resend (MQTT DUP flag)
+  // The transport marks it as a copy of an earlier publish: MQTT DUP (a resend) or RETAIN (the
+  // broker's retained copy, handed over again at every subscribe). Never a new reading.
+  bool redelivered = false;
 };
 
 // One decoded, range-checked collar reading (the collar MQTT format, README), whether it came

@@ -13,8 +13,14 @@
 
 namespace herd::sqlite {
 
-// SQLITE_FULL / SQLITE_BUSY / SQLITE_IOERR are conditions of the environment: retriable.
-core::error sqlite_error(sqlite3* db, int rc, std::string_view what);
+// Classifies a SQLite failure: its class, and its code "<module>.<name>" (see core/result.hpp;
+// the outbox passes "outbox"):
+//   retriable: full (SQLITE_FULL, or an I/O error with ENOSPC/EDQUOT/EFBIG), busy (BUSY, LOCKED), nomem
+//   fatal: readonly (READONLY, or an I/O error with EROFS), corrupt (CORRUPT, NOTADB, CORRUPTFS),
+//          io (any other I/O error: EIO, a failed fsync; CANTOPEN), other (misuse, schema, ...)
+// `rc` is an extended result code; `sys_errno` is sqlite3_system_errno() (0 when unknown).
+core::error sqlite_error(sqlite3* db, int rc, std::string_view what, std::string_view module = "sqlite");
+core::error classify_sqlite(int rc, int sys_errno, std::string msg, std::string_view module = "sqlite");
 
 class statement {
  public:

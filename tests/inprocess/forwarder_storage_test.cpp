@@ -1,0 +1,69 @@
+// The forwarder in-process against the dev Kafka (librdkafka's mock cluster over loopback) and an
+// outbox whose storage fails on demand (fault_vfs): the storage steps after a Kafka ack.
+#include <doctest/doctest.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <fmt/format.h>
+
+#include <herd/cloud/dev_kafka.hpp>
+#include <herd/test_support/fault_vfs.hpp>
+#include <herd/test_support/kafka_reader.hpp>
+#include <herd/test_support/temp_dir.hpp>
+#include <herd/test_support/wait_until.hpp>
+
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/clock.hpp"
+#include "herd/core/uuid.hpp"
+#include "herd/gateway/event_factory.hpp"
+#include "herd/gateway/forwarder.hpp"
+
+#include "envelopes.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+// Regression (issue 13, case 1): deleting rows Kafka acknowledged failed with "database or disk is
+// full" once and was never retried: the outbox depth stayed wrong for good, forwarded_total
+// undercounted, and a restart produced those events again, behind newer ones. Every storage step
+// after an ack (deleting events, marking dead letters forwarded) must be retried until it succeeds.
+TEST_CASE("storage steps after a Kafka ack are retried through a full disk until they succeed") {
+  constexpr int n = 100;
+  test_support::temp_dir dir;
+  test_support::fault_vfs vfs(dir.path().string());
+  auto kafka = cloud::dev_kafka::start({.brokers = 1});
+  REQUIRE(kafka.ok());
+  auto* mc = (*kafka)->mock();
+  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
+  REQUIRE(ob.ok());
+  auto& outbox = **ob;
+  test::append_envelopes(outbox, n);
+  REQUIRE(outbox.add_dead_letter("farm/f/collar/C-1/telemetry", "bad json", "{", 1).ok());
+
+  // Acks take 300 ms to come back, so the disk is full by the time they arrive.
+  rd_kafka_mock_broker_set_rtt(mc, 1, 300);
+  gateway::forwarder_options o;
+  o.bootstrap = (*kafka)->bootstrap();
+  gateway::forwarder fwd(o, outbox);
+  REQUIRE(fwd.start().ok());
+  REQUIRE(test_support::wait_until([&] { return fwd.stats().in_flight == n; }, 5s));
+  vfs.set(test_support::storage_fault::full);
+  // The delete is refused, and tried again (not given up after the first refusal).
+  CHECK(test_support::wait_until([&] { return vfs.refused() >= 3; }, 3s));
+  CHECK(outbox.depth().value() == n);
+  vfs.clear();  // space returns
+  const bool deleted = test_support::wait_until(
+      [&] { return outbox.depth().value() == 0 && fwd.stats().delivered == n; }, 3s);
+  CHECK(deleted);
+  CHECK(fwd.stats().delivered == n);
+  CHECK(test_support::wait_until(
+      [&] { return outbox.dead_letters(true, 10).value().empty(); }, 3s));  // marked forwarded
+  fwd.stop(1s);
+
+  // Kafka got each event once: none was produced again while its delete was pending.
+  test_support::kafka_reader reader((*kafka)->bootstrap(), "herd.events");
+  reader.read_until([&](const auto& r) { return r.size() >= static_cast<std::size_t>(n); }, 5s);
+  reader.read_until([](const auto&) { return false; }, 200ms);
+  CHECK(reader.records().size() == static_cast<std::size_t>(n));
+}

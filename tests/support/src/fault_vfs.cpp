@@ -1,0 +1,141 @@
+#include "herd/test_support/fault_vfs.hpp"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+namespace herd::test_support {
+
+namespace {
+
+std::atomic<int> g_fault{0};
+std::atomic<long> g_refused{0};
+std::mutex g_part_mu;
+std::string g_part;
+sqlite3_vfs* g_real = nullptr;
+sqlite3_vfs g_vfs{};
+
+struct fault_file {
+  sqlite3_file base;
+  sqlite3_file* real;
+  bool target;
+};
+
+sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<fault_file*>(f)->real; }
+
+storage_fault active(sqlite3_file* f) {
+  if (!reinterpret_cast<fault_file*>(f)->target) return storage_fault::none;
+  return static_cast<storage_fault>(g_fault.load());
+}
+
+int refuse_write(storage_fault fault) {
+  ++g_refused;
+  errno = fault == storage_fault::full ? ENOSPC : fault == storage_fault::io ? EIO : EROFS;
+  return fault == storage_fault::full ? SQLITE_FULL : SQLITE_IOERR_WRITE;
+}
+
+int x_close(sqlite3_file* f) {
+  auto* r = real(f);
+  const int rc = r->pMethods != nullptr ? r->pMethods->xClose(r) : SQLITE_OK;
+  return rc;
+}
+int x_read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) { return real(f)->pMethods->xRead(real(f), buf, n, off); }
+int x_write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
+  if (auto fault = active(f); fault != storage_fault::none) return refuse_write(fault);
+  return real(f)->pMethods->xWrite(real(f), buf, n, off);
+}
+int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  if (auto fault = active(f); fault == storage_fault::io || fault == storage_fault::readonly) {
+    ++g_refused;
+    return SQLITE_IOERR_TRUNCATE;
+  }
+  return real(f)->pMethods->xTruncate(real(f), size);
+}
+int x_sync(sqlite3_file* f, int flags) {
+  if (auto fault = active(f); fault == storage_fault::io) {
+    ++g_refused;
+    return SQLITE_IOERR_FSYNC;
+  }
+  return real(f)->pMethods->xSync(real(f), flags);
+}
+int x_file_size(sqlite3_file* f, sqlite3_int64* size) { return real(f)->pMethods->xFileSize(real(f), size); }
+int x_lock(sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); }
+int x_unlock(sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); }
+int x_check_reserved(sqlite3_file* f, int* out) { return real(f)->pMethods->xCheckReservedLock(real(f), out); }
+int x_file_control(sqlite3_file* f, int op, void* arg) { return real(f)->pMethods->xFileControl(real(f), op, arg); }
+int x_sector_size(sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); }
+int x_device_chars(sqlite3_file* f) { return real(f)->pMethods->xDeviceCharacteristics(real(f)); }
+int x_shm_map(sqlite3_file* f, int pg, int sz, int extend, void volatile** p) {
+  return real(f)->pMethods->xShmMap(real(f), pg, sz, extend, p);
+}
+int x_shm_lock(sqlite3_file* f, int off, int n, int flags) { return real(f)->pMethods->xShmLock(real(f), off, n, flags); }
+void x_shm_barrier(sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); }
+int x_shm_unmap(sqlite3_file* f, int del) { return real(f)->pMethods->xShmUnmap(real(f), del); }
+int x_fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** p) { return real(f)->pMethods->xFetch(real(f), off, n, p); }
+int x_unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return real(f)->pMethods->xUnfetch(real(f), off, p); }
+
+const sqlite3_io_methods k_methods = {
+    3,           x_close,        x_read,      x_write,          x_truncate,     x_sync,
+    x_file_size, x_lock,         x_unlock,    x_check_reserved, x_file_control, x_sector_size,
+    x_device_chars, x_shm_map,   x_shm_lock,  x_shm_barrier,    x_shm_unmap,    x_fetch,
+    x_unfetch};
+
+int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+  auto* ff = reinterpret_cast<fault_file*>(f);
+  ff->real = reinterpret_cast<sqlite3_file*>(ff + 1);
+  ff->base.pMethods = nullptr;
+  {
+    std::lock_guard lock(g_part_mu);
+    ff->target = name != nullptr && !g_part.empty() && std::strstr(name, g_part.c_str()) != nullptr;
+  }
+  const int rc = g_real->xOpen(g_real, name, ff->real, flags, out_flags);
+  if (ff->real->pMethods != nullptr) ff->base.pMethods = &k_methods;
+  return rc;
+}
+
+int x_get_last_error(sqlite3_vfs*, int n, char* buf) {
+  switch (static_cast<storage_fault>(g_fault.load())) {
+    case storage_fault::full: return ENOSPC;
+    case storage_fault::io: return EIO;
+    case storage_fault::readonly: return EROFS;
+    case storage_fault::none: break;
+  }
+  return g_real->xGetLastError(g_real, n, buf);
+}
+
+}  // namespace
+
+fault_vfs::fault_vfs(std::string path_part) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_real = sqlite3_vfs_find(nullptr);
+    if (g_real == nullptr) throw std::runtime_error("no default SQLite VFS");
+    g_vfs = *g_real;  // delegate everything not overridden below
+    g_vfs.zName = "herd-fault";
+    g_vfs.szOsFile = static_cast<int>(sizeof(fault_file)) + g_real->szOsFile;
+    g_vfs.pNext = nullptr;
+    g_vfs.xOpen = x_open;
+    g_vfs.xGetLastError = x_get_last_error;
+    if (sqlite3_vfs_register(&g_vfs, 1) != SQLITE_OK) throw std::runtime_error("cannot register the fault VFS");
+  });
+  std::lock_guard lock(g_part_mu);
+  g_part = std::move(path_part);
+  g_fault = 0;
+  g_refused = 0;
+}
+
+fault_vfs::~fault_vfs() {
+  g_fault = 0;
+  std::lock_guard lock(g_part_mu);
+  g_part.clear();
+}
+
+void fault_vfs::set(storage_fault f) { g_fault = static_cast<int>(f); }
+
+long fault_vfs::refused() const { return g_refused.load(); }
+
+}  // namespace herd::test_support
