@@ -44,7 +44,7 @@ std::uint64_t outbox_depth(const std::string& db) {
 
 }  // namespace
 
-TEST_CASE("alerts relay: rows Kafka already has are deleted, not sent again; the rest go once, in order") {
+TEST_CASE("alerts relay: rows Kafka already has are deleted, not sent again, the rest go once, in order") {
   test_support::temp_dir dir;
   auto kafka = cloud::dev_kafka::start();
   REQUIRE(kafka.ok());

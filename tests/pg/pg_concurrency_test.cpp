@@ -190,7 +190,7 @@ TEST_CASE("pg store: an event appended by two instances at once is stored once")
   CHECK(st->events == 1);
 }
 
-TEST_CASE("pg store: one relay lease per read model; the next instance takes it when the holder's session ends") {
+TEST_CASE("pg store: one relay lease per read model, the next instance takes it when the holder session ends") {
   const auto o = pg_test::options_for(pg_test::fresh_database());
   auto a = pg_test::open_store(o);
   auto b = pg_test::open_store(o);
