@@ -81,7 +81,8 @@ core::result<applier::working_animal*> applier::animal(const std::string& id, co
   return &working_.emplace(id, std::move(w)).first->second;
 }
 
-core::status applier::advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms) {
+core::status applier::advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms,
+                                         std::int64_t crossing_offset, std::int64_t crossing_occurred_us) {
   if (!ps.animals_loaded) {
     auto ids = store_.partition_animals(p.first, p.second);
     if (!ids) return ids.err();
@@ -123,6 +124,11 @@ core::status applier::advance_partition(const pkey& p, partition_state& ps, std:
   // The herd context of the partition's animals at this boundary, before any of them moves
   // (/work/coord/rules.md: the same whichever instance owns the partition; rebuilds repeat it).
   const rules::herd_context ctx = rules::compute_herd_context(states, boundary_ms);
+  // The round itself, so herd-api's time travel can replay one animal exactly as here: its events
+  // merged by offset with these rounds (advance first, then the record at crossing_offset).
+  advances_.push_back({p.first, p.second, boundary_ms, crossing_offset, crossing_occurred_us, ctx.at_ms,
+                       ctx.temp_excess_centi, ctx.rum_drop_pct, ctx.temp_vs_recent_centi, ctx.rum6_drop_pct,
+                       ctx.animals});
   for (std::size_t i = 0; i < members.size(); ++i) {
     auto changes = rules::advance(members[i]->state, boundary_ms, ctx);
     members[i]->dirty = true;  // advanced_ms moved: the stored bytes must follow the cache
@@ -259,7 +265,7 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
         if (old_wm > 0) {
           for (std::int64_t b = (old_wm / k_advance_step_ms + 1) * k_advance_step_ms; b <= occurred_ms;
                b += k_advance_step_ms) {
-            if (auto st = advance_partition(p, **ps, b); !st) {
+            if (auto st = advance_partition(p, **ps, b, r.offset, to_us(env.occurred_at())); !st) {
               abandon();
               return st.err();
             }
@@ -319,6 +325,9 @@ core::status applier::write_batch() {
   if (!outbox_.empty()) {
     if (auto st = txn_->append_outbox(outbox_); !st) return st;
   }
+  if (!advances_.empty()) {
+    if (auto st = txn_->append_advances(advances_); !st) return st;
+  }
   std::vector<read_model::partition_progress> deltas;
   for (auto& [p, prog] : progress_) {
     prog.watermark_us = working_partitions_.at(p).watermark_ms * 1000;
@@ -348,6 +357,7 @@ core::status applier::commit() {
   progress_.clear();
   alerts_.clear();
   outbox_.clear();
+  advances_.clear();
   return core::ok_v;
 }
 
@@ -358,6 +368,7 @@ void applier::abandon() {
   progress_.clear();
   alerts_.clear();
   outbox_.clear();
+  advances_.clear();
   dead_letters_.clear();
 }
 

@@ -120,7 +120,10 @@ class applier {
   using pkey = std::pair<std::string, std::int32_t>;
 
   core::result<working_animal*> animal(const std::string& id, const record& r);
-  core::status advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms);
+  // Advances every animal of partition p to boundary_ms (rules::advance with the partition's herd
+  // context) and records the round (read_model::advance_row) with the record that crossed it.
+  core::status advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms,
+                                 std::int64_t crossing_offset, std::int64_t crossing_occurred_us);
   core::result<partition_state*> partition(const pkey& p);
   core::status write_batch();
   void record_changes(const std::vector<rules::alert_change>& changes);
@@ -137,6 +140,7 @@ class applier {
   std::map<pkey, read_model::partition_progress> progress_;
   std::vector<read_model::alert_row> alerts_;
   std::vector<read_model::outbox_message> outbox_;
+  std::vector<read_model::advance_row> advances_;  // rounds of this batch (time travel replays them)
   std::vector<dead_letter> dead_letters_;
   batch_counts counts_;
 };
