@@ -5,13 +5,15 @@
 //   2. polls/s of an RS-485 bus (two scales on one line) at 19,200 and 115,200 baud, against the
 //      line-rate limit computed from the frame sizes. A pty has no line speed (STACK.md), so the
 //      simulated slave writes each answer when a real line would have delivered it: request +
-//      3.5 characters of end-of-frame silence + answer, in character times (11 bits: 8E1) after
-//      the request; the gateway's own inter-frame gap before each request is real. The limit is
-//      one request + one answer + two 3.5-character silences (1.75 ms each above 19,200 baud);
-//      the unpaced pty rate shows the protocol overhead on its own;
+//      end-of-frame silence + answer after the request (characters of 11 bits: 8E1); the
+//      gateway's own inter-frame gap before each request is real. The limit is one request + one
+//      answer + two silences (3.5 characters; 1.75 ms each above 19,200 baud); the unpaced pty
+//      rate shows the protocol overhead on its own. Two rigs: a socat pty pair as the tests use,
+//      and one pty served by the slave directly (one relay hop less);
 //   3. CPU and RSS of the herdgate binary polling 32 TCP devices (16 base stations of 50 slots,
 //      16 scales) every second, against the same herdgate with no device.
-// Usage: herd-bench-modbus [seconds per figure = 3]
+// Usage: herd-bench-modbus [seconds per figure = 3]; on a busy machine run it as `chrt -f 10 ...`
+// (the RTU figures measure wake-up latency as much as the poller).
 #define DOCTEST_CONFIG_IMPLEMENT  // the test rig checks with REQUIRE: outside a test, a failure throws
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -123,9 +126,20 @@ void rtu_figures() {
   std::printf("\n== 2. an RS-485 bus (two scales, units 1 and 2) on a pty, line rate emulated by the slave ==\n");
   // Frames of the scale's poll: request 8 bytes; answer unit + function + count + 11 x 2 + CRC.
   const int req = 8, resp = 3 + 2 * 11 + 2;
+  for (const bool own_pty : {false, true})
   for (int baud : {19200, 115200}) {
-    tmb::pty_pair pty;
-    auto slave = tmb::fault_slave::rtu(pty.device_end);
+    // Two rigs: a socat pty pair as the tests use (socat relays each frame through two ptys), and
+    // one pty whose master side the slave serves itself (one relay hop less).
+    std::optional<tmb::pty_pair> pair;
+    std::string gateway_end;
+    std::unique_ptr<tmb::fault_slave> slave;
+    if (own_pty) {
+      slave = tmb::fault_slave::rtu_own_pty(gateway_end);
+    } else {
+      pair.emplace();
+      gateway_end = pair->gateway_end;
+      slave = tmb::fault_slave::rtu(pair->device_end);
+    }
     std::vector<std::uint16_t> image(26, 0);
     image[7] = 7;
     image[9] = 1;
@@ -135,7 +149,7 @@ void rtu_figures() {
     slave->set_image(1, image);
     slave->set_image(2, image);
     const int bits = 11;  // 8E1
-    const std::string line = fmt::format("transport = \"rtu\"\nserial = \"{}\"\nbaud = {}", pty.gateway_end, baud);
+    const std::string line = fmt::format("transport = \"rtu\"\nserial = \"{}\"\nbaud = {}", gateway_end, baud);
     const auto opts = tmb::devices_from(scale_toml("u1", line, 1) + scale_toml("u2", line, 2));
     mb::serial_line sl;
     sl.baud = baud;
@@ -149,7 +163,7 @@ void rtu_figures() {
     // The same rig without the poller: a bare libmodbus client alternating the two units, with the
     // same gap before each request. What it loses to the limit is the rig's (pty, socat, the
     // slave's wake-up), not the poller's.
-    modbus_t* c = modbus_new_rtu(pty.gateway_end.c_str(), baud, 'E', 8, 1);
+    modbus_t* c = modbus_new_rtu(gateway_end.c_str(), baud, 'E', 8, 1);
     if (modbus_connect(c) != 0) throw std::runtime_error("open pty");
     std::vector<std::uint16_t> regs(11);
     std::uint64_t n = 0;
@@ -164,9 +178,9 @@ void rtu_figures() {
     const double bare = n / std::chrono::duration<double>(steady::now() - t0).count();
     modbus_close(c);
     modbus_free(c);
-    std::printf("%6d baud: poller %6.1f polls/s on the bus = %5.1f %% of the line-rate limit %6.1f polls/s (%d+%d bytes + 2 "
+    std::printf("%-15s %6d baud: poller %6.1f polls/s on the bus = %5.1f %% of the line-rate limit %6.1f polls/s (%d+%d bytes + 2 "
                 "gaps of %.2f ms); bare libmodbus client on the same rig %6.1f (%5.1f %%); unpaced pty: poller %.0f polls/s\n",
-                baud, got, 100 * got / limit, limit, req, resp, gap_s * 1e3, bare, 100 * bare / limit, unpaced);
+                own_pty ? "one pty:" : "socat pty pair:", baud, got, 100 * got / limit, limit, req, resp, gap_s * 1e3, bare, 100 * bare / limit, unpaced);
   }
 }
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 shift || true
 harnesses=("$@")
-((${#harnesses[@]})) || harnesses=(collar_decoder collar_topic config_loader registry_loader)
+((${#harnesses[@]})) || harnesses=(collar_decoder collar_topic config_loader registry_loader modbus_registers)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"

@@ -62,6 +62,22 @@ std::unique_ptr<fault_slave> fault_slave::rtu(std::string device) {
   return s;
 }
 
+std::unique_ptr<fault_slave> fault_slave::rtu_own_pty(std::string& device) {
+  std::unique_ptr<fault_slave> s(new fault_slave());
+  s->pty_master_fd_ = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (s->pty_master_fd_ < 0 || ::grantpt(s->pty_master_fd_) != 0 || ::unlockpt(s->pty_master_fd_) != 0) {
+    throw std::runtime_error("fault_slave: no pty");
+  }
+  device = ::ptsname(s->pty_master_fd_);
+  s->pty_hold_fd_ = ::open(device.c_str(), O_RDWR | O_NOCTTY);
+  termios t{};
+  ::tcgetattr(s->pty_hold_fd_, &t);
+  ::cfmakeraw(&t);
+  ::tcsetattr(s->pty_hold_fd_, TCSANOW, &t);
+  s->thread_ = std::thread([p = s.get()] { p->serve_rtu(); });
+  return s;
+}
+
 fault_slave::~fault_slave() { stop(); }
 
 void fault_slave::stop() {
@@ -69,6 +85,8 @@ void fault_slave::stop() {
   if (thread_.joinable()) thread_.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   listen_fd_ = -1;
+  if (pty_hold_fd_ >= 0) ::close(pty_hold_fd_);
+  pty_hold_fd_ = -1;
 }
 
 void fault_slave::set_image(int unit, std::vector<std::uint16_t> regs) {
@@ -182,8 +200,9 @@ void fault_slave::serve_tcp() {
 }
 
 void fault_slave::serve_rtu() {
-  int fd = -1;
+  int fd = pty_master_fd_;
   while (!stop_) {
+    if (fd < 0 && pty_master_fd_ >= 0) break;  // its own pty failed: nothing to reopen
     if (fd < 0) {
       fd = ::open(device_.c_str(), O_RDWR | O_NOCTTY);
       if (fd < 0) {
@@ -233,8 +252,12 @@ void fault_slave::serve_rtu() {
     frame.push_back(static_cast<std::uint8_t>(c));
     frame.push_back(static_cast<std::uint8_t>(c >> 8));
     if (const int baud = baud_.load(); baud > 0) {
-      const double chars = 8 + 3.5 + static_cast<double>(frame.size());
-      std::this_thread::sleep_until(arrived + std::chrono::nanoseconds(static_cast<std::int64_t>(chars * bits_ * 1e9 / baud)));
+      // The end-of-frame silence is 3.5 characters, a fixed 1.75 ms above 19,200 baud (Modbus over
+      // serial line v1.02, 2.5.1.1), as the master's gap (sensors::modbus::frame_gap).
+      const double chars = 8 + static_cast<double>(frame.size());
+      const double silence_s = baud > 19200 ? 1.75e-3 : 3.5 * bits_ / static_cast<double>(baud);
+      const double line_s = chars * bits_ / static_cast<double>(baud) + silence_s;
+      std::this_thread::sleep_until(arrived + std::chrono::nanoseconds(static_cast<std::int64_t>(line_s * 1e9)));
     }
     write_all(fd, frame);
   }

@@ -31,19 +31,24 @@ class fault_slave {
  public:
   static std::unique_ptr<fault_slave> tcp();                    // 127.0.0.1, a free port
   static std::unique_ptr<fault_slave> rtu(std::string device);  // e.g. a pty pair's end
+  // RTU on a pty of its own (posix_openpt, no socat in between): the slave serves the master
+  // side; `device` receives the terminal's path (/dev/pts/N) for the master under test to open.
+  // One relay hop less than a socat pair, for benchmarks. Throws when no pty can be had.
+  static std::unique_ptr<fault_slave> rtu_own_pty(std::string& device);
   ~fault_slave();
 
   void set_image(int unit, std::vector<std::uint16_t> regs);  // units without an image are silent
   void set_fault(int unit, fault f);
   void set_delay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
-  void refuse(bool r);
+  void refuse(bool r);  // TCP: close the listener (connections refused) or reopen it
   // RTU: emulate a line of `baud` (ptys have no line speed): each answer is written when a real
-  // line would have delivered it, (request + 3.5 characters of end-of-frame silence + answer)
-  // character times after the request arrived; a character is `bits` bits. 0: answer at once.
+  // line would have delivered it: the request's and the answer's characters (`bits` bits each)
+  // plus the end-of-frame silence (3.5 characters; a fixed 1.75 ms above 19,200 baud) after the
+  // request arrived. 0: answer at once.
   void set_line_rate(int baud, int bits) {
     baud_ = baud;
     bits_ = bits;
-  }       // TCP: close the listener (connections refused) or reopen it
+  }
   int port() const { return port_; }
   std::uint64_t requests() const { return requests_.load(); }
   void stop();
@@ -67,6 +72,8 @@ class fault_slave {
   std::atomic<std::uint64_t> requests_{0};
   std::string device_;
   int listen_fd_ = -1;
+  int pty_master_fd_ = -1;  // rtu_own_pty: served instead of opening device_
+  int pty_hold_fd_ = -1;    // rtu_own_pty: keeps the terminal side open (else the master reads EIO)
   int port_ = 0;
   std::thread thread_;
 };

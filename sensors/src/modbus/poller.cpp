@@ -59,6 +59,9 @@ struct poller::impl {
 
   // Sleeps until `t` or a stop; true when stopping.
   bool sleep_until(steady::time_point t) {
+    // Due already (a device polled back to back): no condition-variable wait, which costs a
+    // futex call and a wake-up even when its deadline has passed.
+    if (steady::now() >= t) return stop_requested.load();
     std::unique_lock lock(mu);
     return cv.wait_until(lock, t, [&] { return stopping; });
   }

@@ -32,7 +32,9 @@ class fields {
     const auto v = get(name);
     if (!v) return std::nullopt;
     const double r = std::round(*v);
-    if (std::fabs(*v - r) > 1e-6 || r < static_cast<double>(lo) || r > static_cast<double>(hi)) {
+    // Not finite (an f32 register holding NaN or infinity): no whole number, and converting it
+    // to an integer would be undefined behaviour.
+    if (!std::isfinite(*v) || std::fabs(*v - r) > 1e-6 || r < static_cast<double>(lo) || r > static_cast<double>(hi)) {
       if (problem.empty()) problem = fmt::format("field '{}' must be a whole number in {}..{}, got {}", name, lo, hi, *v);
       return std::nullopt;
     }
