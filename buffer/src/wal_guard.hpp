@@ -9,7 +9,8 @@
 // nobody pins it. When that fails the WAL is pinned: logged once per episode with its size, shown
 // by the outbox (wal_pinned_since_ms), and the outbox then counts the WAL in max_bytes.
 //
-// Threading: after_checkpoint() runs on the checkpointer thread under the outbox lock; the
+// Threading: after_checkpoint() runs under the outbox lock (the checkpointer thread, or an append
+// that finds the quota passed); the
 // getters are lock-free, from any thread.
 #include <sqlite3.h>
 
