@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: a realistic simulated herd of 50 animals (collars and boluses, three virtual days with
+# The demo: a realistic simulated herd of 50 animals (collars and boluses, ten virtual days with
 # estrus, fevers, calvings and device faults) -> mosquitto -> herdgate -> SQLite outbox -> Kafka
 # (the dev cluster: librdkafka's mock, Kafka protocol over loopback TCP), plus the simulator's
 # ground truth of every episode. Installs and builds what is missing first, starts everything on
@@ -10,10 +10,10 @@ scripts/setup.sh release
 bin="$PWD/build/release"
 run="$(mktemp -d /tmp/herdgate-demo.XXXXXX)"
 collars=50
-days=3
+days=10  # the health rules need a week of own baseline: alerts are scored on days 8-10
 # The same herd for the registry and the readings: seed, size and days must match (collar moves
 # are in the registry with their valid_from).
-# More device faults than the example config, so three days show a fallen and a moved collar.
+# More device faults than the example config, so the run shows a fallen and a moved collar.
 herd=(--config firmware-sim/examples/herd.toml --collars "$collars" --days "$days" --seed 42
   --fall-off-per-year 10 --move-per-year 10 --duplicate-pct 1 --malformed-pct 0.2)
 
@@ -68,6 +68,7 @@ echo "kafka: $bootstrap"
 
 step "collar registry for $collars animals (from the simulator, with collar moves)"
 "$bin/firmware-sim/herd-sim" "${herd[@]}" --count 0 --registry-out "$run/collars.csv"
+cp "$run/collars.csv" "$run/sim-herd.csv"  # the animals the ground truth covers (alerts_vs_truth.py)
 head -n 4 "$run/collars.csv"
 echo "moves: $(($(wc -l <"$run/collars.csv") - collars - 1))"
 
@@ -155,7 +156,7 @@ pids+=($proj_pid)
 wait_for 30 "herd-projector" test -e "$run/projector.ready"
 echo "projector metrics: http://$(cat "$run/projector.metrics")/metrics"
 
-step "simulated herd: $collars animals, $days virtual days in ~13 s (virtual time at 20,000x), plus two bad messages"
+step "simulated herd: $collars animals, $days virtual days in ~45 s (virtual time at 20,000x), plus two bad messages"
 "$bin/firmware-sim/herd-sim" "${herd[@]}" --broker "tcp://127.0.0.1:$mqtt_port" --speed 20000 \
   --ground-truth-out "$run/ground-truth.jsonl" 2>"$run/herd-sim.err"
 cat "$run/herd-sim.err"
@@ -184,7 +185,13 @@ consumed() {
     'SELECT coalesce(sum(applied + duplicates + unknown_type + dead_lettered), 0) FROM progress' 2>/dev/null || echo 0
 }
 consumed_all() { test "$(consumed)" -ge "$readings"; }
-wait_for 120 "the projector to consume $readings records" consumed_all
+wait_for 180 "the projector to consume $readings records" consumed_all
+# Alert changes were written to the read model's outbox with the state; the relay produces them
+# to herd.alerts and deletes each row after Kafka's ack.
+outbox_empty() { test "$(sqlite3 "$run/read_model.db" 'SELECT count(*) FROM outbox' 2>/dev/null || echo 1)" = 0; }
+wait_for 60 "the relay to empty the alert outbox" outbox_empty
+curl -s "http://$(cat "$run/projector.metrics")/metrics" |
+  grep -E '^herd_(projector_alert_changes_total|alerts_relay_(relayed_total|already_delivered_total|outbox_depth|leader))' || true
 kill -TERM "$proj_pid"
 wait "$proj_pid" || true
 tail -n 1 "$run/herd-projector.log"
@@ -196,6 +203,35 @@ echo "rebuild from the event store, compared with the live read model:"
 "$bin/cloud/projector/herd-projector" rebuild --from store --config "$run/herd-projector.toml" \
   --into "$run/rebuilt.db" | tail -n 1
 echo "live:    $("$bin/cloud/projector/herd-projector" digest --db "$run/read_model.db")"
+
+step "health alerts: what the projector raised (herd.alerts), beside the ground truth"
+sqlite3 -header -column "$run/read_model.db" \
+  "SELECT kind, count(*) AS alerts, sum(status = 'active') AS active, sum(status = 'resolved') AS resolved
+   FROM alerts GROUP BY kind ORDER BY kind"
+# Detected / missed / false per kind, matched like herd-eval's own runs (README, Health alerts).
+"$bin/bench/herd_eval/herd-eval" --score-db "$run/read_model.db" --truth "$run/ground-truth.jsonl" \
+  --head "$collars" --days "$days" --start 2026-06-01
+
+step "herd-api over the read model: the alerts through the herd-alerts CLI, beside the ground truth"
+cat >"$run/herd-api.toml" <<CONF
+[api]
+listen = "127.0.0.1:0"
+[read_model]
+path = "$run/read_model.db"
+[kafka]
+bootstrap = "$bootstrap"
+CONF
+"$bin/cloud/api/herd-api" --config "$run/herd-api.toml" --address-file "$run/api.address" >"$run/herd-api.log" 2>&1 &
+api_pid=$!
+pids+=($api_pid)
+wait_for 30 "herd-api" test -e "$run/api.address"
+api_url="http://$(cat "$run/api.address")"
+"$bin/cloud/api/herd-alerts" --url "$api_url"
+"$bin/cloud/api/herd-alerts" --url "$api_url" --json alerts --status all >"$run/alerts.json"
+/usr/bin/python3 scripts/alerts_vs_truth.py "$run/alerts.json" "$run/ground-truth.jsonl" "$run/sim-herd.csv"
+echo "dashboard: $api_url/ (while the demo runs; afterwards: $bin/cloud/api/herd-api --config $run/herd-api.toml)"
+kill -TERM "$api_pid"
+wait "$api_pid" || true
 
 step "stopping herdgate (SIGTERM: ingest first, then forwarding)"
 kill -TERM "$gw_pid"

@@ -19,6 +19,8 @@ packages=(
   libpq-dev postgresql  # the PostgreSQL read model (libpq); tests start their own server 15
   openssl  # the MQTT TLS tests make their CA and certificates
   clang-14 libclang-rt-14-dev  # libFuzzer harnesses (scripts/fuzz.sh, preset fuzz)
+  python3-jsonschema  # the API tests validate ICAR ADE responses against the published schemas
+  chromium  # the dashboard test renders the page in headless Chromium
 )
 
 missing=()

@@ -6,7 +6,10 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <librdkafka/rdkafka.h>
+
 #include "herd/gateway/event_factory.hpp"
+#include "herd/rules/alert_events.hpp"
 #include "herd/rules/fold.hpp"
 #include "herd/rules/herd_context.hpp"
 #include "herd/rules/thresholds.hpp"
@@ -43,7 +46,14 @@ struct registry_index {
 
 }  // namespace
 
-run_output run_herd(sim::herd& h, int partitions, const std::string& trace_animal) {
+int kafka_partition(const std::string& animal_id, int partitions) {
+  return rd_kafka_msg_partitioner_murmur2_random(nullptr, animal_id.data(), animal_id.size(), partitions, nullptr,
+                                                 nullptr);
+}
+
+run_output run_herd(sim::herd& h, const run_options& options) {
+  const int partitions = options.partitions;
+  const std::string& trace_animal = options.trace_animal;
   const auto t_start = std::chrono::steady_clock::now();
   run_output out;
   registry_index reg;
@@ -61,24 +71,32 @@ run_output run_herd(sim::herd& h, int partitions, const std::string& trace_anima
   gateway::event_factory factory("gw-eval");
   std::uint64_t gateway_seq = 0;
   std::int64_t watermark = 0, next_boundary = 0;
+  // as_projector: per partition, the watermark (newest occurred_at) and the animals in id order.
+  std::vector<std::int64_t> part_wm(static_cast<std::size_t>(partitions), 0);
+  const auto partition_of = [&](const std::string& animal) {
+    return options.as_projector ? kafka_partition(animal, partitions)
+                                : static_cast<int>(fnv1a(animal) % static_cast<std::uint32_t>(partitions));
+  };
 
   const auto collect = [&](const std::vector<rules::alert_change>& changes) {
     for (const auto& c : changes) {
       ++out.changes[std::string(rules::to_string(c.change))];
+      out.lifecycle.push_back({c.animal_id, rules::alert_event(c).event_id()});
       if (c.change == rules::alert_change_kind::raised) {
         out.raised.push_back({c.animal_id, c.alert.kind, c.alert.device_id, c.alert.alert_id, c.alert.started_at_ms,
                               c.alert.evidence});
       }
     }
   };
+  const auto advance_part = [&](const std::vector<std::string>& animals, std::int64_t b) {
+    std::vector<const rules::animal_state*> ptrs;
+    ptrs.reserve(animals.size());
+    for (const auto& a : animals) ptrs.push_back(&states[a]);
+    const rules::herd_context ctx = rules::compute_herd_context(ptrs, b);
+    for (const auto& a : animals) collect(rules::advance(states[a], b, ctx));
+  };
   const auto advance_to = [&](std::int64_t b) {
-    for (const auto& animals : part) {
-      std::vector<const rules::animal_state*> ptrs;
-      ptrs.reserve(animals.size());
-      for (const auto& a : animals) ptrs.push_back(&states[a]);
-      const rules::herd_context ctx = rules::compute_herd_context(ptrs, b);
-      for (const auto& a : animals) collect(rules::advance(states[a], b, ctx));
-    }
+    for (const auto& animals : part) advance_part(animals, b);
   };
 
   while (auto m = h.next()) {
@@ -109,9 +127,20 @@ run_output run_herd(sim::herd& h, int partitions, const std::string& trace_anima
     meta.gateway_seq = gateway_seq;
     meta.clock_quality = events::v1::CLOCK_QUALITY_SYNCED;
     const auto env = factory.collar_reading_event(*r, meta);
-    // Boundaries the watermark crosses before this event: advance first, as a projector would
-    // on seeing the event's time.
-    if (occ.ms > watermark) {
+    if (options.as_projector) {
+      // herd-projector: the partition's own watermark; its animals advance (in id order) at every
+      // 10-minute boundary it crosses, before the event is applied.
+      const auto p = static_cast<std::size_t>(partition_of(*animal));
+      auto& wm = part_wm[p];
+      if (occ.ms > wm) {
+        if (wm > 0) {
+          for (std::int64_t b = (wm / k_step_ms + 1) * k_step_ms; b <= occ.ms; b += k_step_ms) advance_part(part[p], b);
+        }
+        wm = occ.ms;
+      }
+    } else if (occ.ms > watermark) {
+      // Boundaries the watermark crosses before this event: advance first, as a projector would
+      // on seeing the event's time.
       watermark = occ.ms;
       if (next_boundary == 0) next_boundary = (watermark / k_step_ms + 1) * k_step_ms;
       while (next_boundary <= watermark) {
@@ -120,13 +149,16 @@ run_output run_herd(sim::herd& h, int partitions, const std::string& trace_anima
       }
     }
     auto [it, fresh] = states.try_emplace(*animal);
-    if (fresh) part[fnv1a(*animal) % static_cast<std::uint32_t>(partitions)].push_back(*animal);
+    if (fresh) {
+      auto& members = part[static_cast<std::size_t>(partition_of(*animal))];
+      members.insert(std::lower_bound(members.begin(), members.end(), *animal), *animal);
+    }
     const auto res = rules::apply(it->second, env);
     if (res.status == rules::apply_status::applied) ++out.applied;
     else ++out.rejected;
     collect(res.alert_changes);
   }
-  advance_to((h.end_ms() / k_step_ms) * k_step_ms);
+  if (!options.as_projector) advance_to((h.end_ms() / k_step_ms) * k_step_ms);
   for (const auto& [a, s] : states) out.state_bytes_total += rules::encode(s).size();
   if (auto it = states.find(trace_animal); it != states.end()) {
     for (const auto& b : it->second.hours) {

@@ -21,9 +21,27 @@ struct raised_alert {
   std::string evidence;
 };
 
+// How the fold is driven. The defaults are herd-eval's (README table): one global event-time
+// watermark, animals grouped for the herd context by FNV-1a, a last advance at the end of the
+// run. `as_projector` drives it exactly as herd-projector does on a herd.events topic with
+// `partitions` partitions: murmur2 partitioning of the animal id (the gateway's), one watermark
+// per partition (advance only that partition's animals), no final advance.
+struct run_options {
+  int partitions = 6;
+  bool as_projector = false;
+  std::string trace_animal;
+};
+
+// One lifecycle change as herd.alerts would carry it.
+struct lifecycle_event {
+  std::string animal_id;
+  std::string event_id;  // rules::alert_event(change).event_id(): the ce_id
+};
+
 struct run_output {
   std::vector<raised_alert> raised;
   std::map<std::string, std::uint64_t> changes;     // by change kind
+  std::vector<lifecycle_event> lifecycle;           // every change, in fold order
   std::map<std::string, std::int64_t> low_battery;  // device -> first reading at or below the threshold
   std::map<std::string, int> device_interval_s;     // device -> interval
   std::map<std::string, bool> device_is_bolus;
@@ -36,6 +54,13 @@ struct run_output {
 
 // Runs `h` to its end. `partitions`: animals are grouped like Kafka partitions for the herd
 // context (FNV-1a of the animal id modulo this).
-run_output run_herd(sim::herd& h, int partitions = 6, const std::string& trace_animal = {});
+run_output run_herd(sim::herd& h, const run_options& options);
+inline run_output run_herd(sim::herd& h, int partitions = 6, const std::string& trace_animal = {}) {
+  return run_herd(h, run_options{partitions, false, trace_animal});
+}
+
+// The Kafka partition of an animal on a topic of `partitions` partitions: librdkafka's
+// murmur2_random partitioner, the Java client's (what herdgate produces with).
+int kafka_partition(const std::string& animal_id, int partitions);
 
 }  // namespace herd::eval

@@ -11,6 +11,7 @@
 
 #include "eval_run.hpp"
 #include "herd/core/time_format.hpp"
+#include "score_db.hpp"
 #include "scoring.hpp"
 
 namespace {
@@ -96,7 +97,39 @@ int main(int argc, char** argv) {
   std::string trace;
   app.add_option("--trace-animal", trace, "print this animal's hourly windows at the end (for tuning)");
   app.add_flag("--list-false", list_false, "print every false alert with the truth near it (for tuning)");
+  std::string score_db, truth_file;
+  app.add_option("--score-db", score_db,
+                 "score the alerts of this herd-projector SQLite read model instead of running the herd "
+                 "(with --truth, --head, --days, --start of the herd that fed it)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--truth", truth_file, "ground-truth file of the herd (herd-sim --ground-truth-out), for --score-db")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
+  if (!score_db.empty()) {
+    if (truth_file.empty() || !head || !days) {
+      std::fprintf(stderr, "herd-eval: --score-db needs --truth, --head and --days\n");
+      return 2;
+    }
+    const auto s0 = start.empty() ? base.start_ms : herd::core::parse_iso8601_utc(start).value_or(base.start_ms);
+    const std::int64_t e0 = s0 + static_cast<std::int64_t>(days) * 86'400'000;
+    auto run = herd::eval::run_from_read_model(score_db);
+    if (!run) {
+      std::fprintf(stderr, "herd-eval: %s\n", run.err().message.c_str());
+      return 1;
+    }
+    auto truth = herd::eval::load_ground_truth(truth_file);
+    if (!truth) {
+      std::fprintf(stderr, "herd-eval: %s\n", truth.err().message.c_str());
+      return 1;
+    }
+    const auto s = herd::eval::score(*run, *truth, s0, e0, head);
+    print_table(s, fmt::format("alerts in {} ({} alerts, {} animals) against {}: {} head x {} days from {}; health "
+                               "episodes and alerts scored from day 8 (a week of baseline), device ones from day 2",
+                               score_db, run->raised.size(), run->animals, truth_file, head, days,
+                               herd::core::iso8601_utc_ms(s0).substr(0, 10)));
+    for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
+    return 0;
+  }
 
   if (!config.empty()) {
     herd::sim::herd_run_config run_cfg;

@@ -92,6 +92,12 @@ apply_result apply(animal_state& s, const events::v1::EventEnvelope& e) {
   return out;
 }
 
+bool accepts_reading(const animal_state& s, const events::v1::EventEnvelope& e) {
+  if (e.event_type() != k_collar_reading_v1 || e.aggregate_id().empty()) return false;
+  if (!s.animal_id.empty() && s.animal_id != e.aggregate_id()) return false;
+  return to_reading(e).ok();
+}
+
 std::vector<alert_change> advance(animal_state& s, std::int64_t now_ms, const herd_context& herd) {
   std::vector<alert_change> changes;
   if (now_ms <= s.advanced_ms) return changes;

@@ -189,3 +189,26 @@ TEST_CASE("pg store: an event appended by two instances at once is stored once")
   REQUIRE(st.ok());
   CHECK(st->events == 1);
 }
+
+TEST_CASE("pg store: one relay lease per read model, the next instance takes it when the holder session ends") {
+  const auto o = pg_test::options_for(pg_test::fresh_database());
+  auto a = pg_test::open_store(o);
+  auto b = pg_test::open_store(o);
+  auto la = a->relay_lease();
+  REQUIRE(la.ok());
+  CHECK(*la);
+  auto lb = b->relay_lease();
+  REQUIRE(lb.ok());
+  CHECK_FALSE(*lb);  // a stand-by
+  la = a->relay_lease();  // the holder keeps it, however often it asks
+  REQUIRE(la.ok());
+  CHECK(*la);
+  a.reset();  // the holder's session ends (a crash closes it the same way)
+  const bool taken = test_support::wait_until(
+      [&] {
+        auto l = b->relay_lease();
+        return l.ok() && *l;
+      },
+      std::chrono::milliseconds(10000), std::chrono::milliseconds(50));
+  CHECK(taken);
+}

@@ -10,6 +10,7 @@
 
 #include <herd/test_support/postgres_server.hpp>
 
+#include "herd/read_model/pg_queries.hpp"
 #include "herd/read_model/pg_store.hpp"
 
 namespace herd::pg_test {
@@ -43,6 +44,11 @@ struct pg_fixture {
   static constexpr const char* name = "postgresql";
   std::string conninfo = fresh_database();
   std::unique_ptr<read_model::store> open() { return open_store(options_for(conninfo)); }
+  std::unique_ptr<read_model::queries> open_queries() {
+    auto q = read_model::open_pg_queries(options_for(conninfo));
+    REQUIRE_MESSAGE(q.ok(), (q.ok() ? "" : q.err().message));
+    return std::move(*q);
+  }
 };
 
 }  // namespace herd::pg_test

@@ -5,9 +5,19 @@
 
 #include "herd/projector/decode.hpp"
 #include "herd/projector/state_rows.hpp"
+#include "herd/rules/alert_events.hpp"
 #include "herd/rules/fold.hpp"
+#include "herd/rules/herd_context.hpp"
+#include "herd/projector/alert_outbox.hpp"
 
 namespace herd::projector {
+
+namespace {
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 applier::applier(read_model::store& store) : store_(store) {}
 
@@ -100,18 +110,34 @@ core::status applier::advance_partition(const pkey& p, partition_state& ps, std:
     }
   }
   const record where{p.first, p.second, 0, {}, {}};
+  std::vector<working_animal*> members;
+  std::vector<const rules::animal_state*> states;
+  members.reserve(ps.animals.size());
+  states.reserve(ps.animals.size());
   for (const auto& id : ps.animals) {
     auto a = animal(id, where);
     if (!a) return a.err();
-    auto changes = rules::advance((*a)->state, boundary_ms);
-    (*a)->dirty = true;  // advanced_ms moved: the stored bytes must follow the cache
+    members.push_back(*a);
+    states.push_back(&(*a)->state);
+  }
+  // The herd context of the partition's animals at this boundary, before any of them moves
+  // (/work/coord/rules.md: the same whichever instance owns the partition; rebuilds repeat it).
+  const rules::herd_context ctx = rules::compute_herd_context(states, boundary_ms);
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    auto changes = rules::advance(members[i]->state, boundary_ms, ctx);
+    members[i]->dirty = true;  // advanced_ms moved: the stored bytes must follow the cache
     ++counts_.advances;
-    for (const auto& c : changes) {
-      alerts_.push_back(to_row(id, c.alert));
-      ++counts_.alert_changes;
-    }
+    record_changes(changes);
   }
   return core::ok_v;
+}
+
+void applier::record_changes(const std::vector<rules::alert_change>& changes) {
+  for (const auto& c : changes) {
+    alerts_.push_back(to_row(c.animal_id, c.alert));
+    if (outbox_on_) outbox_.push_back(alert_outbox_message(c, alerts_topic_, wall_ms()));
+    ++counts_.alert_changes;
+  }
 }
 
 core::result<applier::outcome> applier::prepare(const std::vector<record>& batch) {
@@ -222,36 +248,39 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
       return a.err();
     }
     const bool known = (*a)->state.events > 0;
+    // The partition's event-time watermark: every 10-minute boundary this reading moves it past
+    // advances the partition's animals FIRST, in order (/work/coord/rules.md, herd-eval does the
+    // same), then the reading is applied. A reading the fold rejects moves nothing.
+    if (env.event_type() == rules::k_collar_reading_v1) {
+      const std::int64_t occurred_ms = to_us(env.occurred_at()) / 1000;
+      const std::int64_t old_wm = (*ps)->watermark_ms;
+      if (occurred_ms > old_wm && rules::accepts_reading((*a)->state, env)) {
+        (*ps)->watermark_ms = occurred_ms;
+        if (old_wm > 0) {
+          for (std::int64_t b = (old_wm / k_advance_step_ms + 1) * k_advance_step_ms; b <= occurred_ms;
+               b += k_advance_step_ms) {
+            if (auto st = advance_partition(p, **ps, b); !st) {
+              abandon();
+              return st.err();
+            }
+          }
+        }
+      }
+    }
     auto res = rules::apply((*a)->state, env);
     switch (res.status) {
       case rules::apply_status::applied: {
         ++prog.applied;
         ++counts_.applied;
+        if ((*a)->state.animal_id.empty()) break;  // an acknowledgement for an animal never seen
         (*a)->dirty = true;
         (*a)->topic = r.topic;
         (*a)->partition = r.partition;
-        for (const auto& c : res.alert_changes) {
-          alerts_.push_back(to_row(env.aggregate_id(), c.alert));
-          ++counts_.alert_changes;
-        }
+        record_changes(res.alert_changes);
         auto& animals = (*ps)->animals;
         if (!known || !std::binary_search(animals.begin(), animals.end(), env.aggregate_id())) {
           auto at = std::lower_bound(animals.begin(), animals.end(), env.aggregate_id());
           if (at == animals.end() || *at != env.aggregate_id()) animals.insert(at, env.aggregate_id());
-        }
-        if (env.event_type() == rules::k_collar_reading_v1) {
-          const std::int64_t occurred_ms = to_us(env.occurred_at()) / 1000;
-          const std::int64_t old_wm = (*ps)->watermark_ms;
-          if (occurred_ms > old_wm) {
-            (*ps)->watermark_ms = occurred_ms;
-            if (old_wm > 0 && occurred_ms / k_advance_step_ms > old_wm / k_advance_step_ms) {
-              const std::int64_t boundary = occurred_ms / k_advance_step_ms * k_advance_step_ms;
-              if (auto st = advance_partition(p, **ps, boundary); !st) {
-                abandon();
-                return st.err();
-              }
-            }
-          }
         }
         break;
       }
@@ -287,6 +316,9 @@ core::status applier::write_batch() {
   if (!alerts_.empty()) {
     if (auto st = txn_->upsert_alerts(alerts_); !st) return st;
   }
+  if (!outbox_.empty()) {
+    if (auto st = txn_->append_outbox(outbox_); !st) return st;
+  }
   std::vector<read_model::partition_progress> deltas;
   for (auto& [p, prog] : progress_) {
     prog.watermark_us = working_partitions_.at(p).watermark_ms * 1000;
@@ -315,6 +347,7 @@ core::status applier::commit() {
   working_.clear();
   progress_.clear();
   alerts_.clear();
+  outbox_.clear();
   return core::ok_v;
 }
 
@@ -324,6 +357,7 @@ void applier::abandon() {
   working_.clear();
   progress_.clear();
   alerts_.clear();
+  outbox_.clear();
   dead_letters_.clear();
 }
 

@@ -88,6 +88,18 @@ core::result<projector_config> parse_config(std::string_view toml_text, const st
   c.kafka.retention_days = c.read_model.retention_days;
   rm.finish();
 
+  table_reader al(top.table("alerts"), "alerts", errors);
+  al.str("topic", c.alerts.topic);
+  if (c.alerts.topic.empty()) al.error("topic", "must not be empty");
+  al.boolean("relay", c.alerts.relay);
+  al.integer("max_in_flight", c.alerts.max_in_flight, 1, 100'000);
+  al.integer("dedup_scan", c.alerts.dedup_scan, 0, 10'000'000);
+  std::int64_t stuck = c.alerts.max_stuck.count();
+  al.integer("max_stuck_s", stuck, 1, 86'400);
+  c.alerts.max_stuck = std::chrono::seconds(stuck);
+  c.kafka.alerts_topic = c.alerts.topic;
+  al.finish();
+
   table_reader mt(top.table("metrics"), "metrics", errors);
   mt.str("listen", c.metrics_listen);
   if (!c.metrics_listen.empty()) {

@@ -53,6 +53,7 @@ struct consumer_loop::impl {
   impl(consumer_options opts, loop_stats& s, read_model::store& st)
       : o(std::move(opts)), stats(s), store(st), app(st) {
     app.set_dead_lettering(o.dead_lettering);
+    app.set_outbox(o.alert_outbox, o.alerts_topic);
   }
 
   ~impl() {

@@ -64,7 +64,8 @@ std::string render_prometheus(const loop_stats& s, const char* backend) {
   return out;
 }
 
-health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, std::chrono::seconds max_stall) {
+health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, std::chrono::seconds max_stall,
+                               const std::string& extra_problem) {
   health_verdict v;
   const std::int64_t age_ms = now_steady_ms - s.heartbeat_steady_ms.load();
   nlohmann::ordered_json j;
@@ -78,6 +79,7 @@ health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, 
     last_error = s.last_error;
   }
   if (s.backing_off) problems.push_back("backing off: " + last_error);
+  if (!extra_problem.empty()) problems.push_back(extra_problem);
   v.healthy = problems.empty();
   j["status"] = v.healthy ? "ok" : "unhealthy";
   j["problems"] = problems;

@@ -3,9 +3,10 @@
 namespace herd::projector {
 
 core::result<batch_counts> rebuild_from_store(read_model::store& source, read_model::store& target,
-                                              std::size_t batch) {
+                                              std::size_t batch, bool with_outbox) {
   applier app(target);
   app.set_dead_lettering(false);
+  app.set_outbox(with_outbox);
   if (auto st = app.load_positions(); !st) return st.err();
   batch_counts total;
   std::vector<record> records;

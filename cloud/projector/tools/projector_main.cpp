@@ -14,6 +14,7 @@
 #include <iostream>
 #include <thread>
 
+#include "herd/alerts/relay.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/daemon/status_server.hpp"
 #include "herd/daemon/systemd_notifier.hpp"
@@ -79,21 +80,48 @@ int run_daemon(const projector_config& config, const std::string& ready_file, co
     log->error("{}", st.err().message);
     return 2;
   }
+  // The herd.alerts relay: its own thread and store connection (README, "herd.alerts").
+  std::unique_ptr<herd::alerts::relay> relay;
+  if (config.alerts.relay) {
+    herd::alerts::relay_options ro;
+    ro.bootstrap = config.kafka.bootstrap;
+    ro.topic = config.alerts.topic;
+    ro.max_in_flight = config.alerts.max_in_flight;
+    ro.dedup_scan = config.alerts.dedup_scan;
+    for (const auto& [k, v] : config.kafka.properties) {
+      // Consumer-only settings would make the relay's producer refuse its config.
+      if (k.rfind("fetch.", 0) == 0 || k.rfind("session.", 0) == 0 || k.rfind("max.poll", 0) == 0 ||
+          k.rfind("partition.assignment", 0) == 0 || k.rfind("heartbeat", 0) == 0) {
+        continue;
+      }
+      ro.properties[k] = v;
+    }
+    relay = std::make_unique<herd::alerts::relay>(ro, [rm = config.read_model] { return open_store(rm); });
+    if (auto st = relay->start(); !st) {
+      log->error("{}", st.err().message);
+      return 2;
+    }
+  }
   std::unique_ptr<herd::daemon::status_server> http;
   if (!config.metrics_listen.empty()) {
     const auto& stats = loop.stats();
     const char* backend = (*store)->backend();
     const auto max_stall = config.max_stall;
+    const herd::alerts::relay_stats* rstats = relay ? &relay->stats() : nullptr;
+    const auto max_stuck = config.alerts.max_stuck;
     http = std::make_unique<herd::daemon::status_server>(
         "metrics.listen", config.metrics_listen,
         std::map<std::string, std::function<herd::daemon::http_reply()>>{
             {"/metrics",
-             [&stats, backend] {
-               return herd::daemon::http_reply{200, "text/plain; version=0.0.4; charset=utf-8",
-                                               herd::projector::render_prometheus(stats, backend)};
+             [&stats, backend, rstats] {
+               auto text = herd::projector::render_prometheus(stats, backend);
+               if (rstats != nullptr) text += herd::alerts::render_relay_prometheus(*rstats);
+               return herd::daemon::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
              }},
-            {"/health", [&stats, max_stall] {
-               auto h = herd::projector::evaluate_health(stats, steady_ms(), max_stall);
+            {"/health", [&stats, max_stall, rstats, max_stuck] {
+               const std::string relay_problem =
+                   rstats != nullptr ? herd::alerts::relay_problem(*rstats, steady_ms(), max_stuck) : std::string();
+               auto h = herd::projector::evaluate_health(stats, steady_ms(), max_stall, relay_problem);
                return herd::daemon::http_reply{h.healthy ? 200 : 503, "application/json", h.json};
              }}});
     if (auto st = http->start(); !st) {
@@ -124,6 +152,7 @@ int run_daemon(const projector_config& config, const std::string& ready_file, co
   done = true;
   loop.stop();
   waiter.join();
+  if (relay) relay->stop();
   if (http) http->stop();
   if (!st) {
     log->error("stopped: {}", st.err().message);
@@ -162,6 +191,7 @@ int rebuild(const projector_config& config, const std::string& from, const std::
     opts.use_group = false;
     opts.stop_at_end = true;
     opts.dead_lettering = false;
+    opts.alert_outbox = false;  // published when first projected
     herd::projector::consumer_loop loop(opts, **target);
     if (auto st = loop.start(); !st) {
       std::cerr << st.err().message << "\n";

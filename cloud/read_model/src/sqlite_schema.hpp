@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS alerts (
   body               BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, animal_id);
+CREATE INDEX IF NOT EXISTS alerts_by_animal ON alerts (animal_id, raised_at_us);
 CREATE TABLE IF NOT EXISTS outbox (
   seq     INTEGER PRIMARY KEY AUTOINCREMENT,
   topic   TEXT NOT NULL,
@@ -64,6 +65,20 @@ CREATE TABLE IF NOT EXISTS outbox (
   value   BLOB NOT NULL,
   headers BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS advances (
+  topic                TEXT NOT NULL,
+  kafka_partition      INTEGER NOT NULL,
+  boundary_ms          INTEGER NOT NULL,
+  kafka_offset         INTEGER NOT NULL,
+  occurred_at_us       INTEGER NOT NULL,
+  ctx_at_ms            INTEGER NOT NULL,
+  temp_excess_centi    INTEGER NOT NULL,
+  rum_drop_pct         INTEGER NOT NULL,
+  temp_vs_recent_centi INTEGER NOT NULL,
+  rum6_drop_pct        INTEGER NOT NULL,
+  animals              INTEGER NOT NULL,
+  PRIMARY KEY (topic, kafka_partition, boundary_ms)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS progress (
   topic           TEXT NOT NULL,
   kafka_partition INTEGER NOT NULL,

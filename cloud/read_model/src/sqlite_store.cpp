@@ -107,6 +107,7 @@ class sqlite_txn final : public store_txn {
   core::status upsert_alerts(std::span<const alert_row> alerts) override;
   core::status append_outbox(std::span<const outbox_message> messages) override;
   core::status add_progress(std::span<const partition_progress> deltas) override;
+  core::status append_advances(std::span<const advance_row> rows) override;
   core::status commit() override;
 
  private:
@@ -123,15 +124,16 @@ class sqlite_store final : public store {
   statement ev_insert, ev_after, ev_animal, ev_prune, ev_count;
   statement an_select, an_upsert, an_after, an_partition, co_select, co_delete, co_insert, an_count;
   statement al_upsert, al_after, al_count;
-  statement ob_insert, ob_after, ob_delete, ob_count;
+  statement ob_insert, ob_after, ob_delete, ob_delete_one, ob_count;
   statement pr_select_one, pr_upsert, pr_all;
+  statement adv_insert;
 
   ~sqlite_store() override {
     // Statements must be finalized before the connection closes.
     for (auto* st : {&begin_st, &commit_st, &rollback_st, &ev_insert, &ev_after, &ev_animal, &ev_prune,
                      &ev_count, &an_select, &an_upsert, &an_after, &an_partition, &co_select, &co_delete, &co_insert,
-                     &an_count, &al_upsert, &al_after, &al_count, &ob_insert, &ob_after, &ob_delete,
-                     &ob_count, &pr_select_one, &pr_upsert, &pr_all}) {
+                     &an_count, &al_upsert, &al_after, &al_count, &ob_insert, &ob_after, &ob_delete, &ob_delete_one,
+                     &ob_count, &pr_select_one, &pr_upsert, &pr_all, &adv_insert}) {
       *st = statement();
     }
     sqlite3_close_v2(db);
@@ -190,6 +192,7 @@ class sqlite_store final : public store {
     ob_after = statement(db,
         "SELECT seq, topic, key, value, headers FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     ob_delete = statement(db, "DELETE FROM outbox WHERE seq <= ?1");
+    ob_delete_one = statement(db, "DELETE FROM outbox WHERE seq = ?1");
     ob_count = statement(db, "SELECT count(*) FROM outbox");
     pr_select_one = statement(db,
         "SELECT next_offset FROM progress WHERE topic = ?1 AND kafka_partition = ?2");
@@ -201,6 +204,10 @@ class sqlite_store final : public store {
         "applied = applied + excluded.applied, duplicates = duplicates + excluded.duplicates, "
         "unknown_type = unknown_type + excluded.unknown_type, rejected = rejected + excluded.rejected, "
         "dead_lettered = dead_lettered + excluded.dead_lettered");
+    adv_insert = statement(db,
+        "INSERT OR REPLACE INTO advances (topic, kafka_partition, boundary_ms, kafka_offset, occurred_at_us, "
+        "ctx_at_ms, temp_excess_centi, rum_drop_pct, temp_vs_recent_centi, rum6_drop_pct, animals) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     pr_all = statement(db,
         "SELECT topic, kafka_partition, next_offset, applied, duplicates, unknown_type, rejected, "
         "dead_lettered, watermark_us FROM progress ORDER BY topic, kafka_partition");
@@ -373,6 +380,27 @@ class sqlite_store final : public store {
     return run(db, ob_delete, "delete outbox");
   }
 
+  core::status delete_outbox_seqs(std::span<const std::int64_t> seqs) override {
+    if (seqs.empty()) return core::ok_v;
+    if (auto st = exec_status("BEGIN IMMEDIATE", "delete outbox rows"); !st) return st;
+    for (const std::int64_t seq : seqs) {
+      ob_delete_one.bind(1, seq);
+      if (auto r = run(db, ob_delete_one, "delete outbox row"); !r) {
+        exec(db, "ROLLBACK");
+        return r;
+      }
+    }
+    return exec_status("COMMIT", "delete outbox rows");
+  }
+
+  core::result<bool> relay_lease() override { return true; }
+
+  core::status exec_status(const char* sql, std::string_view what) {
+    const int rc = exec(db, sql);
+    if (rc != SQLITE_OK) return sqlite_error(db, rc, what);
+    return core::ok_v;
+  }
+
   core::result<std::uint64_t> prune_events(std::int64_t before_us, std::size_t limit) override {
     ev_prune.bind(1, before_us);
     ev_prune.bind(2, static_cast<std::int64_t>(limit));
@@ -525,6 +553,25 @@ core::status sqlite_txn::append_outbox(std::span<const outbox_message> messages)
     st.bind_blob(3, m.value);
     st.bind_blob(4, pack_headers(m.headers));
     if (auto r = run(s_.db, st, "append outbox"); !r) return r;
+  }
+  return core::ok_v;
+}
+
+core::status sqlite_txn::append_advances(std::span<const advance_row> rows) {
+  auto& st = s_.adv_insert;
+  for (const auto& a : rows) {
+    st.bind(1, a.topic);
+    st.bind(2, std::int64_t{a.partition});
+    st.bind(3, a.boundary_ms);
+    st.bind(4, a.offset);
+    st.bind(5, a.occurred_at_us);
+    st.bind(6, a.ctx_at_ms);
+    st.bind(7, std::int64_t{a.temp_excess_centi});
+    st.bind(8, std::int64_t{a.rum_drop_pct});
+    st.bind(9, std::int64_t{a.temp_vs_recent_centi});
+    st.bind(10, std::int64_t{a.rum6_drop_pct});
+    st.bind(11, std::int64_t{a.animals});
+    if (auto s = run(s_.db, st, "append advance"); !s) return s;
   }
   return core::ok_v;
 }

@@ -64,6 +64,21 @@ CREATE TABLE IF NOT EXISTS alerts (
   body               bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, animal_id);
+CREATE INDEX IF NOT EXISTS alerts_by_animal ON alerts (animal_id, raised_at_us);
+CREATE TABLE IF NOT EXISTS advances (
+  topic                text COLLATE "C" NOT NULL,
+  kafka_partition      integer NOT NULL,
+  boundary_ms          bigint NOT NULL,
+  kafka_offset         bigint NOT NULL,
+  occurred_at_us       bigint NOT NULL,
+  ctx_at_ms            bigint NOT NULL,
+  temp_excess_centi    integer NOT NULL,
+  rum_drop_pct         integer NOT NULL,
+  temp_vs_recent_centi integer NOT NULL,
+  rum6_drop_pct        integer NOT NULL,
+  animals              integer NOT NULL,
+  PRIMARY KEY (topic, kafka_partition, boundary_ms)
+);
 CREATE TABLE IF NOT EXISTS outbox (
   seq     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   topic   text NOT NULL,

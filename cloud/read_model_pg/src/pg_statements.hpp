@@ -80,6 +80,19 @@ inline const pg::statement upsert_alerts{
     {o::text_array, o::text_array, o::text_array, o::text_array, o::int4_array, o::int8_array,
      o::int8_array, o::int8_array, o::int8_array, o::bytea_array}};
 
+inline const pg::statement append_advances{
+    "rm_append_advances",
+    "INSERT INTO advances (topic, kafka_partition, boundary_ms, kafka_offset, occurred_at_us, ctx_at_ms, "
+    "temp_excess_centi, rum_drop_pct, temp_vs_recent_centi, rum6_drop_pct, animals) SELECT * FROM "
+    "unnest($1::text[], $2::integer[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::integer[], "
+    "$8::integer[], $9::integer[], $10::integer[], $11::integer[]) ON CONFLICT (topic, kafka_partition, "
+    "boundary_ms) DO UPDATE SET kafka_offset = EXCLUDED.kafka_offset, occurred_at_us = EXCLUDED.occurred_at_us, "
+    "ctx_at_ms = EXCLUDED.ctx_at_ms, temp_excess_centi = EXCLUDED.temp_excess_centi, "
+    "rum_drop_pct = EXCLUDED.rum_drop_pct, temp_vs_recent_centi = EXCLUDED.temp_vs_recent_centi, "
+    "rum6_drop_pct = EXCLUDED.rum6_drop_pct, animals = EXCLUDED.animals",
+    {o::text_array, o::int4_array, o::int8_array, o::int8_array, o::int8_array, o::int8_array, o::int4_array,
+     o::int4_array, o::int4_array, o::int4_array, o::int4_array}};
+
 inline const pg::statement append_outbox{
     "rm_append_outbox",
     "INSERT INTO outbox (topic, key, value, headers) SELECT t, k, v, h FROM unnest($1::text[], "
@@ -159,6 +172,19 @@ inline const pg::statement read_outbox{
 inline const pg::statement delete_outbox{
     "rm_delete_outbox", "DELETE FROM outbox WHERE seq <= $1::bigint", {o::int8}};
 
+inline const pg::statement delete_outbox_seqs{
+    "rm_delete_outbox_seqs", "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", {o::int8_array}};
+
+// The herd.alerts relay lease: a session advisory lock (bigint key 1213357145, which pg_locks
+// shows as classid 0, objid 1213357145, objsubid 1); 1 when this session already holds it or
+// takes it now, else 0.
+inline const pg::statement relay_lease{
+    "rm_relay_lease",
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
+    "pid = pg_backend_pid() AND classid = 0 AND objid = 1213357145 AND objsubid = 1 AND granted) "
+    "THEN 1 ELSE pg_try_advisory_lock(1213357145::bigint)::integer END",
+    {}};
+
 inline const pg::statement prune_events{
     "rm_prune_events",
     "DELETE FROM events WHERE store_seq IN (SELECT store_seq FROM events WHERE "
@@ -180,7 +206,8 @@ inline std::vector<const pg::statement*> all_statements() {
   return {&append_events, &load_animals,  &upsert_animals, &replace_collars,
           &upsert_alerts, &append_outbox, &add_progress,   &claim_lock,     &claim_read,
           &load_progress, &read_events,   &animal_events,  &read_animals,   &read_alerts,
-          &read_outbox,   &delete_outbox, &prune_events,   &stats,          &partition_animals};
+          &read_outbox,   &delete_outbox, &delete_outbox_seqs, &relay_lease, &prune_events,   &stats,          &partition_animals,
+          &append_advances};
 }
 
 }  // namespace herd::read_model::pg_detail

@@ -9,6 +9,7 @@
 #include "pg_store_impl.hpp"
 
 namespace herd::read_model {
+namespace o = herd::pg::oids;
 namespace pg_detail {
 namespace {
 
@@ -128,6 +129,23 @@ core::status pg_store::delete_outbox(std::int64_t through_seq) {
   auto r = run(pg_detail::delete_outbox, p);
   if (!r) return r.err();
   return core::ok_v;
+}
+
+core::status pg_store::delete_outbox_seqs(std::span<const std::int64_t> seqs) {
+  if (seqs.empty()) return core::ok_v;
+  pg::array_param a(o::int8);
+  for (const std::int64_t s : seqs) a.add_int8(s);
+  pg::params p;
+  p.array(a);
+  auto r = run(pg_detail::delete_outbox_seqs, p);
+  if (!r) return r.err();
+  return core::ok_v;
+}
+
+core::result<bool> pg_store::relay_lease() {
+  auto r = run(pg_detail::relay_lease, {});
+  if (!r) return r.err();
+  return r->rows() == 1 && r->int64(0, 0) == 1;
 }
 
 core::result<std::uint64_t> pg_store::prune_events(std::int64_t before_us, std::size_t limit) {

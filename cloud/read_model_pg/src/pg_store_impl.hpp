@@ -29,6 +29,8 @@ class pg_store final : public store {
   core::result<std::vector<outbox_message>> read_outbox(std::int64_t after_seq,
                                                         std::size_t limit) override;
   core::status delete_outbox(std::int64_t through_seq) override;
+  core::status delete_outbox_seqs(std::span<const std::int64_t> seqs) override;
+  core::result<bool> relay_lease() override;
   core::result<std::uint64_t> prune_events(std::int64_t before_us, std::size_t limit) override;
   core::result<store_stats> stats() override;
 
@@ -52,6 +54,7 @@ class pg_txn final : public store_txn {
   core::status upsert_animals(std::span<const animal_row> animals) override;
   core::status upsert_alerts(std::span<const alert_row> alerts) override;
   core::status append_outbox(std::span<const outbox_message> messages) override;
+  core::status append_advances(std::span<const advance_row> rows) override;
   core::status add_progress(std::span<const partition_progress> deltas) override;
   core::status commit() override;
 

@@ -188,6 +188,36 @@ core::status pg_txn::upsert_alerts(std::span<const alert_row> alerts) {
   return core::ok_v;
 }
 
+core::status pg_txn::append_advances(std::span<const advance_row> rows) {
+  // One row per (topic, partition, boundary): the last one given wins, as in SQLite.
+  const auto keep = last_per_key(rows, [](const advance_row& a) {
+    return a.topic + '\0' + std::to_string(a.partition) + '\0' + std::to_string(a.boundary_ms);
+  });
+  if (keep.empty()) return core::ok_v;
+  pg::array_param topics(o::text), parts(o::int4), bounds(o::int8), offs(o::int8), occ(o::int8), at(o::int8),
+      t1(o::int4), r1(o::int4), t2(o::int4), r2(o::int4), n(o::int4);
+  for (std::size_t i : keep) {
+    const advance_row& a = rows[i];
+    if (auto s = check_text(a.topic, "topic", "an advance row"); !s) return s;
+    topics.add_text(a.topic);
+    parts.add_int4(a.partition);
+    bounds.add_int8(a.boundary_ms);
+    offs.add_int8(a.offset);
+    occ.add_int8(a.occurred_at_us);
+    at.add_int8(a.ctx_at_ms);
+    t1.add_int4(a.temp_excess_centi);
+    r1.add_int4(a.rum_drop_pct);
+    t2.add_int4(a.temp_vs_recent_centi);
+    r2.add_int4(a.rum6_drop_pct);
+    n.add_int4(a.animals);
+  }
+  pg::params p;
+  p.array(topics).array(parts).array(bounds).array(offs).array(occ).array(at);
+  p.array(t1).array(r1).array(t2).array(r2).array(n);
+  if (auto r = conn_.run(pg_detail::append_advances, p); !r) return r.err();
+  return core::ok_v;
+}
+
 core::status pg_txn::append_outbox(std::span<const outbox_message> messages) {
   if (messages.empty()) return core::ok_v;
   pg::array_param topics(o::text), keys(o::bytea), values(o::bytea), headers(o::bytea);

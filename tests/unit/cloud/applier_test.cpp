@@ -11,6 +11,8 @@
 #include "herd/projector/rebuild.hpp"
 #include "herd/read_model/digest.hpp"
 #include "herd/read_model/sqlite_store.hpp"
+#include "herd/events/v1/alert.pb.h"
+#include "herd/events/v1/envelope.pb.h"
 #include "herd/rules/animal_state.hpp"
 #include "herd/test_support/temp_dir.hpp"
 
@@ -261,4 +263,87 @@ TEST_CASE("rebuild == incremental: duplicates, late uploads, batch sizes, restar
   REQUIRE(a2.ok());
   REQUIRE(a1->size() == a2->size());
   for (std::size_t i = 0; i < a1->size(); ++i) CHECK((*a1)[i].state == (*a2)[i].state);
+}
+
+TEST_CASE("applier: every alert change is an outbox message of herd.alerts in the same transaction") {
+  herd::test_support::temp_dir dir;
+  auto s = open(dir, "rm.db");
+  applier app(*s);
+  REQUIRE(app.load_positions().ok());
+  // One animal: battery 15 % (low_battery raised), then 60 % (resolved); readings 10 min apart.
+  std::vector<record> recs;
+  for (int i = 0; i < 12; ++i) {
+    reading r;
+    r.event_id = "ev-" + std::to_string(i);
+    r.animal = "DE1";
+    r.collar = "C1";
+    r.seq = static_cast<std::uint32_t>(i + 1);
+    r.occurred_ms = 1'780'000'000'000 + i * 600'000LL;
+    r.battery = i < 6 ? 15 : 60;
+    recs.push_back(record{"herd.events", 0, i, "DE1", collar_envelope(r)});
+  }
+  feed(app, recs, 5);
+  auto alerts = s->read_alerts("", 10);
+  REQUIRE(alerts.ok());
+  REQUIRE(alerts->size() == 1);
+  auto ob = s->read_outbox(0, 100);
+  REQUIRE(ob.ok());
+  REQUIRE(ob->size() == 2);
+  const auto header = [](const herd::read_model::outbox_message& m, const std::string& k) {
+    for (const auto& [n, v] : m.headers) {
+      if (n == k) return v;
+    }
+    return std::string();
+  };
+  CHECK((*ob)[0].topic == "herd.alerts");
+  CHECK((*ob)[0].key == "DE1");
+  CHECK(header((*ob)[0], "ce_type") == "alert.raised.v1");
+  CHECK(header((*ob)[1], "ce_type") == "alert.resolved.v1");
+  CHECK(header((*ob)[0], "ce_specversion") == "1.0");
+  CHECK(header((*ob)[0], "ce_subject") == "DE1");
+  CHECK(header((*ob)[0], "ce_source") == "/herd-projector/rules/low_battery");
+  CHECK(header((*ob)[0], "content-type") == "application/x-protobuf");
+  CHECK(header((*ob)[0], "ce_id").rfind((*alerts)[0].alert_id + "/raised/", 0) == 0);
+  herd::events::v1::EventEnvelope env;
+  REQUIRE(env.ParseFromString((*ob)[0].value));
+  CHECK(env.event_id() == header((*ob)[0], "ce_id"));
+  CHECK(env.aggregate_id() == "DE1");
+
+  // A rebuild writes the same alert rows but no outbox (published when first projected), unless asked.
+  auto quiet = open(dir, "quiet.db");
+  REQUIRE(herd::projector::rebuild_from_store(*s, *quiet).ok());
+  auto none = quiet->read_outbox(0, 100);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  CHECK(digest_of(*quiet) == digest_of(*s));
+  auto loud = open(dir, "loud.db");
+  REQUIRE(herd::projector::rebuild_from_store(*s, *loud, 5000, true).ok());
+  auto again = loud->read_outbox(0, 100);
+  REQUIRE(again.ok());
+  REQUIRE(again->size() == 2);
+  CHECK(header((*again)[0], "ce_id") == header((*ob)[0], "ce_id"));
+  CHECK(header((*again)[1], "ce_id") == header((*ob)[1], "ce_id"));
+}
+
+TEST_CASE("applier: an acknowledgement of an animal never seen writes no animal row") {
+  herd::test_support::temp_dir dir;
+  auto s = open(dir, "rm.db");
+  applier app(*s);
+  REQUIRE(app.load_positions().ok());
+  herd::events::v1::EventEnvelope e;
+  e.set_event_id("ack-1");
+  e.set_event_type("alert.acknowledged.v1");
+  e.mutable_occurred_at()->set_seconds(1'780'000'000);
+  e.set_aggregate_id("DE-UNKNOWN");
+  herd::events::v1::AlertAcknowledged a;
+  a.set_alert_id("DE-UNKNOWN:fever:20260601T000000Z");
+  a.set_acknowledged_by("vet");
+  e.mutable_payload()->PackFrom(a);
+  feed(app, {record{"herd.events", 0, 0, "DE-UNKNOWN", e.SerializeAsString()}}, 10);
+  auto animals = s->read_animals("", 10);
+  REQUIRE(animals.ok());
+  CHECK(animals->empty());
+  auto st = s->stats();
+  REQUIRE(st.ok());
+  CHECK(st->events == 1);  // kept in the event store
 }

@@ -5,6 +5,8 @@
 
 #include "herd/read_model/sqlite_store.hpp"
 #include "herd/test_support/temp_dir.hpp"
+#include "herd/read_model/sqlite_queries.hpp"
+#include "queries_suite.hpp"
 #include "store_suite.hpp"
 
 namespace {
@@ -17,12 +19,26 @@ struct sqlite_fixture {
     REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.err().message));
     return std::move(*s);
   }
+  std::unique_ptr<herd::read_model::queries> open_queries() {
+    auto q = herd::read_model::open_sqlite_queries({.path = (dir / "read_model.db").string()});
+    REQUIRE_MESSAGE(q.ok(), (q.ok() ? "" : q.err().message));
+    return std::move(*q);
+  }
 };
 
 }  // namespace
 
 TYPE_TO_STRING(sqlite_fixture);
 HERD_STORE_SUITE(sqlite_fixture);
+HERD_QUERIES_SUITE(sqlite_fixture);
+
+TEST_CASE("sqlite queries: a read model not created yet is retriable, never created by the reader") {
+  herd::test_support::temp_dir dir;
+  auto q = herd::read_model::open_sqlite_queries({.path = (dir / "none.db").string()});
+  REQUIRE(!q.ok());
+  CHECK(q.err().kind == herd::core::error_kind::retriable);
+  CHECK(!std::filesystem::exists(dir / "none.db"));
+}
 
 TEST_CASE("sqlite store: a file that is not a read model is refused as fatal") {
   herd::test_support::temp_dir dir;

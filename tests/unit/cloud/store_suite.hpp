@@ -356,6 +356,38 @@ TEST_CASE_TEMPLATE_DEFINE("store: one animal's events by time range, in append o
   CHECK((*page)[1].event_id == "a2");
 }
 
+TEST_CASE_TEMPLATE_DEFINE("store: the relay deletes exact outbox rows and holds the relay lease", F,
+                          store_outbox_relay) {
+  F f;
+  auto s = f.open();
+  {
+    auto t = begin(*s);
+    std::vector<outbox_message> msgs;
+    for (int i = 0; i < 5; ++i) msgs.push_back({0, "herd.alerts", "A", "v" + std::to_string(i), {{"ce_id", std::to_string(i)}}});
+    HERD_REQUIRE_OK(t->append_outbox(msgs));
+    HERD_REQUIRE_OK(t->commit());
+  }
+  auto ob = s->read_outbox(0, 10);
+  REQUIRE(ob.ok());
+  REQUIRE(ob->size() == 5);
+  // Rows 2 and 4 relayed: exactly those go, the lower and the middle ones stay.
+  std::vector<std::int64_t> gone = {(*ob)[1].seq, (*ob)[3].seq};
+  HERD_REQUIRE_OK(s->delete_outbox_seqs(gone));
+  HERD_REQUIRE_OK(s->delete_outbox_seqs({}));
+  auto rest = s->read_outbox(0, 10);
+  REQUIRE(rest.ok());
+  REQUIRE(rest->size() == 3);
+  CHECK((*rest)[0].value == "v0");
+  CHECK((*rest)[1].value == "v2");
+  CHECK((*rest)[2].value == "v4");
+  auto lease = s->relay_lease();
+  REQUIRE(lease.ok());
+  CHECK(*lease);
+  lease = s->relay_lease();  // asking again keeps it
+  REQUIRE(lease.ok());
+  CHECK(*lease);
+}
+
 TEST_CASE_TEMPLATE_DEFINE("store: alerts and the outbox", F, store_alerts_outbox) {
   F f;
   auto s = f.open();
@@ -471,6 +503,7 @@ TEST_CASE_TEMPLATE_DEFINE("store: the digest ignores append order, sees every by
   TEST_CASE_TEMPLATE_INVOKE(herd::store_suite::store_reopen, F);         \
   TEST_CASE_TEMPLATE_INVOKE(herd::store_suite::store_animal_events, F);  \
   TEST_CASE_TEMPLATE_INVOKE(herd::store_suite::store_alerts_outbox, F);  \
+  TEST_CASE_TEMPLATE_INVOKE(herd::store_suite::store_outbox_relay, F);  \
   TEST_CASE_TEMPLATE_INVOKE(herd::store_suite::store_prune, F);          \
   TEST_CASE_TEMPLATE_INVOKE(herd::store_suite::store_digest, F)
 

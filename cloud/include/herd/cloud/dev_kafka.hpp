@@ -23,7 +23,7 @@ struct topic_spec {
 struct dev_kafka_options {
   int brokers = 3;  // 1..16; each broker listens on its own random loopback port
   std::vector<topic_spec> topics = {
-      {"herd.events", 6}, {"herd.events.dlq", 1}, {"herd.events.projector.dlq", 1}};
+      {"herd.events", 6}, {"herd.events.dlq", 1}, {"herd.events.projector.dlq", 1}, {"herd.alerts", 6}};
 };
 
 // Owns the cluster; destroying it stops every broker (clients then see connection refused).

@@ -37,6 +37,11 @@ struct apply_result {
 // exactly as it was. Thread: any; the state is the caller's.
 apply_result apply(animal_state& state, const herd::events::v1::EventEnvelope& event);
 
+// True iff apply(state, event) would take `event` as a collar reading (event_type
+// collar.reading.v1, the animal matches, the payload is valid): what a projector checks before a
+// reading may move its partition's watermark. Pure; thread: any.
+bool accepts_reading(const animal_state& state, const herd::events::v1::EventEnvelope& event);
+
 // Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no
 // reading for longer than the expected intervals; time-outs of heat and calving alerts) and
 // returns the alert changes. `now_ms` is event time, not a wall clock: the projector passes a

@@ -26,6 +26,7 @@
 
 #include "herd/core/result.hpp"
 #include "herd/read_model/store.hpp"
+#include "herd/rules/alert.hpp"
 #include "herd/rules/animal_state.hpp"
 
 namespace herd::projector {
@@ -94,6 +95,15 @@ class applier {
   // letters (a rebuild: they were dead-lettered when first consumed).
   void set_dead_lettering(bool on) { dead_lettering_ = on; }
 
+  // When true (the default), every alert lifecycle change is also written, in the same
+  // transaction, as a herd.alerts message into the read model's outbox (alert_outbox.hpp), which
+  // the relay (herd/alerts/relay.hpp) produces after commit. A rebuild turns it off: those
+  // changes were published when first projected.
+  void set_outbox(bool on, std::string alerts_topic = "herd.alerts") {
+    outbox_on_ = on;
+    alerts_topic_ = std::move(alerts_topic);
+  }
+
  private:
   struct partition_state {
     std::int64_t position = -1;
@@ -113,16 +123,20 @@ class applier {
   core::status advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms);
   core::result<partition_state*> partition(const pkey& p);
   core::status write_batch();
+  void record_changes(const std::vector<rules::alert_change>& changes);
 
   read_model::store& store_;
   std::unique_ptr<read_model::store_txn> txn_;
   bool dead_lettering_ = true;
+  bool outbox_on_ = true;
+  std::string alerts_topic_ = "herd.alerts";
   std::map<pkey, partition_state> partitions_;           // committed view
   std::map<pkey, partition_state> working_partitions_;   // the batch's view (copied on touch)
   std::unordered_map<std::string, rules::animal_state> cache_;  // committed states
   std::map<std::string, working_animal> working_;        // the batch's states
   std::map<pkey, read_model::partition_progress> progress_;
   std::vector<read_model::alert_row> alerts_;
+  std::vector<read_model::outbox_message> outbox_;
   std::vector<dead_letter> dead_letters_;
   batch_counts counts_;
 };

@@ -21,10 +21,20 @@ struct read_model_config {
   std::uint32_t retention_days = 0; // event store retention by occurred_at; 0 = keep all
 };
 
+// [alerts]: the herd.alerts outbox and its relay (README, "herd.alerts").
+struct alerts_config {
+  std::string topic = "herd.alerts";      // where alert lifecycle events go
+  bool relay = true;                      // run the relay in this process (false: another process relays)
+  std::size_t max_in_flight = 1000;       // outbox rows produced and not yet deleted
+  std::size_t dedup_scan = 10'000;        // records read back per partition when a relay session starts
+  std::chrono::seconds max_stuck{120};    // /health fails when nothing left the outbox for this long
+};
+
 struct projector_config {
   std::string log_level = "info";
   consumer_options kafka;
   read_model_config read_model;
+  alerts_config alerts;
   std::string metrics_listen = "127.0.0.1:9465";  // "" = no listener
   std::chrono::seconds max_stall{30};             // /health: the loop must go round this often
 };

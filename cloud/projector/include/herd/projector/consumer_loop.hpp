@@ -52,6 +52,10 @@ struct consumer_options {
   // Return from run() once every partition reached the end it had when run() started (rebuild).
   bool stop_at_end = false;
   bool dead_lettering = true;  // false: count poison records, produce nothing (rebuild)
+  // Alert lifecycle changes also go to the read model's outbox for herd.alerts (applier::set_outbox);
+  // false for a rebuild (they were published when first projected).
+  bool alert_outbox = true;
+  std::string alerts_topic = "herd.alerts";
   // Event store retention: every 10 minutes, between batches, delete events whose occurred_at is
   // older than this many days (wall clock). 0 = keep all.
   std::uint32_t retention_days = 0;

@@ -17,7 +17,9 @@ struct health_verdict {
 };
 // Unhealthy when the loop has not gone round for `max_stall` (hung) or is backing off because the
 // read model or the DLQ fails. `now_steady_ms`: steady clock, ms.
-health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, std::chrono::seconds max_stall);
+// `extra_problem`: another part's reason to fail (the herd.alerts relay stuck), "" = none.
+health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, std::chrono::seconds max_stall,
+                               const std::string& extra_problem = {});
 
 // One line for systemd's STATUS=.
 std::string status_line(const loop_stats& s);

@@ -13,8 +13,10 @@
 
 namespace herd::projector {
 
-// `target` should be empty. Thread: the caller's (both stores are used from it only).
+// `target` should be empty. `with_outbox`: also write the herd.alerts outbox messages of every
+// alert change (false by default: they were published when first projected; tests use true to
+// get the reference sequence of alert events). Thread: the caller's.
 core::result<batch_counts> rebuild_from_store(read_model::store& source, read_model::store& target,
-                                              std::size_t batch = 5000);
+                                              std::size_t batch = 5000, bool with_outbox = false);
 
 }  // namespace herd::projector

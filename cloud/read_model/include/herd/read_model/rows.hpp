@@ -70,6 +70,26 @@ struct alert_row {
   std::string body;                        // rule-defined detail (evidence), opaque bytes / JSON
 };
 
+// One advance round of a partition (issue 11's time travel): when a reading moved the partition's
+// event-time watermark past the 10-minute boundary B, the projector advanced every animal of the
+// partition to B with this herd context, BEFORE applying that reading (rules::advance). Replaying
+// an animal's events merged by offset with these rows reproduces its live state exactly.
+struct advance_row {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t boundary_ms = 0;        // B, ms since the epoch (a multiple of 10 min)
+  std::int64_t offset = 0;             // the record whose reading crossed B
+  std::int64_t occurred_at_us = 0;     // that reading's occurred_at
+  // rules::herd_context given to advance() (plain integers: the read model does not know rules/).
+  std::int64_t ctx_at_ms = 0;
+  std::int32_t temp_excess_centi = 0;
+  std::int32_t rum_drop_pct = 0;
+  std::int32_t temp_vs_recent_centi = 0;
+  std::int32_t rum6_drop_pct = 0;
+  std::int32_t animals = 0;
+  bool operator==(const advance_row&) const = default;
+};
+
 // A message to publish after the transaction commits (the transactional outbox of herd.alerts).
 struct outbox_message {
   std::int64_t seq = 0;                    // assigned by the store at append (ignored on input)

@@ -61,6 +61,10 @@ class store_txn {
   // Inserts or replaces alert rows by alert_id.
   virtual core::status upsert_alerts(std::span<const alert_row> alerts) = 0;
 
+  // Records advance rounds (rows.hpp, advance_row); a row with the same (topic, partition,
+  // boundary_ms) is replaced (a batch re-applied after a crash writes the same row).
+  virtual core::status append_advances(std::span<const advance_row> rows) = 0;
+
   // Appends messages to the outbox (seq assigned in input order), relayed after commit.
   virtual core::status append_outbox(std::span<const outbox_message> messages) = 0;
 
@@ -124,6 +128,15 @@ class store {
   virtual core::result<std::vector<outbox_message>> read_outbox(std::int64_t after_seq,
                                                                 std::size_t limit) = 0;
   virtual core::status delete_outbox(std::int64_t through_seq) = 0;
+  // Deletes exactly these outbox rows (the relay: rows whose delivery Kafka acknowledged). Unlike
+  // delete_outbox(through), safe when several writers commit outbox rows out of seq order.
+  virtual core::status delete_outbox_seqs(std::span<const std::int64_t> seqs) = 0;
+  // The herd.alerts relay lease: true iff THIS store connection holds it (taking it when free).
+  // Only the holder relays, so one relay per read model. SQLite: always true (one projector per
+  // file). PostgreSQL: a session advisory lock (pg_try_advisory_lock): released when the holder's
+  // connection ends (crash, kill -9), then the next instance that asks takes it. Call it before
+  // every relay round: false after true = the lease was lost (the connection was re-opened).
+  virtual core::result<bool> relay_lease() = 0;
 
   // Event store retention: deletes up to `limit` events with occurred_at_us < before_us (their
   // event_ids are forgotten: a later resend of one would count as new). Returns how many.
