@@ -12,6 +12,7 @@
 
 #include "herd/sqlite/sqlite_db.hpp"
 #include "recovery.hpp"
+#include "wal_guard.hpp"
 #include "schema.hpp"
 #include "dead_letter_space.hpp"
 
@@ -84,6 +85,11 @@ const char* journal_pragma(journal_mode m) {
 // extra fsync per block (~1 s of ingest at ~13,000 readings/s).
 constexpr std::uint64_t k_seq_reservation = 10000;
 
+// The WAL size past which the checkpointer forces a reset (README: "up to ~4 MiB between
+// checkpoints"); with a max_bytes quota, a quarter of it (at least 64 KiB) when that is smaller.
+constexpr std::uint64_t k_wal_limit = std::uint64_t{4} << 20;
+constexpr int k_busy_timeout_ms = 5000;  // sqlite3_busy_timeout of both connections
+
 // Closes the connection last: declared first in impl, so destroyed after every statement.
 struct connection {
   sqlite3* db = nullptr;
@@ -133,6 +139,35 @@ struct outbox::impl {
   std::condition_variable ckpt_cv;
   bool ckpt_stop = false;
   std::thread checkpointer;  // joined in ~impl, before the connections close
+  std::unique_ptr<detail::wal_guard> wal;  // with the timed checkpointer (WAL only)
+  std::uint64_t max_bytes = 0;
+  int appends_since_wal_look = 0;
+
+  // A pinned WAL counts in max_bytes (issue 13, case 3): past the quota, appends are refused (a
+  // retriable error: the caller holds its reading) until the reader lets go and the WAL resets.
+  // Under mu. Every 32 appends it also looks itself (two stats) rather than wait for the next timed
+  // checkpoint, so a WAL growing at full ingest speed passes the quota by at most 32 commits.
+  core::status wal_quota() {
+    if (!wal || max_bytes == 0) return core::ok_v;
+    const bool look = wal->pinned_since_ms() != 0 || ++appends_since_wal_look >= 32;
+    if (!look) return core::ok_v;
+    appends_since_wal_look = 0;
+    std::uint64_t total = 0;
+    for (const auto& f : {path, path + "-wal"}) {
+      std::error_code ec;
+      const auto n = std::filesystem::file_size(f, ec);
+      if (!ec) total += n;
+    }
+    if (total <= max_bytes) return core::ok_v;
+    if (wal->pinned_since_ms() == 0) {
+      wal->after_checkpoint(db, k_busy_timeout_ms);  // reset now if nobody pins it (no waiting)
+      if (wal->pinned_since_ms() == 0) return core::ok_v;
+    }
+    return core::error::retriable(
+        "outbox full: the WAL cannot be reset (another connection holds a read transaction) and the "
+        "database with its WAL is " + std::to_string(total) + " bytes, over max_bytes " +
+            std::to_string(max_bytes), "outbox.wal_pinned");
+  }
 
   ~impl() {
     {
@@ -158,7 +193,8 @@ struct outbox::impl {
   void run_checkpointer(std::chrono::milliseconds every) {
     std::unique_lock lock(ckpt_mu);
     while (!ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop; })) {
-      if (!committed_since_checkpoint.exchange(false)) continue;
+      // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
+      if (!committed_since_checkpoint.exchange(false) && !(wal && wal->needs_attention())) continue;
       std::lock_guard db_lock(mu);
       // PASSIVE never waits for readers; whatever it cannot copy now is copied next time. It
       // fsyncs the WAL before copying, which is what makes synchronous = normal commits durable.
@@ -171,6 +207,7 @@ struct outbox::impl {
         if (done_frames < log_frames) committed_since_checkpoint = true;  // a reader held some back
         checkpoints.fetch_add(1, std::memory_order_relaxed);
       }
+      if (wal) wal->after_checkpoint(db, k_busy_timeout_ms);
     }
   }
 
@@ -322,7 +359,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
                            nullptr);
   if (rc != SQLITE_OK) return sqlite_error(p->db, rc, "open " + options.path);
   sqlite3_extended_result_codes(p->db, 1);
-  sqlite3_busy_timeout(p->db, 5000);
+  sqlite3_busy_timeout(p->db, k_busy_timeout_ms);
   // WAL: appends do not block the forwarder's reads, and a crash never tears a committed row.
   if (options.page_size != 0) {  // before the journal mode: a WAL file's page size is fixed
     rc = exec(p->db, ("PRAGMA page_size=" + std::to_string(options.page_size)).c_str());
@@ -368,7 +405,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
                          nullptr);
     if (rc != SQLITE_OK) return sqlite_error(p->reader.db, rc, "open (reader) " + options.path);
     sqlite3_extended_result_codes(p->reader.db, 1);
-    sqlite3_busy_timeout(p->reader.db, 5000);
+    sqlite3_busy_timeout(p->reader.db, k_busy_timeout_ms);
     p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
     p->reader_last_per_key = statement(
@@ -387,7 +424,14 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   } catch (const std::exception& e) {
     return core::error::fatal(e.what());
   }
+  p->max_bytes = options.max_bytes;
   if (options.journal == journal_mode::wal && options.checkpoint_interval_ms > 0) {
+    const std::uint64_t limit =
+        options.max_bytes == 0 ? k_wal_limit : std::min(k_wal_limit, std::max<std::uint64_t>(options.max_bytes / 4, 64 * 1024));
+    // A WAL reset truncates the file to the limit (SQLite otherwise keeps its largest size).
+    const std::string jsl = "PRAGMA journal_size_limit=" + std::to_string(limit);
+    if (exec(p->db, jsl.c_str()) != SQLITE_OK) return sqlite_error(p->db, SQLITE_ERROR, "init: journal_size_limit");
+    p->wal = std::make_unique<detail::wal_guard>(options.path + "-wal", limit, p->log, *p->clock);
     auto* self = p.get();
     const std::chrono::milliseconds every(options.checkpoint_interval_ms);
     p->checkpointer = std::thread([self, every] { self->run_checkpointer(every); });
@@ -445,6 +489,7 @@ core::result<outbox::appended> outbox::append(
     }
     return core::ok_v;
   };
+  if (auto st = p.wal_quota(); !st) return st.err();
   // The commit that claims a block is fsynced whatever `synchronous` says.
   if (reserve && exec(p.db, "PRAGMA synchronous=FULL") != SQLITE_OK) return sqlite_error(p.db, SQLITE_ERROR, "reserve seqs");
   auto st = p.run_making_room(store);
@@ -581,6 +626,12 @@ core::result<outbox::backlog_summary> outbox::backlog() {
   oldest.reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(impl_->reader.db, rc, "backlog");
   return out;
+}
+
+outbox::wal_status outbox::wal() const {
+  const auto* w = impl_->wal.get();
+  if (w == nullptr) return {};
+  return {w->wal_bytes(), w->limit(), w->pinned_since_ms()};
 }
 
 std::uint64_t outbox::file_bytes() const {

@@ -55,6 +55,10 @@ struct app::impl {
       }
     }
     s.outbox_bytes = outbox->file_bytes();
+    const auto wal = outbox->wal();
+    s.outbox_wal_bytes = wal.bytes;
+    s.outbox_wal_limit_bytes = wal.limit_bytes;
+    s.outbox_wal_pinned_since_ms = wal.pinned_since_ms;
     const auto mq = mqtt->stats();
     const auto in = sink->stats();
     const auto out = fwd->stats();

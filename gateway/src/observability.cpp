@@ -19,6 +19,8 @@ double observability_snapshot::oldest_unsent_age_s() const {
 
 namespace {
 
+constexpr std::int64_t k_wal_pinned_grace_ms = 5000;
+
 class exposition {
  public:
   template <class V>
@@ -52,6 +54,12 @@ std::string render_prometheus(const observability_snapshot& s) {
   }
   e.metric("herdgate_outbox_bytes", "gauge", "Size of the outbox database file plus its WAL.",
            s.outbox_bytes);
+  e.metric("herdgate_outbox_wal_bytes", "gauge", "Size of the outbox's WAL at the last timed checkpoint.",
+           s.outbox_wal_bytes);
+  e.metric("herdgate_outbox_wal_pinned", "gauge",
+           "1 while another connection's read transaction keeps the outbox's WAL from being reset "
+           "(it then counts in max_bytes), 0 otherwise.",
+           s.outbox_wal_pinned_since_ms != 0 ? 1 : 0);
   e.metric("herdgate_ingested_total", "counter", "Readings committed to the outbox.", s.ingested);
   e.metric("herdgate_forwarded_total", "counter", "Events acknowledged by Kafka and removed from the outbox.",
            s.forwarded);
@@ -138,6 +146,15 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
     r.reasons.push_back(fmt::format("forward: cannot delete events Kafka acknowledged since {} ({}: {})",
                                     since(f.forward), f.forward.code, f.forward.message));
   }
+  // A pinned WAL is reported after a grace (one of the gateway's own short reads can make a
+  // single reset attempt fail); the outbox retries the reset at every timed checkpoint.
+  if (s.outbox_wal_pinned_since_ms != 0 && s.now_ms - s.outbox_wal_pinned_since_ms >= k_wal_pinned_grace_ms) {
+    r.reasons.push_back(fmt::format(
+        "outbox: the WAL is {} bytes (limit {}) and cannot be reset since {}: another process holds a read "
+        "transaction on the outbox (a backup tool, an sqlite3 shell left in a transaction?); it counts in "
+        "max_bytes until it lets go",
+        s.outbox_wal_bytes, s.outbox_wal_limit_bytes, core::iso8601_utc_ms(s.outbox_wal_pinned_since_ms)));
+  }
   const bool events_wait = s.kafka_in_flight > 0 || (s.outbox_depth && *s.outbox_depth > 0);
   if (s.kafka_failing_since_ms > 0 && events_wait &&
       s.kafka_failing_ms > o.max_kafka_failing.count() * 1000) {
@@ -165,6 +182,9 @@ health_report evaluate_health(const observability_snapshot& s, const observabili
     return nlohmann::json{{"blocked", b.blocked}, {"since", b.blocked ? since(b) : std::string()},
                           {"cause", b.code}};
   };
+  j["outbox_wal"] = {{"bytes", s.outbox_wal_bytes},
+                     {"pinned_since", s.outbox_wal_pinned_since_ms != 0 ? core::iso8601_utc_ms(s.outbox_wal_pinned_since_ms)
+                                                                        : std::string()}};
   j["ingest"] = blocked_json(f.ingest);
   j["forward"] = blocked_json(f.forward);
   if (!s.last_kafka_error.empty()) {

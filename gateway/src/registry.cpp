@@ -18,15 +18,75 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
+// One line's fields. `sep` is the file's separator; a field in double quotes may hold the
+// separator, and "" inside it is one quote (RFC 4180, as spreadsheets write it).
+std::vector<std::string> split(std::string_view line, char sep) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
   for (;;) {
-    const auto comma = line.find(',', start);
-    out.push_back(trim(line.substr(start, comma == std::string_view::npos ? comma : comma - start)));
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t') && line[i] != sep) ++i;
+    std::string field;
+    if (i < line.size() && line[i] == '"') {
+      for (++i; i < line.size(); ++i) {
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field += '"';
+            ++i;
+          } else {
+            ++i;
+            break;
+          }
+        } else {
+          field += line[i];
+        }
+      }
+      const auto next = line.find(sep, i);
+      i = next == std::string_view::npos ? line.size() : next;
+    } else {
+      const auto next = line.find(sep, i);
+      field = std::string(trim(line.substr(i, next == std::string_view::npos ? next : next - i)));
+      i = next == std::string_view::npos ? line.size() : next;
+    }
+    out.push_back(std::move(field));
+    if (i >= line.size()) return out;
+    ++i;  // past the separator
   }
+}
+
+// The separator a spreadsheet chose, from the header line: ',' (the documented format), ';' (Excel
+// in locales with a decimal comma: most of continental Europe) or a tab.
+char separator_of(std::string_view header) {
+  if (header.find(',') != std::string_view::npos) return ',';
+  if (header.find(';') != std::string_view::npos) return ';';
+  if (header.find('\t') != std::string_view::npos) return '\t';
+  return ',';
+}
+
+// A cell quoted back to the user: at most 64 bytes, anything but printable ASCII as '?' (no
+// terminal escapes from a file into the log).
+std::string shown(std::string_view v) {
+  std::string out(v.substr(0, 64));
+  for (auto& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  if (v.size() > 64) out += "...";
+  return out;
+}
+
+// What a spreadsheet does to the columns, named so the user can act on it.
+std::string date_hint(std::string_view v) {
+  const bool reformatted = v.find('/') != std::string_view::npos ||
+                           (v.size() >= 8 && v.find('.') != std::string_view::npos && v.find('T') == std::string_view::npos);
+  return reformatted ? " (a spreadsheet seems to have reformatted the date: format the column as text and write "
+                       "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"
+                     : "";
+}
+
+std::string number_hint(std::string_view v) {
+  const bool scientific = v.find("E+") != std::string_view::npos || v.find("e+") != std::string_view::npos;
+  return scientific ? " (it looks like a number a spreadsheet rewrote in scientific notation: format the column "
+                      "as text and enter the ids again)"
+                    : "";
 }
 
 }  // namespace
@@ -35,6 +95,16 @@ core::result<collar_registry> collar_registry::parse_csv(std::string_view text,
                                                          const std::string& origin) {
   collar_registry reg;
   std::vector<std::string> errors;
+  // Spreadsheet exports (issue 13, case 6): Excel's "CSV UTF-8" starts with a byte-order mark and
+  // ends lines with CRLF (trim() drops the CR); its "Unicode Text" is UTF-16, which is refused
+  // with that name.
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF")) {
+    return core::error::permanent(fmt::format(
+        "{}: the file is UTF-16 (a spreadsheet's \"Unicode Text\" export?); save it as \"CSV UTF-8\" or plain CSV",
+        origin));
+  }
+  char sep = ',';
   bool header_seen = false;
   std::size_t line_no = 0;
   std::size_t start = 0;
@@ -44,13 +114,18 @@ core::result<collar_registry> collar_registry::parse_csv(std::string_view text,
     start = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
-    const auto cols = split(line);
+    if (!header_seen) sep = separator_of(line);
+    auto cols = split(line, sep);
+    // Cells once used further right make a spreadsheet write empty columns at the end.
+    while (cols.size() > 3 && cols.back().empty()) cols.pop_back();
     if (!header_seen) {
       header_seen = true;
       if (cols.size() != 3 || cols[0] != "collar_id" || cols[1] != "animal_id" ||
           cols[2] != "valid_from") {
         return core::error::permanent(
-            fmt::format("{}:{}: header must be collar_id,animal_id,valid_from", origin, line_no));
+            fmt::format("{}:{}: header must be collar_id,animal_id,valid_from (separated by commas, or "
+                        "semicolons as some spreadsheets write); found '{}'",
+                        origin, line_no, shown(line)));
       }
       continue;
     }
@@ -64,12 +139,13 @@ core::result<collar_registry> collar_registry::parse_csv(std::string_view text,
       continue;
     }
     if (auto problem = core::animal_id_problem(cols[1])) {
-      errors.push_back(fmt::format("{}:{}: animal_id {}", origin, line_no, *problem));
+      errors.push_back(fmt::format("{}:{}: animal_id {}{}", origin, line_no, *problem, number_hint(cols[1])));
       continue;
     }
     const auto from = core::parse_iso8601_utc(cols[2]);
     if (!from) {
-      errors.push_back(fmt::format("{}:{}: valid_from '{}' is not ISO-8601 UTC", origin, line_no, cols[2]));
+      errors.push_back(fmt::format("{}:{}: valid_from '{}' is not ISO-8601 UTC{}", origin, line_no,
+                                   shown(cols[2]), date_hint(cols[2])));
       continue;
     }
     auto& list = reg.by_collar_[std::string(cols[0])];

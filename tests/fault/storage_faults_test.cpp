@@ -231,3 +231,56 @@ TEST_CASE("a page corrupted while herdgate runs: it exits 74 and the next start 
   CHECK(rig.gateway->log_text().find("was corrupt") != std::string::npos);
   CHECK(rig.gateway->stop() == 0);
 }
+
+// Regression (issue 13, case 3): an outside reader pinning the WAL (an operator's sqlite3 shell
+// left in a transaction) let the -wal grow to 19 MB with max_bytes = 1 MiB, unseen by the quota,
+// the log and /health. Now the WAL counts in the quota (ingest is held, visibly) and /health says
+// why; once the shell is gone the WAL resets and every reading arrives.
+TEST_CASE("an sqlite3 shell holding a read transaction on the outbox: bounded, visible, then everything arrives") {
+  constexpr int collars = 20, total = 1500;
+  test::rig rig(collars);
+  auto s = rig.gateway->settings();
+  s.outbox_extra = "max_bytes = 1048576\n";
+  rig.gateway = std::make_unique<test::gateway_process>(s);
+  rig.gateway->start();
+  const auto outbox = rig.gateway->outbox_path();
+  auto shell = std::make_optional<test_support::child_process>(
+      "/usr/bin/sqlite3", std::vector<std::string>{outbox, "BEGIN", "SELECT count(*) FROM outbox",
+                                                   ".shell echo in-transaction; sleep 120"},
+      rig.dir.path(), std::map<std::string, std::string>{}, "sqlite3-shell.log");
+  REQUIRE(test_support::wait_until([&] { return shell->log_text().find("in-transaction") != std::string::npos; }, 10s));
+  auto sim = rig.start_sim({"--collars", std::to_string(collars), "--count", std::to_string(total), "--rate", "0",
+                            "--seed", "9"});
+  std::optional<test::http_reply> h;
+  const bool pinned = test_support::wait_until([&] {
+    h = health(rig);
+    return h && h->status == 503 && h->body.find("cannot be reset") != std::string::npos;
+  }, 30s, 100ms);
+  INFO(rig.gateway->log_text());
+  INFO((h ? h->body : std::string("no answer")));
+  REQUIRE(pinned);
+  const auto metrics = test::http_get(rig.gateway->metrics_address(), "/metrics");
+  REQUIRE(metrics);
+  CHECK(test::sample(metrics->body, "herdgate_outbox_wal_pinned") == 1.0);
+  CHECK(rig.gateway->log_text().find("cannot be reset: another connection holds a read transaction") !=
+        std::string::npos);
+  // Bounded by the quota plus what one checkpoint interval (1 s) let in; unbounded, the 1,500
+  // readings made it ~20 MB. Ingest is held meanwhile.
+  CHECK(test_support::wait_until([&] {
+    const auto m = test::http_get(rig.gateway->metrics_address(), "/metrics");
+    return m && test::sample(m->body, "herdgate_ingest_blocked") == 1.0;
+  }, 20s, 100ms));
+  CHECK(std::filesystem::file_size(outbox + "-wal") < 8u * 1048576u);
+
+  shell.reset();  // the operator closes the shell
+  REQUIRE(sim->wait_exit(120s) == 0);
+  test_support::kafka_reader reader(rig.kafka->bootstrap(), "herd.events");
+  CHECK(test::read_distinct(reader, total, 120s));
+  CHECK(test_support::wait_until([&] {
+    h = health(rig);
+    return h && h->status == 200;
+  }, 30s, 100ms));
+  CHECK(rig.gateway->log_text().find("WAL reset from") != std::string::npos);
+  CHECK(test_support::wait_until([&] { return std::filesystem::file_size(outbox + "-wal") < 1048576u; }, 10s, 100ms));
+  CHECK(rig.gateway->stop() == 0);
+}

@@ -103,3 +103,25 @@ TEST_CASE("the sample config documents the metrics listener and the health limit
   CHECK(c->observability.listen == "127.0.0.1:9464");
   CHECK(c->observability.max_oldest_unsent.count() == 3600);
 }
+
+// Issue 13, case 3: a WAL pinned by another process's read transaction was unseen by /health.
+TEST_CASE("health fails while another process pins the outbox's WAL, after a short grace") {
+  observability_options o;
+  observability_snapshot s;
+  s.now_ms = 1'000'000;
+  s.outbox_depth = 0;
+  s.mqtt_connected = true;
+  s.outbox_wal_bytes = 9'000'000;
+  s.outbox_wal_limit_bytes = 4 << 20;
+  CHECK(evaluate_health(s, o).healthy);  // large but resettable: not pinned
+  s.outbox_wal_pinned_since_ms = s.now_ms - 1'000;
+  CHECK(evaluate_health(s, o).healthy);  // one failed reset may be the gateway's own short read
+  s.outbox_wal_pinned_since_ms = s.now_ms - 6'000;
+  const auto h = evaluate_health(s, o);
+  CHECK_FALSE(h.healthy);
+  REQUIRE(h.reasons.size() == 1);
+  CHECK(h.reasons[0].find("outbox: the WAL is 9000000 bytes (limit 4194304) and cannot be reset since") == 0);
+  const auto text = render_prometheus(s);
+  CHECK(text.find("herdgate_outbox_wal_pinned 1\n") != std::string::npos);
+  CHECK(text.find("herdgate_outbox_wal_bytes 9000000\n") != std::string::npos);
+}

@@ -37,7 +37,8 @@ struct outbox_options {
   const core::clock* clock = nullptr;       // stamps created_ms; nullptr = system clock
   std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered, counted in appends
   // Largest size of the database file, bytes (PRAGMA max_page_count; the WAL comes on top,
-  // up to ~4 MiB between checkpoints). 0 = no limit.
+  // up to ~4 MiB between checkpoints, and counts in it while a reader pins it: see wal()).
+  // 0 = no limit.
   std::uint64_t max_bytes = std::uint64_t{1} << 30;
   full_policy when_full = full_policy::backpressure;
   journal_mode journal = journal_mode::wal;
@@ -152,6 +153,19 @@ class outbox {
   // Bytes on disk: the database file plus its WAL (which holds recent commits until a checkpoint).
   // Read from the file system; takes no lock and never blocks an append.
   std::uint64_t file_bytes() const;
+
+  // The WAL as the timed checkpointer last saw it (WAL mode with checkpoint_interval_ms > 0; else
+  // all 0). Past `limit_bytes` (4 MiB, or max_bytes / 4 when smaller, at least 64 KiB) each
+  // checkpoint tries to reset it without waiting for readers; when another connection's read
+  // transaction prevents that, the WAL is pinned: logged, and it then counts in max_bytes (appends
+  // past the quota fail with the retriable code outbox.wal_pinned) until the reader lets go.
+  // Lock-free; any thread.
+  struct wal_status {
+    std::uint64_t bytes = 0;
+    std::uint64_t limit_bytes = 0;
+    std::int64_t pinned_since_ms = 0;  // wall time of the first failed reset of this episode; 0: not pinned
+  };
+  wal_status wal() const;
 
   // Stores a dead letter within its own space (outbox_options::dead_letter_*): never evicts an
   // event and never waits for space. Its id; 0 when it was dropped (it alone exceeds the

@@ -39,6 +39,11 @@ struct observability_snapshot {
   // Outbox; a failed query leaves its field empty and names the error in outbox_error.
   std::optional<std::uint64_t> outbox_depth;
   std::uint64_t outbox_bytes = 0;
+  // The WAL as the outbox's checkpointer last saw it (buffer::outbox::wal()): its size, and since
+  // when (wall ms) another connection's read transaction keeps it from being reset; 0: it is not.
+  std::uint64_t outbox_wal_bytes = 0;
+  std::uint64_t outbox_wal_limit_bytes = 0;
+  std::int64_t outbox_wal_pinned_since_ms = 0;
   std::optional<std::int64_t> oldest_unsent_created_ms;  // nullopt: nothing waiting
   // The oldest unsent event's age measured on the monotonic clock (backlog_age); when set it is
   // used instead of now_ms - oldest_unsent_created_ms, which a clock step would falsify.
