@@ -19,6 +19,7 @@
 #include "herd/gateway/config.hpp"
 #include "herd/sensors/collar_format.hpp"
 #include "herd/sensors/modbus_decode.hpp"
+#include "minimal_config.hpp"  // tests/unit/gateway: every required key of a gateway config
 #include "records.hpp"  // sensors/src/modbus: convert_record, the poller's own step
 
 namespace mb = herd::sensors::modbus;
@@ -26,17 +27,7 @@ namespace mb = herd::sensors::modbus;
 namespace {
 
 mb::options load_devices() {
-  const std::string toml = R"(
-[gateway]
-id = "gw"
-[mqtt]
-client_id = "hg"
-[kafka]
-bootstrap = "127.0.0.1:9092"
-[outbox]
-path = "/tmp/o.db"
-[registry]
-path = "/tmp/r.csv"
+  const std::string toml = herd::test::k_minimal_config + R"(
 [[modbus.device]]
 name = "scale"
 profile = "modbus/herd-walkover-scale.toml"

@@ -12,6 +12,7 @@
 #include "herd/sim_modbus/collar_feed.hpp"
 #include "herd/sim_modbus/server.hpp"
 #include "herd/sim_modbus/walkover_scale.hpp"
+#include "minimal_config.hpp"
 
 namespace herd::test_modbus {
 
@@ -71,19 +72,7 @@ std::chrono::milliseconds poll_log::max_gap(const std::string& device, steady::t
 }
 
 sensors::modbus::options devices_from(const std::string& toml) {
-  const std::string base = R"(
-[gateway]
-id = "gw"
-[mqtt]
-client_id = "hg"
-[kafka]
-bootstrap = "127.0.0.1:9092"
-[outbox]
-path = "/tmp/o.db"
-[registry]
-path = "/tmp/r.csv"
-)";
-  auto c = gateway::parse_config(base + toml, HERD_SOURCE_DIR "/config/test.toml");
+  auto c = gateway::parse_config(test::k_minimal_config + toml, HERD_SOURCE_DIR "/config/test.toml");
   REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.err().message));
   return c->modbus;
 }

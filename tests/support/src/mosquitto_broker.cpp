@@ -1,5 +1,7 @@
 #include <herd/test_support/mosquitto_broker.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -76,10 +78,17 @@ bool mosquitto_broker::running() { return process_ && process_->running(); }
 
 void mosquitto_broker::stop(std::chrono::milliseconds deadline) {
   if (!running()) return;
-  process_->signal(SIGTERM);
-  if (!process_->wait_exit(deadline)) {
-    throw std::runtime_error("mosquitto_broker: still running after SIGTERM\n" + log_text());
+  // SIGTERM again every 500 ms until the deadline: a broker stopped right after it started to
+  // accept connections once ignored the first one (its main loop kept running for 10 s, on a
+  // loaded machine), which fits mosquitto 2.0 arming its run flag only after opening listeners.
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    process_->signal(SIGTERM);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (process_->wait_exit(std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(500)))) return;
+    if (left <= std::chrono::milliseconds(500)) break;
   }
+  throw std::runtime_error("mosquitto_broker: still running after SIGTERM\n" + log_text());
 }
 
 void mosquitto_broker::kill9() {
