@@ -94,7 +94,7 @@ TEST_CASE("api daemon: config checks, junk on the socket, clean SIGTERM") {
 
   const std::vector<std::string> junk = {
       "GARBAGE\r\n\r\n",
-      std::string("\x00\x01\x02\xff\xfe binary", 14),
+      std::string("\x00\x01\x02\xff\xfe binary", 12),
       "GET /api/v1/summary HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100'000, 'a') + "\r\n\r\n",
       "GET /" + std::string(20'000, 'p') + " HTTP/1.1\r\nHost: x\r\n\r\n",
       "GET /api/v1/summary HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",

@@ -85,7 +85,8 @@ TEST_CASE("api: ICAR attention and heat events validate against the ADE schemas"
   CHECK(battery);
   auto active = f.call("GET", "/icar/v1/attention-events?status=active&priority=warning");
   REQUIRE(active.status == 200);
-  for (const auto& m : json::parse(active.body)["member"]) CHECK(!m.contains("alertEndDateTime"));
+  const json active_events = json::parse(active.body);
+  for (const auto& m : active_events["member"]) CHECK(!m.contains("alertEndDateTime"));
 
   auto heats = f.call("GET", "/icar/v1/heat-events");
   REQUIRE(heats.status == 200);
