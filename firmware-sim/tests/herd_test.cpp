@@ -402,6 +402,38 @@ TEST_CASE("herd: a month of 100 head - fever peaks +1 to +2.5 °C with a ruminat
   CHECK(median(prodrome_drop) > 0.1);
 }
 
+TEST_CASE("herd: ketosis - rumination already down 1.6 d before the diagnosis, as HERD.md's health index sees it") {
+  // HERD.md: a rumination+activity health index finds 91 % of ketoses 1.6 d before diagnosis;
+  // so by then rumination must be visibly down in most cases. The episodes are known up front.
+  sim::herd_options o;
+  o.animals = 200;
+  o.days = 60;
+  std::vector<double> drops;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    o.seed = seed;
+    sim::herd h(o);
+    for (const auto& e : h.episodes()) {
+      if (e.kind != sim::episode_kind::ketosis || e.onset_ms - 5 * k_day < o.start_ms) continue;
+      CHECK(e.diagnosis_ms - e.onset_ms >= 60 * k_hour);
+      CHECK(e.diagnosis_ms - e.onset_ms <= 120 * k_hour);
+      const auto rum_day = [&](std::int64_t end) {
+        double sum = 0;
+        for (std::int64_t t = end - k_day; t < end; t += k_hour) {
+          sum += h.measure(e.animal, t, 3600, sim::device_kind::collar).rum_deci_min / 10.0;
+        }
+        return sum;
+      };
+      const double normal = rum_day(e.onset_ms - 3 * k_day), before = rum_day(e.diagnosis_ms - 36 * k_hour);
+      if (normal > 0) drops.push_back(1.0 - before / normal);
+    }
+  }
+  REQUIRE(drops.size() >= 8);
+  std::sort(drops.begin(), drops.end());
+  MESSAGE("ketosis: " << drops.size() << " episodes, rumination of the day ending 1.5 d before diagnosis "
+                      << 100 * drops[drops.size() / 2] << " % below a normal day (median)");
+  CHECK(drops[drops.size() / 2] > 0.15);  // was 0.08 with diagnoses 1.6-4 d after the onset
+}
+
 TEST_CASE("herd: fault rates come out as configured") {
   sim::herd_options o;
   o.seed = 99;
