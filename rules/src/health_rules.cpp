@@ -109,7 +109,19 @@ void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& o
   const std::int32_t level = day.covered_s >= 12 * 3600 ? std::max(100, day.pct()) : 100;
   const std::int32_t ratio = f.pct() * 100 / level;
   if (ratio < th::estrus_ratio_pct) return;
+  // A heat is walking, not a ratio of a few steps: HERD.md's heat raises the daily total ~45 %
+  // within 8-12 h, ~9 % of a day's steps per 2 h on average; a 2x ratio over the low night
+  // hours of an animal back from an illness (a depressed baseline) can be a few dozen steps.
+  // The 2 h must carry >= 1.5 % of the animal's daily steps over its expected level.
+  if (const auto base = activity_baseline(s, day_of(now), 7, 3)) {
+    const std::int64_t excess = f.actual - f.expected * level / 100;
+    if (excess * 1000 < static_cast<std::int64_t>(th::estrus_min_excess_permille) * base->value) return;
+  }
   alert* open = find_open(s, alert_kind::estrus);
+  // HERD.md: heats come every 21 days: a rise 10 h after a heat alert ended (not merged) and
+  // within a few days of its start is not another heat (e.g. the milking-time walks of a cow
+  // whose calving was not alerted, at the same hours every day).
+  if (alert* last = find_latest(s, alert_kind::estrus); !open && last && now - last->started_at_ms < th::estrus_min_cycle_ms) return;
   if (!open) {
     // The onset: walk back while the hours were over the onset ratio.
     std::int64_t onset_h = H - 1;

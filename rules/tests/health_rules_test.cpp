@@ -243,3 +243,38 @@ TEST_CASE("rumination drop: the health index adds both drops in units of the cow
     CHECK(count(a.hours(30, ill(0.82, 0.88)), alert_kind::rumination_drop, alert_change_kind::raised) == 0);
   }
 }
+
+TEST_CASE("estrus: a 2x ratio of a few night steps is not a heat; a heat walks") {
+  // A cow that barely moves at night (5 steps/h): 2.5x of that is ~15 steps more in 2 h, under
+  // 1.5 % of its ~2,500 steps/day (HERD.md: a heat adds ~45 % of a day's steps within 8-12 h).
+  const auto quiet_nights = [](double night_x) {
+    return [night_x](int h, int d) {
+      auto v = normal_hour(h, d);
+      if (h < 5 || h >= 21) v.steps = static_cast<std::uint32_t>(5 * night_x);
+      return v;
+    };
+  };
+  animal_sim a;
+  a.hours(8 * 24, quiet_nights(1.0));
+  a.hours(24, quiet_nights(1.0));  // now at midnight
+  CHECK(count(a.hours(4, quiet_nights(2.5)), alert_kind::estrus, alert_change_kind::raised) == 0);
+  // The same cow walking 3x its night level as a heat does (~10x the steps): raised.
+  CHECK(count(a.hours(3, quiet_nights(30.0)), alert_kind::estrus, alert_change_kind::raised) == 1);
+}
+
+TEST_CASE("estrus: no second heat within 5 days of a heat alert (HERD.md: every 21 days)") {
+  animal_sim a;
+  a.normal_days(8);
+  const auto heat = [](int h, int d) {
+    auto v = normal_hour(h, d);
+    v.steps *= 3;
+    return v;
+  };
+  REQUIRE(count(a.hours(3, heat), alert_kind::estrus, alert_change_kind::raised) == 1);
+  REQUIRE(count(a.hours(12, normal_hour), alert_kind::estrus, alert_change_kind::resolved) == 1);
+  // 12 h after it ended (not merged), the same rise again: e.g. the milking-time walks of a
+  // fresh cow whose calving was not alerted.
+  CHECK(count(a.hours(3, heat), alert_kind::estrus, alert_change_kind::raised) == 0);
+  a.normal_days(5);
+  CHECK(count(a.hours(3, heat), alert_kind::estrus, alert_change_kind::raised) == 1);
+}

@@ -36,6 +36,13 @@ inline constexpr std::int32_t estrus_ratio_pct = 200;
 inline constexpr std::int32_t estrus_onset_ratio_pct = 130;
 // HERD.md: heats < 10 h apart are merged: the alert stays open 10 h after the last high block.
 inline constexpr std::int64_t estrus_merge_ms = 10 * k_hour_ms;
+// The last 2 h must be >= 1.5 % of the animal's daily steps (7-day mean) above its expected
+// level [guess; HERD.md: a heat adds ~45 % of a day's steps within 8-12 h, ~9 % per 2 h on
+// average]: a 2x ratio of a few dozen night steps is not a heat.
+inline constexpr std::int32_t estrus_min_excess_permille = 15;
+// No new heat within 5 days of the last heat alert's start [guess; HERD.md: every 21 days;
+// short cycles of 5-14 days occur].
+inline constexpr std::int64_t estrus_min_cycle_ms = 5 * k_day_ms;
 // Insemination window 12-18 h after the onset of the heat [guess: the a.m./p.m. rule;
 // ovulation ~24-30 h after the onset].
 inline constexpr std::int64_t estrus_ai_from_ms = 12 * k_hour_ms;
