@@ -25,6 +25,7 @@ projector_process::projector_process(projector_settings s) : s_(std::move(s)) {
       << "backoff_min_ms = 50\nbackoff_max_ms = 1000\n"
       << "[kafka.properties]\n\"session.timeout.ms\" = 3000\n\"heartbeat.interval.ms\" = 300\n"
       << "[read_model]\npath = \"" << db_path() << "\"\n"
+      << s_.read_model_extra
       << "[metrics]\nlisten = \"127.0.0.1:0\"\n"
       << s_.extra;
 }

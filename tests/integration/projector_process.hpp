@@ -22,7 +22,8 @@ struct projector_settings {
   std::string group_id = "herd-projector-it";
   std::size_t batch_max = 500;
   int linger_ms = 20;
-  std::string extra;  // more top-level lines / sections
+  std::string read_model_extra;  // more lines of the [read_model] section
+  std::string extra;             // more top-level lines / sections
 };
 
 class projector_process {
