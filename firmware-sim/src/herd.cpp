@@ -49,6 +49,7 @@ struct device_state {
   std::int64_t sync_phase_ms = 0;
   std::int64_t batt_start_micro = 0;
   std::int64_t drain_micro_day = 0;
+  std::int64_t batt_swap_ms = 0;  // a new battery (100 %) from then on; 0 = none in the run
   std::int32_t rssi_base = 0;
   rng r{0};
   std::vector<window> offline;
@@ -212,8 +213,19 @@ void herd::impl::build_devices() {
     s.bias_milli = static_cast<std::int32_t>(s.kind == device_kind::bolus ? r.uniform(-200, 200) : r.uniform(-100, 100));
     s.drift_ppm = static_cast<std::int32_t>(r.uniform(-40, 40));
     s.sync_phase_ms = r.uniform(0, 1439) * k_min_ms;
-    s.batt_start_micro = r.uniform(70, 100) * 1'000'000;
+    // A herd's devices are of all ages: the battery at the start is anywhere in its usable range
+    // (HERD.md: battery decline), 21-100 % [guess; a device found below the 20 % warning is
+    // serviced]. It was 70-100 %, so no battery of a 60-day run reached the warning.
+    s.batt_start_micro = r.uniform(21, 100) * 1'000'000;
     s.drain_micro_day = r.uniform(100'000, 500'000);
+    {
+      // The farmer changes the battery 3-10 days after it reaches 20 % [guess]. Its own stream, so
+      // the device's other draws are as before.
+      rng rb(derive_seed(o.seed, s_battery, static_cast<std::uint64_t>(d)));
+      const std::int64_t low_ms = (s.batt_start_micro - 20'000'000) / s.drain_micro_day * k_day_ms +
+                                  (s.batt_start_micro - 20'000'000) % s.drain_micro_day * k_day_ms / s.drain_micro_day;
+      s.batt_swap_ms = o.start_ms + low_ms + rb.uniform(3 * 1440, 10 * 1440) * k_min_ms;
+    }
     s.rssi_base = static_cast<std::int32_t>(r.uniform(-90, -60));
     s.r = rng(derive_seed(o.seed, s_sample, static_cast<std::uint64_t>(d)));
     s.owners.push_back({std::numeric_limits<std::int64_t>::min(), d});
@@ -358,8 +370,9 @@ void herd::impl::sample(int d) {
   // The format's range is 25..45 °C; firmware leaves temp_c out beyond it.
   v.has_temp = v.temp_centi_c >= 2500 && v.temp_centi_c <= 4500;
   if (!v.has_temp) ++stats.no_temp;
-  const std::int64_t elapsed = t - o.start_ms;
-  const std::int64_t batt = s.batt_start_micro - elapsed / 1000 * s.drain_micro_day / 86'400;
+  const bool swapped = t >= s.batt_swap_ms;
+  const std::int64_t elapsed = t - (swapped ? s.batt_swap_ms : o.start_ms);
+  const std::int64_t batt = (swapped ? 100'000'000 : s.batt_start_micro) - elapsed / 1000 * s.drain_micro_day / 86'400;
   v.batt_pct = static_cast<std::uint32_t>((std::max<std::int64_t>(batt, 0) + 999'999) / 1'000'000);
   // HERD.md: RSSI varies with barn position (a new position every 2 h) [guess: ±8 dB].
   const std::int64_t pos = fx::uniform_from(fx::hash4(o.seed, s_rssi, static_cast<std::uint64_t>(d),

@@ -29,6 +29,7 @@ enum stream : std::uint64_t {
   s_moves = 111,
   s_sample = 112,
   s_secondary = 113,
+  s_battery = 114,
 };
 
 // Per-minute weights of one day (UTC minutes) and their running sums, for integrals over any

@@ -109,7 +109,19 @@ void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& o
   const std::int32_t level = day.covered_s >= 12 * 3600 ? std::max(100, day.pct()) : 100;
   const std::int32_t ratio = f.pct() * 100 / level;
   if (ratio < th::estrus_ratio_pct) return;
+  // A heat is walking, not a ratio of a few steps: HERD.md's heat raises the daily total ~45 %
+  // within 8-12 h, ~9 % of a day's steps per 2 h on average; a 2x ratio over the low night
+  // hours of an animal back from an illness (a depressed baseline) can be a few dozen steps.
+  // The 2 h must carry >= 1.5 % of the animal's daily steps over its expected level.
+  if (const auto base = activity_baseline(s, day_of(now), 7, 3)) {
+    const std::int64_t excess = f.actual - f.expected * level / 100;
+    if (excess * 1000 < static_cast<std::int64_t>(th::estrus_min_excess_permille) * base->value) return;
+  }
   alert* open = find_open(s, alert_kind::estrus);
+  // HERD.md: heats come every 21 days: a rise 10 h after a heat alert ended (not merged) and
+  // within a few days of its start is not another heat (e.g. the milking-time walks of a cow
+  // whose calving was not alerted, at the same hours every day).
+  if (alert* last = find_latest(s, alert_kind::estrus); !open && last && now - last->started_at_ms < th::estrus_min_cycle_ms) return;
   if (!open) {
     // The onset: walk back while the hours were over the onset ratio.
     std::int64_t onset_h = H - 1;
@@ -145,12 +157,20 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
   const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
   alert* open = find_open(s, alert_kind::rumination_drop);
   // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a
-  // larger share of a low ruminator's day: the thresholds grow with it.
-  const std::int32_t rum_sd = daily_cv_pct(s, day_of(now), false), act_sd = daily_cv_pct(s, day_of(now), true);
+  // larger share of a low ruminator's day: the thresholds grow with it. Measured on the 7 days
+  // before the last 2: a ketosis lowers rumination over 2 days (HERD.md: ~30 % lower), and
+  // those days, counted as "variation", raised the threshold above the drop they showed.
+  const std::int64_t sd_day = day_of(now) - th::rumination_sd_lag_days;
+  const std::int32_t rum_sd = std::max(daily_cv_pct(s, sd_day, false), th::rumination_min_cv_pct);
+  const std::int32_t act_sd = std::max(daily_cv_pct(s, sd_day, true), th::activity_min_cv_pct);
   const bool by_rumination = drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10);
-  const bool by_index = drop >= std::max(th::rumination_index_min_drop_pct, th::rumination_index_sd_x10 * rum_sd / 10) &&
-                        act_drop >= std::max(th::rumination_index_min_act_pct, th::rumination_index_sd_x10 * act_sd / 10) &&
-                        drop + act_drop >= th::rumination_index_pct;
+  // The health index (HERD.md's anchor: a rumination+activity index): both drops in units of the
+  // own day-to-day variation, summed, so a deeper rumination drop makes up for a smaller
+  // activity drop (HERD.md: ketosis lowers rumination ~30 %; its activity drop is not given).
+  const std::int32_t index_x10 = drop * 10 / rum_sd + act_drop * 10 / act_sd;
+  const bool by_index = drop >= std::max(th::rumination_index_min_drop_pct, th::rumination_index_rum_sd_x10 * rum_sd / 10) &&
+                        act_drop >= th::rumination_index_min_act_pct && drop + act_drop >= th::rumination_index_pct &&
+                        index_x10 >= th::rumination_index_sd_sum_x10;
   if (by_rumination || by_index) {
     alert_fields a;
     a.value = drop;

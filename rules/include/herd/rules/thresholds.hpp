@@ -36,6 +36,13 @@ inline constexpr std::int32_t estrus_ratio_pct = 200;
 inline constexpr std::int32_t estrus_onset_ratio_pct = 130;
 // HERD.md: heats < 10 h apart are merged: the alert stays open 10 h after the last high block.
 inline constexpr std::int64_t estrus_merge_ms = 10 * k_hour_ms;
+// The last 2 h must be >= 1.5 % of the animal's daily steps (7-day mean) above its expected
+// level [guess; HERD.md: a heat adds ~45 % of a day's steps within 8-12 h, ~9 % per 2 h on
+// average]: a 2x ratio of a few dozen night steps is not a heat.
+inline constexpr std::int32_t estrus_min_excess_permille = 15;
+// No new heat within 5 days of the last heat alert's start [guess; HERD.md: every 21 days;
+// short cycles of 5-14 days occur].
+inline constexpr std::int64_t estrus_min_cycle_ms = 5 * k_day_ms;
 // Insemination window 12-18 h after the onset of the heat [guess: the a.m./p.m. rule;
 // ovulation ~24-30 h after the onset].
 inline constexpr std::int64_t estrus_ai_from_ms = 12 * k_hour_ms;
@@ -56,12 +63,22 @@ inline constexpr std::int32_t rumination_drop_pct = 30;
 inline constexpr std::int32_t rumination_index_pct = 35;
 inline constexpr std::int32_t rumination_index_min_drop_pct = 20;
 inline constexpr std::int32_t rumination_index_min_act_pct = 10;
-// Thresholds grow with the animal's own day-to-day variation (coefficient of variation of the
-// previous 7 days): rumination alone >= 3.5 CV, the index >= 2.5 CV on both signals [guess:
-// herd-eval showed low ruminators (HERD.md: range 400-600, between cows SD 70-90 min/day) vary
-// over 13 % from day to day].
+// Thresholds grow with the animal's own day-to-day variation (coefficient of variation of 7
+// days): rumination alone >= 3.5 CV; the index: rumination >= 2 CV and the two drops, each in
+// CVs of its signal, summing to >= 5 (2.5 each on average) [guess: herd-eval showed low
+// ruminators (HERD.md: range 400-600, between cows SD 70-90 min/day) vary over 13 % from day to
+// day].
 inline constexpr std::int32_t rumination_sd_factor_x10 = 35;
-inline constexpr std::int32_t rumination_index_sd_x10 = 25;
+inline constexpr std::int32_t rumination_index_rum_sd_x10 = 20;
+inline constexpr std::int32_t rumination_index_sd_sum_x10 = 50;
+// The variation is measured on the 7 days before the last 2, so that the first days of a
+// decline (HERD.md: ketosis lowers rumination ~30 %; our simulator's over 2 days [guess]) do not
+// count as the animal's normal variation. [guess]
+inline constexpr int rumination_sd_lag_days = 2;
+// CV floors: 5-7 days can give an estimate near 0 [guess; HERD.md: within a cow rumination
+// varies 30-50 min/day, ~7-11 % of 441 min; steps "small within a cow"].
+inline constexpr std::int32_t rumination_min_cv_pct = 5;
+inline constexpr std::int32_t activity_min_cv_pct = 3;
 inline constexpr std::int32_t rumination_critical_drop_pct = 40;  // [guess] DA is sharper (HERD.md)
 inline constexpr std::int32_t rumination_clear_drop_pct = 15;     // [guess] hysteresis
 inline constexpr std::int64_t rumination_min_covered_s = 18 * 3600;
