@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace herd::gateway {
+namespace herd::forwarder {
 
 core::result<rd_kafka_conf_t*> build_producer_conf(const forwarder_options& opts) {
   char err[512];
@@ -48,4 +48,4 @@ core::status check_producer_config(const forwarder_options& opts) {
   return core::ok_v;
 }
 
-}  // namespace herd::gateway
+}  // namespace herd::forwarder

@@ -29,7 +29,7 @@
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/result.hpp"
 
-namespace herd::gateway {
+namespace herd::forwarder {
 
 struct forwarder_options {
   std::string bootstrap = "127.0.0.1:9092";
@@ -116,4 +116,4 @@ class forwarder {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace herd::gateway
+}  // namespace herd::forwarder

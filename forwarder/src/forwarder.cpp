@@ -1,4 +1,4 @@
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/forwarder.hpp"
 
 #include <librdkafka/rdkafka.h>
 
@@ -18,10 +18,10 @@
 #include "herd/core/logging.hpp"
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
-#include "herd/gateway/event_factory.hpp"
+#include "herd/forwarder/cloudevents.hpp"
 #include "producer_config.hpp"
 
-namespace herd::gateway {
+namespace herd::forwarder {
 
 namespace {
 
@@ -772,4 +772,4 @@ forwarder_stats forwarder::stats() const {
   return s;
 }
 
-}  // namespace herd::gateway
+}  // namespace herd::forwarder
