@@ -19,6 +19,7 @@
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/forwarder/cloudevents.hpp"
+#include "herd/forwarder/drain_planner.hpp"
 #include "producer_config.hpp"
 
 namespace herd::forwarder {
@@ -154,19 +155,11 @@ struct forwarder::impl {
   bool rebuild = false;
   bool kafka_down_logged = false;
 
-  // Backlog drain (see the header). While draining, `cursor` walks the backlog (..., backlog_end]
-  // and `live_cursor` the live events after it.
-  bool draining = false;
-  std::uint64_t backlog_end = 0;
-  std::uint64_t live_cursor = 0;
-  std::unordered_map<std::string, std::uint64_t> backlog_last;  // animal -> its last backlog seq not yet produced
-  std::unordered_map<std::string, std::deque<buffer::record>> held;  // live events waiting for their animal
-  std::vector<std::string> released;  // animals whose backlog is produced but some held events are not
-  std::size_t held_count = 0;
-  std::size_t backlog_queued = 0;     // backlog events produced and not yet reported
-  double drain_tokens = 0;
-  std::chrono::steady_clock::time_point drain_refilled{}, drain_started{};
-  std::uint64_t drain_produced = 0;
+  // Backlog drain (see the header): the planner keeps the split, the held events, the release
+  // order and the rate. While draining, `cursor` walks the backlog (..., backlog_end] and the
+  // planner's live cursor the live events after it.
+  core::boot_clock mono;  // the planner's clock (monotonic ms)
+  drain_planner planner;
   std::uint64_t produced = 0;  // events handed to librdkafka (not dead-lettered ones)
   using steady = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds k_rebuild_backoff_min{100};
@@ -214,7 +207,18 @@ struct forwarder::impl {
   }
 
   impl(forwarder_options o, buffer::outbox& ob, storage_reporter r)
-      : opts(std::move(o)), outbox(ob), reporter(std::move(r)) {}
+      : opts(std::move(o)), outbox(ob), reporter(std::move(r)), planner(limits_of(opts), mono) {}
+
+  static drain_limits limits_of(const forwarder_options& o) {
+    drain_limits l;
+    l.max_in_flight = o.max_in_flight;
+    l.batch = o.batch;
+    l.backlog_threshold = o.backlog_threshold;
+    l.drain_rate = o.drain_rate;
+    l.drain_max_queued = o.drain_max_queued;
+    l.max_deferred = o.max_deferred;
+    return l;
+  }
 
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);
@@ -256,7 +260,7 @@ struct forwarder::impl {
     }
     const std::uint64_t seq = tag >> 1;
     if (in_flight > 0) --in_flight;
-    if (draining && seq <= backlog_end && backlog_queued > 0) --backlog_queued;
+    planner.reported(seq);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (pending.insert(seq).second) acked.push_back(seq);
       kafka_ok();
@@ -325,7 +329,7 @@ struct forwarder::impl {
     cursor = 0;
     in_flight = 0;
     dl_in_flight.clear();
-    reset_drain();
+    planner.reset();
     rebuild = false;
     {
       std::lock_guard lock(mu);
@@ -383,8 +387,8 @@ struct forwarder::impl {
     }
     pending_gauge.store(acked.size());
     in_flight_gauge.store(in_flight);
-    held_gauge.store(held_count);
-    draining_gauge.store(draining);
+    held_gauge.store(planner.held());
+    draining_gauge.store(planner.draining());
   }
 
   // An event that can never be produced: keep its bytes as a dead letter, then drop it from the
@@ -433,14 +437,15 @@ struct forwarder::impl {
     return true;
   }
 
-  // Reads the outbox after `from` and produces in seq order: the plain path, and the live lane
-  // while draining (`gate` says whether a row must be held for its animal). Stops when the window
-  // is full, the outbox has nothing newer, or a row cannot be produced now.
-  void fill_in_order(std::uint64_t& from, bool gate) {
-    while (!rebuild && in_flight < opts.max_in_flight && (!gate || held_count < opts.max_deferred)) {
+  // Reads the outbox after the cursor and produces in seq order: the plain path (`cursor`), and
+  // the live lane while draining (`gate`: the planner's live cursor; a row may be held for its
+  // animal). Stops when the window is full, the outbox has nothing newer, or a row cannot be
+  // produced now.
+  void fill_in_order(bool gate) {
+    while (!rebuild && in_flight < opts.max_in_flight && (!gate || planner.hold_room() > 0)) {
       std::size_t limit = std::min(opts.batch, opts.max_in_flight - in_flight);
-      if (gate) limit = std::min(limit, opts.max_deferred - held_count);
-      auto rows = outbox.peek(from, limit);
+      if (gate) limit = std::min(limit, planner.hold_room());
+      auto rows = outbox.peek(gate ? planner.live_cursor() : cursor, limit);
       if (!rows) {
         log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
         storage_failed(rows.err());
@@ -448,15 +453,16 @@ struct forwarder::impl {
         return;
       }
       for (auto& r : *rows) {
-        if (gate && must_hold(r.key)) {
-          ++held_count;
-          const std::uint64_t seq = r.seq;
-          held[r.key].push_back(std::move(r));
-          from = seq;
+        if (gate && planner.must_hold(r.key)) {
+          planner.hold(std::move(r));
           continue;
         }
         if (!produce_event(r)) return;
-        from = r.seq;
+        if (gate) {
+          planner.live_passed(r.seq);
+        } else {
+          cursor = r.seq;
+        }
       }
       if (rows->size() < limit) {
         std::lock_guard lock(mu);
@@ -465,21 +471,6 @@ struct forwarder::impl {
         dirty = false;
       }
     }
-  }
-
-  bool must_hold(const std::string& key) const {
-    if (backlog_last.count(key) > 0) return true;
-    const auto it = held.find(key);
-    return it != held.end() && !it->second.empty();  // behind events of its own already held
-  }
-
-  void reset_drain() {
-    draining = false;
-    backlog_end = live_cursor = 0;
-    backlog_last.clear();
-    held.clear();
-    released.clear();
-    held_count = backlog_queued = 0;
   }
 
   // Splits the outbox at its newest event; notes each animal's last backlog event.
@@ -502,71 +493,29 @@ struct forwarder::impl {
       log->error("cannot split the backlog: {}; forwarding in plain outbox order", split.err().message);
       return;
     }
-    for (auto& [key, seq] : split->last_per_key) backlog_last.emplace(std::move(key), seq);
-    const std::uint64_t newest = split->newest;
-    draining = true;
-    backlog_end = live_cursor = newest;
-    backlog_queued = 0;
-    drain_tokens = 0;
-    drain_refilled = drain_started = steady::now();
-    drain_produced = 0;
+    planner.start(std::move(*split));
+    const std::uint64_t newest = planner.backlog_end();
     log->info("draining a backlog of up to {} events (seq {}..{}, {} animals){}; live events go first",
-              newest - cursor, cursor + 1, newest, backlog_last.size(),
+              newest - cursor, cursor + 1, newest, planner.backlog_animals(),
               opts.drain_rate > 0 ? fmt::format(" at most {}/s", opts.drain_rate) : std::string());
   }
 
-  // The backlog lane's allowance now: the rate limit (a token bucket holding at most 100 ms of
-  // rate) and the cap on backlog events queued in the producer.
-  std::size_t drain_allowance() {
-    std::size_t n = opts.drain_max_queued > backlog_queued ? opts.drain_max_queued - backlog_queued : 0;
-    n = std::min(n, opts.max_in_flight > in_flight ? opts.max_in_flight - in_flight : 0);
-    if (opts.drain_rate > 0) {
-      const auto now = steady::now();
-      const double rate = opts.drain_rate;
-      const double burst = std::max(1.0, rate / 10);
-      drain_tokens = std::min(burst, drain_tokens + rate * std::chrono::duration<double>(now - drain_refilled).count());
-      drain_refilled = now;
-      n = std::min(n, static_cast<std::size_t>(drain_tokens));
-    }
-    return std::min(n, opts.batch);
-  }
-
-  // An animal's backlog is all produced: its held live events go next, in order.
+  // Held events whose animal's backlog is produced go next, in order (never into a producer
+  // about to be rebuilt: everything is resent then anyway).
   bool release_held() {
-    while (!released.empty()) {
-      if (rebuild) return false;  // the producer is about to go: everything is resent anyway
-      const auto it = held.find(released.back());
-      if (it != held.end()) {
-        auto& q = it->second;
-        while (!q.empty()) {
-          if (!produce_event(q.front())) return false;
-          q.pop_front();
-          --held_count;
-        }
-        held.erase(it);
-      }
-      released.pop_back();
+    while (const buffer::record* r = planner.next_release()) {
+      if (rebuild) return false;
+      if (!produce_event(*r)) return false;
+      planner.release_produced();
     }
     return true;
   }
 
-  void backlog_event_produced(const std::string& key, std::uint64_t seq, bool to_kafka) {
-    ++drain_produced;
-    if (to_kafka) {
-      ++backlog_queued;
-      if (opts.drain_rate > 0) drain_tokens -= 1;
-    }
-    const auto it = backlog_last.find(key);
-    if (it != backlog_last.end() && it->second <= seq) {
-      backlog_last.erase(it);
-      released.push_back(key);
-    }
-  }
-
   void fill_backlog() {
     if (!release_held()) return;
+    const std::uint64_t backlog_end = planner.backlog_end();
     while (!rebuild && cursor < backlog_end) {
-      const std::size_t allowance = drain_allowance();
+      const std::size_t allowance = planner.allowance(in_flight);
       if (allowance == 0) return;
       auto rows = outbox.peek(cursor, allowance);
       if (!rows) {
@@ -584,41 +533,41 @@ struct forwarder::impl {
         if (!produce_event(r)) return;
         cursor = r.seq;
         // A dead-lettered row is done too, but no delivery report will come for it.
-        backlog_event_produced(r.key, r.seq, produced != before);
+        planner.backlog_produced(r.key, r.seq, produced != before);
         if (!release_held()) return;
       }
       if (rows->empty()) cursor = backlog_end;
     }
     if (cursor < backlog_end) return;
     // Every backlog event is produced (animals still listed had their last ones evicted): release all.
-    backlog_last.clear();
-    for (const auto& entry : held) released.push_back(entry.first);
+    planner.backlog_done();
     if (!release_held()) return;
-    const auto took = std::chrono::duration<double>(steady::now() - drain_started).count();
-    log->info("backlog drained: {} events in {:.1f} s ({:.0f}/s)", drain_produced, took,
-              took > 0 ? static_cast<double>(drain_produced) / took : 0.0);
+    const double took = static_cast<double>(planner.ms_since_start()) / 1000.0;
+    log->info("backlog drained: {} events in {:.1f} s ({:.0f}/s)", planner.produced_since_start(), took,
+              took > 0 ? static_cast<double>(planner.produced_since_start()) / took : 0.0);
     drains.fetch_add(1);
-    cursor = live_cursor;
-    reset_drain();
+    cursor = planner.live_cursor();
+    planner.reset();
   }
 
   void fill_window() {
-    if (!draining) {
-      const std::uint64_t newest = outbox.last_seq();
-      if (newest <= cursor || newest - cursor <= opts.backlog_threshold) {
-        fill_in_order(cursor, false);
-        return;
-      }
-      // A backlog. Split it off once everything produced so far is acknowledged: while Kafka is
-      // away the window stays full, and a split then would call most of the outage "live".
-      if (in_flight > 0) return;
-      start_drain();
-      if (!draining) {
-        fill_in_order(cursor, false);
-        return;
+    if (!planner.draining()) {
+      switch (planner.next_step(outbox.last_seq(), cursor, in_flight)) {
+        case drain_planner::step::in_order:
+          fill_in_order(false);
+          return;
+        case drain_planner::step::wait_for_acks:
+          return;
+        case drain_planner::step::split:
+          start_drain();
+          if (!planner.draining()) {
+            fill_in_order(false);
+            return;
+          }
+          break;
       }
     }
-    fill_in_order(live_cursor, true);  // live first: its latency is what the drain must not hurt
+    fill_in_order(true);  // live first: its latency is what the drain must not hurt
     fill_backlog();
   }
 
@@ -661,7 +610,7 @@ struct forwarder::impl {
       }
       const std::uint64_t produced_before = produced;
       if (steady::now() >= fill_paused_until) fill_window();
-      const bool stalled_drain = draining && produced == produced_before;
+      const bool stalled_drain = planner.draining() && produced == produced_before;
       forward_dead_letters();
       // Block in poll while deliveries are pending; dead letters to a missing topic may stay
       // pending for long, so they get a long poll rather than a spin.
@@ -669,7 +618,7 @@ struct forwarder::impl {
       apply_acks();
       // Nothing in flight outside a drain: every event up to the cursor is acknowledged (or
       // dead-lettered). During a drain the live lane runs ahead of the backlog: not claimed then.
-      if (in_flight == 0 && !draining && !rebuild && cursor > acked_through_gauge.load()) {
+      if (in_flight == 0 && !planner.draining() && !rebuild && cursor > acked_through_gauge.load()) {
         acked_through_gauge.store(cursor);
       }
       if (in_flight == 0 && dl_in_flight.empty() && !rebuild) {
@@ -678,7 +627,7 @@ struct forwarder::impl {
         const bool paused = now < fill_paused_until;
         if (!dirty || paused || stalled_drain) {
           // A rate-limited drain has more to do soon; otherwise wait for new rows.
-          const auto idle = draining ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
+          const auto idle = planner.draining() ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
           auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
           if (!acked.empty() || !dl_acked.empty()) until = std::min(until, std::max(storage_retry_at, now));
           // A stalled drain (rate limit, held events at their cap) waits its 10 ms even if rows
