@@ -1,7 +1,5 @@
 #include "herd/forwarder/forwarder.hpp"
 
-#include <librdkafka/rdkafka.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -20,106 +18,9 @@
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/forwarder/cloudevents.hpp"
 #include "herd/forwarder/drain_planner.hpp"
-#include "producer_config.hpp"
+#include "herd/forwarder/kafka_producer.hpp"
 
 namespace herd::forwarder {
-
-namespace {
-
-// What herdgate fixes so that "ordered, acknowledged, never lost" holds (README, Kafka section).
-const std::map<std::string, std::string>& fixed_properties() {
-  static const std::map<std::string, std::string> p = {
-      {"enable.idempotence", "true"},       // no duplicates or reordering from internal retries
-      {"acks", "all"},                      // acknowledged = replicated to all in-sync replicas
-      {"partitioner", "murmur2_random"},    // the Java client's partitioner: same animal, same partition
-      {"message.timeout.ms", "0"},          // never expire: offline waits, the outbox holds the rest
-      {"enable.gapless.guarantee", "true"}, // a possible gap is a fatal error: we rebuild and resend
-  };
-  return p;
-}
-
-// Delivery-report opaques: outbox seq or dead-letter id, told apart by the low bit.
-void* opaque_for_event(std::uint64_t seq) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq << 1)); }
-void* opaque_for_dead_letter(std::int64_t id) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id) << 1 | 1U);
-}
-
-// Errors that no resend can cure: the record itself is unacceptable to the cluster.
-bool is_record_rejected(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// What a Kafka error means for the event that met it (the adapter's classification; the loop
-// decides): retriable (QUEUE_FULL, a transient broker error: produce again later), permanent (the
-// record itself is refused: dead-letter it), fatal (the producer is unusable: rebuild it). The
-// code is "kafka.<librdkafka error name>"; librdkafka's own is_retriable / is_fatal are kept.
-core::error classify_kafka(rd_kafka_resp_err_t err, bool retriable, bool fatal) {
-  std::string code = std::string("kafka.") + rd_kafka_err2name(err);
-  std::string msg = rd_kafka_err2str(err);
-  if (fatal) return core::error::fatal(std::move(msg), std::move(code));
-  if (is_record_rejected(err)) return core::error::permanent(std::move(msg), std::move(code));
-  if (retriable || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return core::error::retriable(std::move(msg), std::move(code));
-  return core::error::fatal(std::move(msg), std::move(code));
-}
-
-// rd_kafka_produceva without the RD_KAFKA_V_* macros (they expand to C casts). Takes ownership
-// of `hdrs` only on success; on failure, the classified error.
-std::optional<core::error> produce(rd_kafka_t* rk, const std::string& topic, std::string_view key,
-                                   std::string_view value, rd_kafka_headers_t* hdrs, void* opaque) {
-  rd_kafka_vu_t vu[6] = {};
-  vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vu[0].u.cstr = topic.c_str();
-  vu[1].vtype = RD_KAFKA_VTYPE_KEY;
-  vu[1].u.mem = {const_cast<char*>(key.data()), key.size()};
-  vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
-  vu[2].u.mem = {const_cast<char*>(value.data()), value.size()};
-  vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-  vu[3].u.i = RD_KAFKA_MSG_F_COPY;
-  vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-  vu[4].u.headers = hdrs;
-  vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
-  vu[5].u.ptr = opaque;
-  rd_kafka_error_t* error = rd_kafka_produceva(rk, vu, 6);
-  if (error == nullptr) return std::nullopt;
-  auto e = classify_kafka(rd_kafka_error_code(error), rd_kafka_error_is_retriable(error) != 0,
-                          rd_kafka_error_is_fatal(error) != 0);
-  rd_kafka_error_destroy(error);
-  return e;
-}
-
-void add_header(rd_kafka_headers_t* hdrs, std::string_view name, std::string_view value) {
-  rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                      static_cast<ssize_t>(value.size()));
-}
-
-}  // namespace
-
-bool is_reserved_kafka_property(const std::string& name) {
-  // delivery.report.only.error would hide the acks we delete on; transactional.id would turn the
-  // producer into a transactional one that needs begin/commit calls we do not make.
-  return fixed_properties().count(name) > 0 || name == "bootstrap.servers" ||
-         name == "metadata.broker.list" || name == "delivery.timeout.ms" ||
-         name == "delivery.report.only.error" || name == "transactional.id";
-}
-
-const std::map<std::string, std::string>& fixed_kafka_properties() { return fixed_properties(); }
-
-std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const auto rc = rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
-  rd_kafka_conf_destroy(conf);
-  if (rc == RD_KAFKA_CONF_OK) return std::nullopt;
-  return std::string(err);
-}
 
 struct forwarder::impl {
   forwarder_options opts;
@@ -136,7 +37,7 @@ struct forwarder::impl {
   std::thread thread;
 
   // Owned by the forwarder thread.
-  rd_kafka_t* rk = nullptr;
+  std::unique_ptr<kafka_producer> producer;
   std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
   std::size_t in_flight = 0;
   std::set<std::int64_t> dl_in_flight;
@@ -181,9 +82,6 @@ struct forwarder::impl {
   std::int64_t last_error_ms = 0, failing_since_ms = 0;
   steady::time_point failing_since_steady{};  // for the duration: the wall clock may step
 
-  void kafka_error(rd_kafka_resp_err_t err, const std::string& message) {
-    kafka_error(std::string(rd_kafka_err2name(err)), message);
-  }
   void kafka_error(const std::string& name, const std::string& message) {
     const auto now = wall.now_ms();
     std::lock_guard lock(err_mu);
@@ -227,41 +125,23 @@ struct forwarder::impl {
     if (reporter.succeeded) reporter.succeeded();
   }
 
-  // --- librdkafka callbacks (run inside rd_kafka_poll, on the forwarder thread) ---
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
-    static_cast<impl*>(self)->delivered_cb(m);
-  }
-  // librdkafka's own log lines, into ours (called from librdkafka threads; spdlog is thread-safe).
-  static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-    auto* self = static_cast<impl*>(rd_kafka_opaque(rk));
-    // We set enable.gapless.guarantee on purpose (see fixed_properties): not worth a warning.
-    if (std::strstr(buf, "enable.gapless.guarantee is experimental") != nullptr) level = 7;
-    const auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
-                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
-    self->log->log(lvl, "librdkafka {}: {}", fac, buf);
-  }
-  static void on_error(rd_kafka_t*, int err, const char* reason, void* self) {
-    static_cast<impl*>(self)->error_cb(static_cast<rd_kafka_resp_err_t>(err), reason);
-  }
-
-  void delivered_cb(const rd_kafka_message_t* m) {
-    const auto tag = reinterpret_cast<std::uintptr_t>(m->_private);
-    const bool is_dead_letter = (tag & 1U) != 0;
-    if (is_dead_letter) {
-      const auto id = static_cast<std::int64_t>(tag >> 1);
+  // --- the adapter's reports (inside producer->poll(), on the forwarder thread): the loop decides ---
+  void delivered_cb(record_tag tag, const kafka_outcome& o) {
+    if (tag.dead_letter) {
+      const auto id = static_cast<std::int64_t>(tag.id);
       dl_in_flight.erase(id);
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (o.ok()) {
         if (dl_pending.insert(id).second) dl_acked.push_back(id);
-      } else if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
-        kafka_error(m->err, rd_kafka_err2str(m->err));
-        log->warn("dead letter {} not accepted by Kafka: {}; will retry", id, rd_kafka_err2str(m->err));
+      } else if (o.verdict != kafka_verdict::purged) {
+        kafka_error(o.name, o.message);
+        log->warn("dead letter {} not accepted by Kafka: {}; will retry", id, o.message);
       }
       return;
     }
-    const std::uint64_t seq = tag >> 1;
+    const std::uint64_t seq = tag.id;
     if (in_flight > 0) --in_flight;
     planner.reported(seq);
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (o.ok()) {
       if (pending.insert(seq).second) acked.push_back(seq);
       kafka_ok();
       rebuild_backoff = k_rebuild_backoff_min;
@@ -271,54 +151,48 @@ struct forwarder::impl {
       }
       return;
     }
-    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
-    kafka_error(m->err, rd_kafka_err2str(m->err));
-    // Never delete without an ack: a broker error (even MSG_SIZE_TOO_LARGE, which applies to a
-    // whole request) leaves the event in the outbox; rebuild and resend from the oldest, with
-    // backoff while the error persists. One line per rebuild, not one per message.
+    if (o.verdict == kafka_verdict::purged) return;
+    kafka_error(o.name, o.message);
+    // Never delete without an ack: whatever the class (retry, fatal, even rejected:
+    // MSG_SIZE_TOO_LARGE from a broker applies to a whole request), the event stays in the outbox;
+    // rebuild and resend from the oldest, with backoff while the error persists. One line per
+    // rebuild, not one per message.
     if (!rebuild) {
       log->warn("delivery of seq {} failed: {}; rebuilding the producer and resending in order", seq,
-                rd_kafka_err2str(m->err));
+                o.message);
     }
     rebuild = true;
   }
 
-  void error_cb(rd_kafka_resp_err_t err, const char* reason) {
-    kafka_error(err, reason);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char buf[512];
-      rd_kafka_fatal_error(rk, buf, sizeof buf);
-      if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", buf);
+  void error_cb(const kafka_outcome& o) {
+    kafka_error(o.name, o.message);
+    if (o.verdict == kafka_verdict::fatal) {
+      if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", o.fatal_reason);
       rebuild = true;
-    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-      if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", reason);
+    } else if (o.name == "_ALL_BROKERS_DOWN") {
+      if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", o.message);
       kafka_down_logged = true;
     } else {
-      log->debug("kafka: {}: {}", rd_kafka_err2name(err), reason);
+      log->debug("kafka: {}: {}", o.name, o.message);
     }
   }
 
   core::status create_producer() {
-    char err[512];
-    auto built = build_producer_conf(opts);  // shared with --check-config
-    if (!built) return built.err();
-    rd_kafka_conf_t* conf = *built;
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
-    rd_kafka_conf_set_error_cb(conf, &impl::on_error);
-    rd_kafka_conf_set_log_cb(conf, &impl::on_log);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (rk == nullptr) return core::error::fatal(std::string("kafka producer: ") + err);
+    kafka_producer::handlers h;
+    h.delivered = [this](record_tag t, const kafka_outcome& o) { delivered_cb(t, o); };
+    h.client_error = [this](const kafka_outcome& o) { error_cb(o); };
+    auto made = kafka_producer::create(opts, std::move(h), log);
+    if (!made) return made.err();
+    producer = std::move(*made);
     return core::ok_v;
   }
 
   void destroy_producer() {
-    if (rk == nullptr) return;
-    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(rk, 0);  // serve the reports that are ready: successes still count
+    if (!producer) return;
+    producer->purge_all();
+    producer->poll(std::chrono::milliseconds(0));  // serve the reports that are ready: successes still count
     apply_acks();
-    rd_kafka_destroy(rk);
-    rk = nullptr;
+    producer.reset();
   }
 
   // Drops the producer and everything it held; the outbox still has every unacknowledged event,
@@ -412,23 +286,20 @@ struct forwarder::impl {
       log->error("outbox seq {} is not a valid EventEnvelope; moving it to the dead-letter table", r.seq);
       return move_to_dead_letters(r, "outbox row is not a valid EventEnvelope");
     }
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(8);
-    for (const auto& [k, v] : cloudevents_headers(env)) add_header(hdrs, k, v);
-    const auto err = produce(rk, opts.topic, r.key, r.value, hdrs, opaque_for_event(r.seq));
-    if (err) {
-      rd_kafka_headers_destroy(hdrs);
-      if (err->code == "kafka._QUEUE_FULL") return false;  // the window is full: later
-      kafka_error(err->code.substr(6), err->message);
-      switch (err->kind) {
-        case core::error_kind::permanent:  // refused by the client itself, for this record alone
-          return move_to_dead_letters(r, "refused by the Kafka client: " + err->message);
-        case core::error_kind::retriable:
+    const auto o = producer->produce(opts.topic, r.key, r.value, cloudevents_headers(env), record_tag{false, r.seq});
+    if (!o.ok()) {
+      if (o.name == "_QUEUE_FULL") return false;  // the window is full: later
+      kafka_error(o.name, o.message);
+      switch (o.verdict) {
+        case kafka_verdict::rejected:  // refused by the client itself, for this record alone
+          return move_to_dead_letters(r, "refused by the Kafka client: " + o.message);
+        case kafka_verdict::retry:
           fill_paused_until = steady::now() + std::chrono::milliseconds(100);
           return false;
-        case core::error_kind::fatal:
+        default:
           break;
       }
-      log->warn("produce seq {}: {}; rebuilding the producer", r.seq, err->message);
+      log->warn("produce seq {}: {}; rebuilding the producer", r.seq, o.message);
       rebuild = true;
       return false;
     }
@@ -579,15 +450,10 @@ struct forwarder::impl {
     if (!dls) return;
     for (const auto& d : *dls) {
       if (dl_pending.count(d.id) > 0) continue;  // acknowledged; only its mark is pending
-      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(4);
-      const std::string received = core::iso8601_utc_ms(d.received_ms);
-      add_header(hdrs, "dlq_reason", d.reason);
-      add_header(hdrs, "dlq_source", d.source);
-      add_header(hdrs, "dlq_received_at", received);
-      if (produce(rk, opts.dlq_topic, d.source, d.payload, hdrs, opaque_for_dead_letter(d.id))) {
-        rd_kafka_headers_destroy(hdrs);
-        return;
-      }
+      const std::vector<std::pair<std::string, std::string>> hdrs = {
+          {"dlq_reason", d.reason}, {"dlq_source", d.source}, {"dlq_received_at", core::iso8601_utc_ms(d.received_ms)}};
+      const record_tag tag{true, static_cast<std::uint64_t>(d.id)};
+      if (!producer->produce(opts.dlq_topic, d.source, d.payload, hdrs, tag).ok()) return;
       dl_in_flight.insert(d.id);
     }
   }
@@ -599,14 +465,14 @@ struct forwarder::impl {
         std::lock_guard lock(mu);
         if (stopping) break;
       }
-      if (rebuild || rk == nullptr) {
+      if (rebuild || !producer) {
         if (steady::now() < next_rebuild_at) {
           std::unique_lock lock(mu);
           cv.wait_until(lock, std::min(next_rebuild_at, steady::now() + k_max_wait), [&] { return stopping; });
           continue;
         }
         rebuild_producer();
-        if (rk == nullptr) continue;
+        if (!producer) continue;
       }
       const std::uint64_t produced_before = produced;
       if (steady::now() >= fill_paused_until) fill_window();
@@ -614,7 +480,7 @@ struct forwarder::impl {
       forward_dead_letters();
       // Block in poll while deliveries are pending; dead letters to a missing topic may stay
       // pending for long, so they get a long poll rather than a spin.
-      rd_kafka_poll(rk, in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0);
+      producer->poll(std::chrono::milliseconds(in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0));
       apply_acks();
       // Nothing in flight outside a drain: every event up to the cursor is acknowledged (or
       // dead-lettered). During a drain the live lane runs ahead of the backlog: not claimed then.
@@ -640,9 +506,9 @@ struct forwarder::impl {
     }
     // Stopping: nothing new is produced; wait for what is in flight, up to the drain deadline.
     const auto deadline = std::chrono::steady_clock::now() + drain;
-    while (rk != nullptr && (in_flight > 0 || !dl_in_flight.empty()) &&
+    while (producer && (in_flight > 0 || !dl_in_flight.empty()) &&
            std::chrono::steady_clock::now() < deadline && !rebuild) {
-      rd_kafka_poll(rk, 10);
+      producer->poll(std::chrono::milliseconds(10));
       apply_acks();
     }
     if (in_flight > 0) log->info("{} events still in flight at stop stay in the outbox", in_flight);
