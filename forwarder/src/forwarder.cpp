@@ -3,12 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
