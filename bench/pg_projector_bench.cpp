@@ -6,7 +6,7 @@
 //   projector herd-projector (backend postgresql), 1 instance, then 2 instances in one group:
 //             from start until the read model's stored offsets reach the end of the topic
 // Records: --animals animals' collar readings (10 min apart) with gateway resends, produced to
-// the dev Kafka (herd.events, 6 partitions). PostgreSQL runs with its durable defaults.
+// the dev Kafka (herd.events, 24 partitions: <= 5 MiB each, dev_kafka.hpp). PostgreSQL runs with its durable defaults.
 // Usage: herd-bench-pg-projector [--events N] [--animals A] [--batch B]
 #include <librdkafka/rdkafka.h>
 
@@ -40,6 +40,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// herd.events' partitions: enough to keep each under the dev Kafka's 5 MiB retention (dev_kafka.hpp).
+constexpr int k_partitions = 24;
+
 double since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
 
 // Reads `count` records from every partition of `topic` (assigned directly), discarding them.
@@ -52,8 +55,8 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, std::
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk == nullptr) throw std::runtime_error(err);
   rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(6);
-  for (int p = 0; p < 6; ++p) {
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(k_partitions);
+  for (int p = 0; p < k_partitions; ++p) {
     rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }
   rd_kafka_assign(rk, parts);
@@ -177,7 +180,7 @@ int main(int argc, char** argv) {
   ts::temp_dir dir;
   auto kafka = herd::cloud::dev_kafka::start(
       {.brokers = 3,
-       .topics = {{"herd.events", 6}, {"herd.events.dlq", 1}, {"herd.events.projector.dlq", 1}}});
+       .topics = {{"herd.events", k_partitions}, {"herd.events.dlq", 1}, {"herd.events.projector.dlq", 1}}});
   if (!kafka) throw std::runtime_error(kafka.err().message);
   ts::postgres_options durable;
   durable.durable = true;
@@ -191,7 +194,7 @@ int main(int argc, char** argv) {
     producer.produce(recs);
   }
   fmt::print("herd-projector -> PostgreSQL 15 (durable defaults, shared_buffers 256MB): {} records "
-             "({} animals, resends included), batch {}, dev Kafka (mock, 3 brokers, 6 partitions)\n",
+             "({} animals, resends included), batch {}, dev Kafka (mock, 3 brokers, 24 partitions)\n",
              recs.size(), animals, batch);
   std::fflush(stdout);
   const double consume_s = raw_consume((*kafka)->bootstrap(), "herd.events", recs.size());

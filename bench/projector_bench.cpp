@@ -8,7 +8,7 @@
 //   4. a rebuild of 1,000,000 events from the event store (`herd-projector rebuild --from store`
 //      as a child process: wall time and peak RSS);
 //   5. the read model's size per 1,000 head per day (1,000 head, one reading per 10 min).
-// Usage: herd-bench-projector [records=200000] [rebuild_events=1000000]
+// Usage: herd-bench-projector [records=200000] [rebuild_events=1000000] [batch=5000]
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <fcntl.h>
@@ -39,9 +39,25 @@ namespace {
 
 double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
 
-void produce_all(const std::string& bootstrap, const std::vector<projector::record>& records) {
+// Produces every record and waits for the acks; returns how many Kafka acknowledged (a shortfall
+// is printed with the first delivery error: the ceilings below would be wrong without all of them).
+std::size_t produce_all(const std::string& bootstrap, const std::vector<projector::record>& records) {
+  struct delivery {
+    std::size_t acked = 0;
+    std::size_t failed = 0;
+    std::string first_error;
+  } d;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
+  rd_kafka_conf_set_opaque(conf, &d);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto& dd = *static_cast<delivery*>(opaque);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++dd.acked;
+    } else if (dd.failed++ == 0) {
+      dd.first_error = rd_kafka_err2name(m->err);
+    }
+  });
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
   rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof err);
   rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", err, sizeof err);
@@ -53,9 +69,14 @@ void produce_all(const std::string& bootstrap, const std::vector<projector::reco
       rd_kafka_poll(rk, 10);
     }
   }
-  rd_kafka_flush(rk, 60000);
+  rd_kafka_flush(rk, 120000);
   rd_kafka_topic_destroy(t);
   rd_kafka_destroy(rk);
+  if (d.acked != records.size()) {
+    std::printf("  PRODUCE SHORTFALL: %zu of %zu acknowledged, %zu failed (first error %s)\n", d.acked, records.size(),
+                d.failed, d.first_error.c_str());
+  }
+  return d.acked;
 }
 
 double raw_consume(const std::string& bootstrap, std::size_t n, int partitions) {
@@ -72,6 +93,19 @@ double raw_consume(const std::string& bootstrap, std::size_t n, int partitions) 
   }
   rd_kafka_assign(rk, parts);
   rd_kafka_topic_partition_list_destroy(parts);
+  // What the partitions still hold (the dev cluster drops old segments past 5 MiB per partition).
+  std::size_t held = 0;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, "herd.events", p, &lo, &hi, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      held += static_cast<std::size_t>(hi - lo);
+    }
+  }
+  if (held < n) {
+    std::printf("  TOPIC HOLDS ONLY %zu of %zu records (dev Kafka retention: 5 MiB per partition): figures are wrong\n",
+                held, n);
+    n = held;
+  }
   std::size_t got = 0;
   std::size_t bytes = 0;
   const auto t0 = steady::now();
@@ -153,9 +187,10 @@ std::pair<double, double> run_measured(const std::vector<std::string>& argv) {
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 200'000;
   const std::size_t rebuild_n = argc > 2 ? std::stoul(argv[2]) : 1'000'000;
+  const std::size_t batch = argc > 3 ? std::stoul(argv[3]) : 5000;  // records per projector transaction
   core::setup_logging(spdlog::level::warn);
   test_support::temp_dir dir;
-  const int partitions = 6;
+  const int partitions = 24;  // <= 5 MiB per dev Kafka partition (dev_kafka.hpp)
   const std::int64_t start = 1'780'000'000'000;
   // 1,000 head, one reading per 10 minutes: n / 1000 readings each.
   auto stream = test_envelopes::make_stream(1000, static_cast<int>(n / 1000), partitions, start);
@@ -166,9 +201,9 @@ int main(int argc, char** argv) {
   }
   std::printf("projector benchmark: %zu collar readings (1,000 head, %zu B/envelope), %d partitions, dev Kafka over TCP\n",
               stream.records.size(), stream.records.front().value.size(), partitions);
-  produce_all((*k)->bootstrap(), stream.records);
+  const std::size_t produced = produce_all((*k)->bootstrap(), stream.records);
 
-  const double consume = raw_consume((*k)->bootstrap(), stream.records.size(), partitions);
+  const double consume = raw_consume((*k)->bootstrap(), produced, partitions);
   std::printf("  raw librdkafka consumer, no work (consume ceiling): %10.0f records/s\n", consume);
   const double inserts = raw_inserts((dir / "raw.db").string(), stream.records);
   std::printf("  raw batched SQLite inserts, 5,000/txn (store ceiling): %7.0f rows/s\n", inserts);
@@ -180,7 +215,7 @@ int main(int argc, char** argv) {
     o.use_group = false;
     o.stop_at_end = true;
     o.dead_lettering = false;
-    o.batch_max = 5000;
+    o.batch_max = batch;
     projector::consumer_loop loop(o, **store);
     if (auto st = loop.start(); !st) {
       std::fprintf(stderr, "%s\n", st.err().message.c_str());
@@ -192,9 +227,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     const double s = seconds_since(t0);
-    std::printf("  herd-projector into SQLite (dedup, fold, offsets in txn): %6.0f events/s  (%.0f%% of the consume "
+    std::printf("  herd-projector into SQLite, batch %zu (dedup, fold, offsets in txn): %6.0f events/s  (%.0f%% of the consume "
                 "ceiling, %.0f%% of the store ceiling; %llu applied)\n",
-                static_cast<double>(loop.stats().applied) / s, 100.0 * loop.stats().applied / s / consume,
+                batch, static_cast<double>(loop.stats().applied) / s, 100.0 * loop.stats().applied / s / consume,
                 100.0 * loop.stats().applied / s / inserts,
                 static_cast<unsigned long long>(loop.stats().applied.load()));
   }

@@ -6,11 +6,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <vector>
 
 #include <herd/test_support/child_process.hpp>
 #include <herd/test_support/mosquitto_broker.hpp>
+#include <herd/test_support/paths.hpp>
 #include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
 
@@ -138,6 +140,21 @@ void check_refused(sensors::mqtt_options o) {
   CHECK_FALSE(s.source.stats().connected);
 }
 
+// The conf block after "Per-collar ACL, `/etc/mosquitto/acl`" in docs/deployment.md; empty if
+// the guide has none.
+std::string documented_acl() {
+  std::ifstream in(test_support::source_dir() + "/docs/deployment.md");
+  const std::string doc{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const auto at = doc.find("**Per-collar ACL, `/etc/mosquitto/acl`:**");
+  if (at == std::string::npos) return "";
+  const std::string open = "```conf\n";
+  const auto begin = doc.find(open, at);
+  if (begin == std::string::npos) return "";
+  const auto end = doc.find("```", begin + open.size());
+  if (end == std::string::npos) return "";
+  return doc.substr(begin + open.size(), end - begin - open.size());
+}
+
 }  // namespace
 
 TEST_CASE("an oversize publish is dropped by the broker for us (MQTT 5 Maximum Packet Size), the reading behind it arrives") {
@@ -191,8 +208,11 @@ TEST_CASE("per-collar ACL (docs/deployment.md): a collar can publish only on its
   const auto acl = dir / "acl";
   sh(dir.path(), "mosquitto_passwd -b -c " + pw.string() + " herdgate gw-pass");
   sh(dir.path(), "mosquitto_passwd -b " + pw.string() + " C-1 c1-pass");
-  std::ofstream(acl) << "user herdgate\ntopic read farm/+/collar/+/telemetry\n\n"
-                        "pattern write farm/+/collar/%u/telemetry\n";
+  // The ACL the deployment guide tells a farm to write, not a copy of it: the test proves the
+  // documented defence (and fails if the guide loses it).
+  const auto documented = documented_acl();
+  REQUIRE_MESSAGE(!documented.empty(), "docs/deployment.md has no per-collar ACL block");
+  std::ofstream(acl) << documented;
   test_support::mosquitto_options mo;
   mo.extra_config = {"allow_anonymous false", "password_file " + pw.string(), "acl_file " + acl.string()};
   test_support::mosquitto_broker broker(mo);

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,11 +36,15 @@ struct socket_fd {
   bool send_all(const std::string& s) const {
     return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
   }
-  // Everything the server sends until it closes, or nullopt if it is still open at the deadline.
-  std::optional<std::string> read_until_closed(milliseconds deadline) const {
+  // Everything the server sends until it closes or a whole response is in (the head, then as
+  // many body bytes as its Content-Length says unless `head_only`); nullopt if neither happens
+  // by the deadline. So a server that answers and keeps the connection open (HTTP/1.1
+  // keep-alive) counts as answering; only one that does not answer in time fails.
+  std::optional<std::string> read_response(milliseconds deadline, bool head_only = false) const {
     std::string got;
     const auto end = steady_clock::now() + deadline;
     for (;;) {
+      if (complete_response(got, head_only)) return got;
       const auto left = duration_cast<milliseconds>(end - steady_clock::now()).count();
       if (left <= 0) return std::nullopt;
       pollfd p{fd, POLLIN, 0};
@@ -48,6 +54,19 @@ struct socket_fd {
       if (n <= 0) return got;
       got.append(buf, static_cast<std::size_t>(n));
     }
+  }
+
+  static bool complete_response(const std::string& got, bool head_only) {
+    const auto head_end = got.find("\r\n\r\n");
+    if (head_end == std::string::npos) return false;
+    if (head_only) return true;
+    std::string head = got.substr(0, head_end);
+    for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string field = "\r\ncontent-length:";
+    const auto at = head.find(field);
+    if (at == std::string::npos) return false;  // no length: the body ends when the server closes
+    const auto length = std::strtoull(head.c_str() + at + field.size(), nullptr, 10);
+    return got.size() >= head_end + 4 + length;
   }
 };
 
@@ -81,7 +100,7 @@ TEST_CASE("two clients dripping one byte at a time cannot starve the /health pro
     socket_fd probe(rig.port);
     REQUIRE(probe.send_all("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
     const auto started = steady_clock::now();
-    const auto r = probe.read_until_closed(milliseconds(1000));
+    const auto r = probe.read_response(milliseconds(1000));
     CHECK(starts_with(r, "HTTP/1.1 "));
     CHECK(steady_clock::now() - started < milliseconds(1000));
   }
@@ -110,31 +129,31 @@ TEST_CASE("a 1 GiB POST is refused before its body is read, only GET and HEAD ar
   socket_fd post(rig.port);
   REQUIRE(post.send_all("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"));
   REQUIRE(post.send_all(std::string(64 * 1024, 'j')));
-  CHECK(starts_with(post.read_until_closed(milliseconds(1000)), "HTTP/1.1 405"));
+  CHECK(starts_with(post.read_response(milliseconds(1000)), "HTTP/1.1 405"));
 
   socket_fd put(rig.port);
   REQUIRE(put.send_all("PUT /health HTTP/1.1\r\n\r\n"));
-  CHECK(starts_with(put.read_until_closed(milliseconds(1000)), "HTTP/1.1 405"));
+  CHECK(starts_with(put.read_response(milliseconds(1000)), "HTTP/1.1 405"));
 
   socket_fd huge(rig.port);
   REQUIRE(huge.send_all("GET /metrics HTTP/1.1\r\nX-Big: " + std::string(16 * 1024, 'h')));
-  CHECK(starts_with(huge.read_until_closed(milliseconds(1000)), "HTTP/1.1 431"));
+  CHECK(starts_with(huge.read_response(milliseconds(1000)), "HTTP/1.1 431"));
 
   socket_fd get(rig.port);
   REQUIRE(get.send_all("GET /metrics?x=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
-  const auto metrics = get.read_until_closed(milliseconds(1000));
+  const auto metrics = get.read_response(milliseconds(1000));
   CHECK(starts_with(metrics, "HTTP/1.1 200"));
-  CHECK(metrics->find("herdgate_") != std::string::npos);
+  CHECK((metrics && metrics->find("herdgate_") != std::string::npos));
 
   socket_fd head(rig.port);
   REQUIRE(head.send_all("HEAD /health HTTP/1.1\r\n\r\n"));
-  const auto h = head.read_until_closed(milliseconds(1000));
+  const auto h = head.read_response(milliseconds(1000), true);
   CHECK(starts_with(h, "HTTP/1.1 "));
-  CHECK(h->ends_with("\r\n\r\n"));
+  CHECK((h && h->ends_with("\r\n\r\n")));  // a head, no body
 
   socket_fd other(rig.port);
   REQUIRE(other.send_all("GET /admin HTTP/1.1\r\n\r\n"));
-  CHECK(starts_with(other.read_until_closed(milliseconds(1000)), "HTTP/1.1 404"));
+  CHECK(starts_with(other.read_response(milliseconds(1000)), "HTTP/1.1 404"));
 }
 
 TEST_CASE("more connections than the listener keeps cannot lock a probe out") {
@@ -145,5 +164,5 @@ TEST_CASE("more connections than the listener keeps cannot lock a probe out") {
   }
   socket_fd probe(rig.port);
   REQUIRE(probe.send_all("GET /health HTTP/1.1\r\n\r\n"));
-  CHECK(starts_with(probe.read_until_closed(milliseconds(1000)), "HTTP/1.1 "));
+  CHECK(starts_with(probe.read_response(milliseconds(1000)), "HTTP/1.1 "));
 }

@@ -2,6 +2,11 @@
 // A throwaway Kafka cluster for development and tests: librdkafka's mock cluster
 // (rdkafka_mock.h) speaking the Kafka protocol over loopback TCP, so other processes
 // (the gateway, kcat) can use it as if it were real. Not for production.
+//
+// Retention trap: a mock partition keeps at most 5 MiB or 100,000 messages (rdkafka_mock.c,
+// mpart->max_size / max_cnt, not configurable in 2.0.2); past that its oldest segments are
+// deleted, so a consumer from the beginning (a rebuild --from topic, a benchmark's ceiling) sees
+// only the newest part. Spread big runs over enough partitions to stay under it.
 #include <memory>
 #include <string>
 #include <vector>
