@@ -37,7 +37,8 @@
 #include "herd/core/logging.hpp"
 #include "herd/core/uuid.hpp"
 #include "herd/gateway/event_factory.hpp"
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/cloudevents.hpp"
+#include "herd/forwarder/forwarder.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -220,11 +221,11 @@ drain_result drain_with_forwarder(const std::string& base, const std::string& pa
   const auto scan_t0 = steady::now();
   if (auto split = ob->split_backlog(0); !split) throw std::runtime_error(split.err().message);
   out.first_scan_s = seconds_since(scan_t0);
-  gateway::forwarder_options fo;
+  forwarder::forwarder_options fo;
   fo.bootstrap = kafka->bootstrap();
   fo.drain_rate = drain_rate;
   fo.drain_max_queued = max_queued;
-  gateway::forwarder fwd(fo, *ob);
+  forwarder::forwarder fwd(fo, *ob);
   const auto t0 = steady::now();
   if (auto st = fwd.start(); !st) throw std::runtime_error(st.err().message);
   std::atomic<bool> stop_live{false};
@@ -321,7 +322,7 @@ std::vector<raw_record> load_records(const std::string& path) {
     for (auto& r : *rows) {
       events::v1::EventEnvelope env;
       env.ParseFromString(r.value);
-      out.push_back({std::move(r.key), std::move(r.value), gateway::cloudevents_headers(env)});
+      out.push_back({std::move(r.key), std::move(r.value), forwarder::cloudevents_headers(env)});
       after = r.seq;
     }
   }

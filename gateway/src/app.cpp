@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "herd/core/logging.hpp"
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
 #include "herd/gateway/registry.hpp"
 #include "herd/sensors/modbus_poller.hpp"
@@ -17,7 +17,7 @@ namespace herd::gateway {
 struct app::impl {
   gateway_config config;
   std::unique_ptr<buffer::outbox> outbox;
-  std::unique_ptr<forwarder> fwd;
+  std::unique_ptr<forwarder::forwarder> fwd;
   std::unique_ptr<ingest> sink;
   std::unique_ptr<sensors::mqtt_source> mqtt;
   std::unique_ptr<sensors::modbus::poller> modbus;  // null when no device is configured
@@ -117,9 +117,9 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
                   rep.salvaged_dead_letters);
   }
   auto* failures = p->failures.get();
-  p->fwd = std::make_unique<forwarder>(
+  p->fwd = std::make_unique<forwarder::forwarder>(
       config.kafka, *p->outbox,
-      storage_reporter{[failures](const core::error& e) { (void)failures->failed(storage_step::forward, e); },
+      forwarder::storage_reporter{[failures](const core::error& e) { (void)failures->failed(storage_step::forward, e); },
                        [failures] { failures->succeeded(storage_step::forward); }});
   auto* fwd = p->fwd.get();
   const std::size_t collars = registry->collar_count();

@@ -122,7 +122,7 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   kf.integer("drain_max_queued", c.kafka.drain_max_queued, 1, 1000000);
   table_reader props(kf.table("properties"), kf.child("properties"), errors);
   props.each([&](const std::string& k, const toml::node& v) {
-    if (is_reserved_kafka_property(k)) {
+    if (forwarder::is_reserved_kafka_property(k)) {
       props.error(k, "is set by herdgate to keep the delivery guarantees and cannot be overridden");
       return;
     }
@@ -136,7 +136,7 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
     } else {
       return props.error(k, "must be a string, integer or boolean");
     }
-    if (auto problem = kafka_property_problem(k, value)) return props.error(k, *problem);
+    if (auto problem = forwarder::kafka_property_problem(k, value)) return props.error(k, *problem);
     c.kafka.properties[k] = value;
   });
   kf.finish();

@@ -15,7 +15,7 @@
 #include "herd/core/logging.hpp"
 #include "herd/gateway/app.hpp"
 #include "herd/gateway/config.hpp"
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/forwarder.hpp"
 #include "herd/gateway/registry.hpp"
 #include "systemd_notify.hpp"
 
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     // The producer configuration as the daemon will build it, checked whole by librdkafka.
-    if (auto st = herd::gateway::check_producer_config(config->kafka); !st) {
+    if (auto st = herd::forwarder::check_producer_config(config->kafka); !st) {
       std::cerr << config_path << ": " << st.err().message << "\n";
       return 2;
     }

@@ -17,7 +17,7 @@
 #include "herd/core/clock.hpp"
 #include "herd/core/uuid.hpp"
 #include "herd/gateway/event_factory.hpp"
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/forwarder.hpp"
 
 #include "envelopes.hpp"
 
@@ -43,9 +43,9 @@ TEST_CASE("storage steps after a Kafka ack are retried through a full disk until
 
   // Acks take 300 ms to come back, so the disk is full by the time they arrive.
   rd_kafka_mock_broker_set_rtt(mc, 1, 300);
-  gateway::forwarder_options o;
+  forwarder::forwarder_options o;
   o.bootstrap = (*kafka)->bootstrap();
-  gateway::forwarder fwd(o, outbox);
+  forwarder::forwarder fwd(o, outbox);
   REQUIRE(fwd.start().ok());
   REQUIRE(test_support::wait_until([&] { return fwd.stats().in_flight == n; }, 5s));
   vfs.set(test_support::storage_fault::full);

@@ -10,6 +10,7 @@
 #include "../temp_path.hpp"
 #include "herd/core/time_format.hpp"
 #include "herd/core/uuid.hpp"
+#include "herd/forwarder/cloudevents.hpp"
 #include "herd/gateway/backlog_age.hpp"
 #include "herd/gateway/ingest.hpp"
 #include "herd/gateway/observability.hpp"
@@ -98,7 +99,7 @@ TEST_CASE("the envelope and its CloudEvents headers carry the gateway clock qual
         rd, {core::new_uuid_v4(), "276000000000009", occ, k_now, 3, gateway::to_proto(q)});
     CHECK(env.gateway_clock_quality() == gateway::to_proto(q));
     std::map<std::string, std::string> h;
-    for (const auto& [k, v] : gateway::cloudevents_headers(env)) h[k] = v;
+    for (const auto& [k, v] : forwarder::cloudevents_headers(env)) h[k] = v;
     CHECK(h.size() == 8);
     CHECK(h["ce_clockquality"] == header);
   }

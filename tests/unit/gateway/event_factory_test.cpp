@@ -7,6 +7,7 @@
 #include "herd/core/time_format.hpp"
 #include "herd/core/uuid.hpp"
 #include "herd/events/v1/collar_reading.pb.h"
+#include "herd/forwarder/cloudevents.hpp"
 #include "herd/gateway/event_factory.hpp"
 
 using namespace herd;
@@ -97,7 +98,7 @@ TEST_CASE("CloudEvents headers mirror the envelope") {
   const auto occ = gateway::resolve_occurred_at(k_now - 250, k_now);
   const auto env = gateway::event_factory("gw-1").collar_reading_event(rd, {core::new_uuid_v4(), "276000000000009", occ, k_now, 3});
   std::map<std::string, std::string> h;
-  for (const auto& [k, v] : gateway::cloudevents_headers(env)) h[k] = v;
+  for (const auto& [k, v] : forwarder::cloudevents_headers(env)) h[k] = v;
   CHECK(h.size() == 7);
   CHECK(h["ce_specversion"] == "1.0");
   CHECK(h["ce_id"] == env.event_id());

@@ -9,7 +9,7 @@
 #include "herd/core/result.hpp"
 #include "herd/gateway/config.hpp"
 #include "herd/gateway/failure_policy.hpp"
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/forwarder.hpp"
 #include "herd/gateway/ingest.hpp"
 #include "herd/gateway/observability.hpp"
 #include "herd/sensors/mqtt_source.hpp"
@@ -47,7 +47,7 @@ class app {
   struct stats {
     sensors::mqtt_stats mqtt;
     ingest_stats ingest;
-    forwarder_stats forward;
+    forwarder::forwarder_stats forward;
   };
   stats current_stats() const;
   std::string summary() const;

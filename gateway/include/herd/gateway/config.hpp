@@ -7,7 +7,7 @@
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/clock_monitor.hpp"
 #include "herd/core/result.hpp"
-#include "herd/gateway/forwarder.hpp"
+#include "herd/forwarder/forwarder.hpp"
 #include "herd/gateway/observability.hpp"
 #include "herd/sensors/modbus_config.hpp"
 #include "herd/sensors/mqtt_source.hpp"
@@ -19,7 +19,7 @@ struct gateway_config {
   std::string log_level = "info";
   sensors::mqtt_options mqtt;
   sensors::modbus::options modbus;      // [modbus], [[modbus.device]]: none by default
-  forwarder_options kafka;
+  forwarder::forwarder_options kafka;
   buffer::outbox_options outbox;
   std::string registry_path;
   observability_options observability;  // [metrics] and [health]

@@ -1,5 +1,5 @@
 #pragma once
-// Turns decoded readings into event envelopes (herd.events.v1) and envelopes into Kafka headers.
+// Turns decoded readings into event envelopes (herd.events.v1). Their Kafka headers: herd/forwarder/cloudevents.hpp.
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -59,11 +59,5 @@ class event_factory {
  private:
   std::string gateway_id_;
 };
-
-// The CloudEvents Kafka binary-binding headers for an envelope, plus content-type:
-// ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject, content-type, and the extension
-// ce_clockquality (synced, unsynced, stepped) when the envelope states its gateway clock quality.
-std::vector<std::pair<std::string, std::string>> cloudevents_headers(
-    const events::v1::EventEnvelope& e);
 
 }  // namespace herd::gateway

@@ -1,16 +1,11 @@
-#include "herd/gateway/forwarder.hpp"
-
-#include <librdkafka/rdkafka.h>
+#include "herd/forwarder/forwarder.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <mutex>
 #include <set>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -18,107 +13,11 @@
 #include "herd/core/logging.hpp"
 #include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
-#include "herd/gateway/event_factory.hpp"
-#include "producer_config.hpp"
+#include "herd/forwarder/cloudevents.hpp"
+#include "herd/forwarder/drain_planner.hpp"
+#include "herd/forwarder/kafka_producer.hpp"
 
-namespace herd::gateway {
-
-namespace {
-
-// What herdgate fixes so that "ordered, acknowledged, never lost" holds (README, Kafka section).
-const std::map<std::string, std::string>& fixed_properties() {
-  static const std::map<std::string, std::string> p = {
-      {"enable.idempotence", "true"},       // no duplicates or reordering from internal retries
-      {"acks", "all"},                      // acknowledged = replicated to all in-sync replicas
-      {"partitioner", "murmur2_random"},    // the Java client's partitioner: same animal, same partition
-      {"message.timeout.ms", "0"},          // never expire: offline waits, the outbox holds the rest
-      {"enable.gapless.guarantee", "true"}, // a possible gap is a fatal error: we rebuild and resend
-  };
-  return p;
-}
-
-// Delivery-report opaques: outbox seq or dead-letter id, told apart by the low bit.
-void* opaque_for_event(std::uint64_t seq) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq << 1)); }
-void* opaque_for_dead_letter(std::int64_t id) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(id) << 1 | 1U);
-}
-
-// Errors that no resend can cure: the record itself is unacceptable to the cluster.
-bool is_record_rejected(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// What a Kafka error means for the event that met it (the adapter's classification; the loop
-// decides): retriable (QUEUE_FULL, a transient broker error: produce again later), permanent (the
-// record itself is refused: dead-letter it), fatal (the producer is unusable: rebuild it). The
-// code is "kafka.<librdkafka error name>"; librdkafka's own is_retriable / is_fatal are kept.
-core::error classify_kafka(rd_kafka_resp_err_t err, bool retriable, bool fatal) {
-  std::string code = std::string("kafka.") + rd_kafka_err2name(err);
-  std::string msg = rd_kafka_err2str(err);
-  if (fatal) return core::error::fatal(std::move(msg), std::move(code));
-  if (is_record_rejected(err)) return core::error::permanent(std::move(msg), std::move(code));
-  if (retriable || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return core::error::retriable(std::move(msg), std::move(code));
-  return core::error::fatal(std::move(msg), std::move(code));
-}
-
-// rd_kafka_produceva without the RD_KAFKA_V_* macros (they expand to C casts). Takes ownership
-// of `hdrs` only on success; on failure, the classified error.
-std::optional<core::error> produce(rd_kafka_t* rk, const std::string& topic, std::string_view key,
-                                   std::string_view value, rd_kafka_headers_t* hdrs, void* opaque) {
-  rd_kafka_vu_t vu[6] = {};
-  vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vu[0].u.cstr = topic.c_str();
-  vu[1].vtype = RD_KAFKA_VTYPE_KEY;
-  vu[1].u.mem = {const_cast<char*>(key.data()), key.size()};
-  vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
-  vu[2].u.mem = {const_cast<char*>(value.data()), value.size()};
-  vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-  vu[3].u.i = RD_KAFKA_MSG_F_COPY;
-  vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-  vu[4].u.headers = hdrs;
-  vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
-  vu[5].u.ptr = opaque;
-  rd_kafka_error_t* error = rd_kafka_produceva(rk, vu, 6);
-  if (error == nullptr) return std::nullopt;
-  auto e = classify_kafka(rd_kafka_error_code(error), rd_kafka_error_is_retriable(error) != 0,
-                          rd_kafka_error_is_fatal(error) != 0);
-  rd_kafka_error_destroy(error);
-  return e;
-}
-
-void add_header(rd_kafka_headers_t* hdrs, std::string_view name, std::string_view value) {
-  rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), value.data(),
-                      static_cast<ssize_t>(value.size()));
-}
-
-}  // namespace
-
-bool is_reserved_kafka_property(const std::string& name) {
-  // delivery.report.only.error would hide the acks we delete on; transactional.id would turn the
-  // producer into a transactional one that needs begin/commit calls we do not make.
-  return fixed_properties().count(name) > 0 || name == "bootstrap.servers" ||
-         name == "metadata.broker.list" || name == "delivery.timeout.ms" ||
-         name == "delivery.report.only.error" || name == "transactional.id";
-}
-
-const std::map<std::string, std::string>& fixed_kafka_properties() { return fixed_properties(); }
-
-std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const auto rc = rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
-  rd_kafka_conf_destroy(conf);
-  if (rc == RD_KAFKA_CONF_OK) return std::nullopt;
-  return std::string(err);
-}
+namespace herd::forwarder {
 
 struct forwarder::impl {
   forwarder_options opts;
@@ -135,7 +34,7 @@ struct forwarder::impl {
   std::thread thread;
 
   // Owned by the forwarder thread.
-  rd_kafka_t* rk = nullptr;
+  std::unique_ptr<kafka_producer> producer;
   std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
   std::size_t in_flight = 0;
   std::set<std::int64_t> dl_in_flight;
@@ -154,19 +53,11 @@ struct forwarder::impl {
   bool rebuild = false;
   bool kafka_down_logged = false;
 
-  // Backlog drain (see the header). While draining, `cursor` walks the backlog (..., backlog_end]
-  // and `live_cursor` the live events after it.
-  bool draining = false;
-  std::uint64_t backlog_end = 0;
-  std::uint64_t live_cursor = 0;
-  std::unordered_map<std::string, std::uint64_t> backlog_last;  // animal -> its last backlog seq not yet produced
-  std::unordered_map<std::string, std::deque<buffer::record>> held;  // live events waiting for their animal
-  std::vector<std::string> released;  // animals whose backlog is produced but some held events are not
-  std::size_t held_count = 0;
-  std::size_t backlog_queued = 0;     // backlog events produced and not yet reported
-  double drain_tokens = 0;
-  std::chrono::steady_clock::time_point drain_refilled{}, drain_started{};
-  std::uint64_t drain_produced = 0;
+  // Backlog drain (see the header): the planner keeps the split, the held events, the release
+  // order and the rate. While draining, `cursor` walks the backlog (..., backlog_end] and the
+  // planner's live cursor the live events after it.
+  core::boot_clock mono;  // the planner's clock (monotonic ms)
+  drain_planner planner;
   std::uint64_t produced = 0;  // events handed to librdkafka (not dead-lettered ones)
   using steady = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds k_rebuild_backoff_min{100};
@@ -188,9 +79,6 @@ struct forwarder::impl {
   std::int64_t last_error_ms = 0, failing_since_ms = 0;
   steady::time_point failing_since_steady{};  // for the duration: the wall clock may step
 
-  void kafka_error(rd_kafka_resp_err_t err, const std::string& message) {
-    kafka_error(std::string(rd_kafka_err2name(err)), message);
-  }
   void kafka_error(const std::string& name, const std::string& message) {
     const auto now = wall.now_ms();
     std::lock_guard lock(err_mu);
@@ -214,7 +102,18 @@ struct forwarder::impl {
   }
 
   impl(forwarder_options o, buffer::outbox& ob, storage_reporter r)
-      : opts(std::move(o)), outbox(ob), reporter(std::move(r)) {}
+      : opts(std::move(o)), outbox(ob), reporter(std::move(r)), planner(limits_of(opts), mono) {}
+
+  static drain_limits limits_of(const forwarder_options& o) {
+    drain_limits l;
+    l.max_in_flight = o.max_in_flight;
+    l.batch = o.batch;
+    l.backlog_threshold = o.backlog_threshold;
+    l.drain_rate = o.drain_rate;
+    l.drain_max_queued = o.drain_max_queued;
+    l.max_deferred = o.max_deferred;
+    return l;
+  }
 
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);
@@ -223,41 +122,23 @@ struct forwarder::impl {
     if (reporter.succeeded) reporter.succeeded();
   }
 
-  // --- librdkafka callbacks (run inside rd_kafka_poll, on the forwarder thread) ---
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
-    static_cast<impl*>(self)->delivered_cb(m);
-  }
-  // librdkafka's own log lines, into ours (called from librdkafka threads; spdlog is thread-safe).
-  static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-    auto* self = static_cast<impl*>(rd_kafka_opaque(rk));
-    // We set enable.gapless.guarantee on purpose (see fixed_properties): not worth a warning.
-    if (std::strstr(buf, "enable.gapless.guarantee is experimental") != nullptr) level = 7;
-    const auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
-                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
-    self->log->log(lvl, "librdkafka {}: {}", fac, buf);
-  }
-  static void on_error(rd_kafka_t*, int err, const char* reason, void* self) {
-    static_cast<impl*>(self)->error_cb(static_cast<rd_kafka_resp_err_t>(err), reason);
-  }
-
-  void delivered_cb(const rd_kafka_message_t* m) {
-    const auto tag = reinterpret_cast<std::uintptr_t>(m->_private);
-    const bool is_dead_letter = (tag & 1U) != 0;
-    if (is_dead_letter) {
-      const auto id = static_cast<std::int64_t>(tag >> 1);
+  // --- the adapter's reports (inside producer->poll(), on the forwarder thread): the loop decides ---
+  void delivered_cb(record_tag tag, const kafka_outcome& o) {
+    if (tag.dead_letter) {
+      const auto id = static_cast<std::int64_t>(tag.id);
       dl_in_flight.erase(id);
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (o.ok()) {
         if (dl_pending.insert(id).second) dl_acked.push_back(id);
-      } else if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
-        kafka_error(m->err, rd_kafka_err2str(m->err));
-        log->warn("dead letter {} not accepted by Kafka: {}; will retry", id, rd_kafka_err2str(m->err));
+      } else if (o.verdict != kafka_verdict::purged) {
+        kafka_error(o.name, o.message);
+        log->warn("dead letter {} not accepted by Kafka: {}; will retry", id, o.message);
       }
       return;
     }
-    const std::uint64_t seq = tag >> 1;
+    const std::uint64_t seq = tag.id;
     if (in_flight > 0) --in_flight;
-    if (draining && seq <= backlog_end && backlog_queued > 0) --backlog_queued;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    planner.reported(seq);
+    if (o.ok()) {
       if (pending.insert(seq).second) acked.push_back(seq);
       kafka_ok();
       rebuild_backoff = k_rebuild_backoff_min;
@@ -267,54 +148,48 @@ struct forwarder::impl {
       }
       return;
     }
-    if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
-    kafka_error(m->err, rd_kafka_err2str(m->err));
-    // Never delete without an ack: a broker error (even MSG_SIZE_TOO_LARGE, which applies to a
-    // whole request) leaves the event in the outbox; rebuild and resend from the oldest, with
-    // backoff while the error persists. One line per rebuild, not one per message.
+    if (o.verdict == kafka_verdict::purged) return;
+    kafka_error(o.name, o.message);
+    // Never delete without an ack: whatever the class (retry, fatal, even rejected:
+    // MSG_SIZE_TOO_LARGE from a broker applies to a whole request), the event stays in the outbox;
+    // rebuild and resend from the oldest, with backoff while the error persists. One line per
+    // rebuild, not one per message.
     if (!rebuild) {
       log->warn("delivery of seq {} failed: {}; rebuilding the producer and resending in order", seq,
-                rd_kafka_err2str(m->err));
+                o.message);
     }
     rebuild = true;
   }
 
-  void error_cb(rd_kafka_resp_err_t err, const char* reason) {
-    kafka_error(err, reason);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      char buf[512];
-      rd_kafka_fatal_error(rk, buf, sizeof buf);
-      if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", buf);
+  void error_cb(const kafka_outcome& o) {
+    kafka_error(o.name, o.message);
+    if (o.verdict == kafka_verdict::fatal) {
+      if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", o.fatal_reason);
       rebuild = true;
-    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-      if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", reason);
+    } else if (o.name == "_ALL_BROKERS_DOWN") {
+      if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", o.message);
       kafka_down_logged = true;
     } else {
-      log->debug("kafka: {}: {}", rd_kafka_err2name(err), reason);
+      log->debug("kafka: {}: {}", o.name, o.message);
     }
   }
 
   core::status create_producer() {
-    char err[512];
-    auto built = build_producer_conf(opts);  // shared with --check-config
-    if (!built) return built.err();
-    rd_kafka_conf_t* conf = *built;
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
-    rd_kafka_conf_set_error_cb(conf, &impl::on_error);
-    rd_kafka_conf_set_log_cb(conf, &impl::on_log);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (rk == nullptr) return core::error::fatal(std::string("kafka producer: ") + err);
+    kafka_producer::handlers h;
+    h.delivered = [this](record_tag t, const kafka_outcome& o) { delivered_cb(t, o); };
+    h.client_error = [this](const kafka_outcome& o) { error_cb(o); };
+    auto made = kafka_producer::create(opts, std::move(h), log);
+    if (!made) return made.err();
+    producer = std::move(*made);
     return core::ok_v;
   }
 
   void destroy_producer() {
-    if (rk == nullptr) return;
-    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(rk, 0);  // serve the reports that are ready: successes still count
+    if (!producer) return;
+    producer->purge_all();
+    producer->poll(std::chrono::milliseconds(0));  // serve the reports that are ready: successes still count
     apply_acks();
-    rd_kafka_destroy(rk);
-    rk = nullptr;
+    producer.reset();
   }
 
   // Drops the producer and everything it held; the outbox still has every unacknowledged event,
@@ -325,7 +200,7 @@ struct forwarder::impl {
     cursor = 0;
     in_flight = 0;
     dl_in_flight.clear();
-    reset_drain();
+    planner.reset();
     rebuild = false;
     {
       std::lock_guard lock(mu);
@@ -383,8 +258,8 @@ struct forwarder::impl {
     }
     pending_gauge.store(acked.size());
     in_flight_gauge.store(in_flight);
-    held_gauge.store(held_count);
-    draining_gauge.store(draining);
+    held_gauge.store(planner.held());
+    draining_gauge.store(planner.draining());
   }
 
   // An event that can never be produced: keep its bytes as a dead letter, then drop it from the
@@ -408,23 +283,20 @@ struct forwarder::impl {
       log->error("outbox seq {} is not a valid EventEnvelope; moving it to the dead-letter table", r.seq);
       return move_to_dead_letters(r, "outbox row is not a valid EventEnvelope");
     }
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(8);
-    for (const auto& [k, v] : cloudevents_headers(env)) add_header(hdrs, k, v);
-    const auto err = produce(rk, opts.topic, r.key, r.value, hdrs, opaque_for_event(r.seq));
-    if (err) {
-      rd_kafka_headers_destroy(hdrs);
-      if (err->code == "kafka._QUEUE_FULL") return false;  // the window is full: later
-      kafka_error(err->code.substr(6), err->message);
-      switch (err->kind) {
-        case core::error_kind::permanent:  // refused by the client itself, for this record alone
-          return move_to_dead_letters(r, "refused by the Kafka client: " + err->message);
-        case core::error_kind::retriable:
+    const auto o = producer->produce(opts.topic, r.key, r.value, cloudevents_headers(env), record_tag{false, r.seq});
+    if (!o.ok()) {
+      if (o.name == "_QUEUE_FULL") return false;  // the window is full: later
+      kafka_error(o.name, o.message);
+      switch (o.verdict) {
+        case kafka_verdict::rejected:  // refused by the client itself, for this record alone
+          return move_to_dead_letters(r, "refused by the Kafka client: " + o.message);
+        case kafka_verdict::retry:
           fill_paused_until = steady::now() + std::chrono::milliseconds(100);
           return false;
-        case core::error_kind::fatal:
+        default:
           break;
       }
-      log->warn("produce seq {}: {}; rebuilding the producer", r.seq, err->message);
+      log->warn("produce seq {}: {}; rebuilding the producer", r.seq, o.message);
       rebuild = true;
       return false;
     }
@@ -433,14 +305,15 @@ struct forwarder::impl {
     return true;
   }
 
-  // Reads the outbox after `from` and produces in seq order: the plain path, and the live lane
-  // while draining (`gate` says whether a row must be held for its animal). Stops when the window
-  // is full, the outbox has nothing newer, or a row cannot be produced now.
-  void fill_in_order(std::uint64_t& from, bool gate) {
-    while (!rebuild && in_flight < opts.max_in_flight && (!gate || held_count < opts.max_deferred)) {
+  // Reads the outbox after the cursor and produces in seq order: the plain path (`cursor`), and
+  // the live lane while draining (`gate`: the planner's live cursor; a row may be held for its
+  // animal). Stops when the window is full, the outbox has nothing newer, or a row cannot be
+  // produced now.
+  void fill_in_order(bool gate) {
+    while (!rebuild && in_flight < opts.max_in_flight && (!gate || planner.hold_room() > 0)) {
       std::size_t limit = std::min(opts.batch, opts.max_in_flight - in_flight);
-      if (gate) limit = std::min(limit, opts.max_deferred - held_count);
-      auto rows = outbox.peek(from, limit);
+      if (gate) limit = std::min(limit, planner.hold_room());
+      auto rows = outbox.peek(gate ? planner.live_cursor() : cursor, limit);
       if (!rows) {
         log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
         storage_failed(rows.err());
@@ -448,15 +321,16 @@ struct forwarder::impl {
         return;
       }
       for (auto& r : *rows) {
-        if (gate && must_hold(r.key)) {
-          ++held_count;
-          const std::uint64_t seq = r.seq;
-          held[r.key].push_back(std::move(r));
-          from = seq;
+        if (gate && planner.must_hold(r.key)) {
+          planner.hold(std::move(r));
           continue;
         }
         if (!produce_event(r)) return;
-        from = r.seq;
+        if (gate) {
+          planner.live_passed(r.seq);
+        } else {
+          cursor = r.seq;
+        }
       }
       if (rows->size() < limit) {
         std::lock_guard lock(mu);
@@ -465,21 +339,6 @@ struct forwarder::impl {
         dirty = false;
       }
     }
-  }
-
-  bool must_hold(const std::string& key) const {
-    if (backlog_last.count(key) > 0) return true;
-    const auto it = held.find(key);
-    return it != held.end() && !it->second.empty();  // behind events of its own already held
-  }
-
-  void reset_drain() {
-    draining = false;
-    backlog_end = live_cursor = 0;
-    backlog_last.clear();
-    held.clear();
-    released.clear();
-    held_count = backlog_queued = 0;
   }
 
   // Splits the outbox at its newest event; notes each animal's last backlog event.
@@ -502,71 +361,29 @@ struct forwarder::impl {
       log->error("cannot split the backlog: {}; forwarding in plain outbox order", split.err().message);
       return;
     }
-    for (auto& [key, seq] : split->last_per_key) backlog_last.emplace(std::move(key), seq);
-    const std::uint64_t newest = split->newest;
-    draining = true;
-    backlog_end = live_cursor = newest;
-    backlog_queued = 0;
-    drain_tokens = 0;
-    drain_refilled = drain_started = steady::now();
-    drain_produced = 0;
+    planner.start(std::move(*split));
+    const std::uint64_t newest = planner.backlog_end();
     log->info("draining a backlog of up to {} events (seq {}..{}, {} animals){}; live events go first",
-              newest - cursor, cursor + 1, newest, backlog_last.size(),
+              newest - cursor, cursor + 1, newest, planner.backlog_animals(),
               opts.drain_rate > 0 ? fmt::format(" at most {}/s", opts.drain_rate) : std::string());
   }
 
-  // The backlog lane's allowance now: the rate limit (a token bucket holding at most 100 ms of
-  // rate) and the cap on backlog events queued in the producer.
-  std::size_t drain_allowance() {
-    std::size_t n = opts.drain_max_queued > backlog_queued ? opts.drain_max_queued - backlog_queued : 0;
-    n = std::min(n, opts.max_in_flight > in_flight ? opts.max_in_flight - in_flight : 0);
-    if (opts.drain_rate > 0) {
-      const auto now = steady::now();
-      const double rate = opts.drain_rate;
-      const double burst = std::max(1.0, rate / 10);
-      drain_tokens = std::min(burst, drain_tokens + rate * std::chrono::duration<double>(now - drain_refilled).count());
-      drain_refilled = now;
-      n = std::min(n, static_cast<std::size_t>(drain_tokens));
-    }
-    return std::min(n, opts.batch);
-  }
-
-  // An animal's backlog is all produced: its held live events go next, in order.
+  // Held events whose animal's backlog is produced go next, in order (never into a producer
+  // about to be rebuilt: everything is resent then anyway).
   bool release_held() {
-    while (!released.empty()) {
-      if (rebuild) return false;  // the producer is about to go: everything is resent anyway
-      const auto it = held.find(released.back());
-      if (it != held.end()) {
-        auto& q = it->second;
-        while (!q.empty()) {
-          if (!produce_event(q.front())) return false;
-          q.pop_front();
-          --held_count;
-        }
-        held.erase(it);
-      }
-      released.pop_back();
+    while (const buffer::record* r = planner.next_release()) {
+      if (rebuild) return false;
+      if (!produce_event(*r)) return false;
+      planner.release_produced();
     }
     return true;
   }
 
-  void backlog_event_produced(const std::string& key, std::uint64_t seq, bool to_kafka) {
-    ++drain_produced;
-    if (to_kafka) {
-      ++backlog_queued;
-      if (opts.drain_rate > 0) drain_tokens -= 1;
-    }
-    const auto it = backlog_last.find(key);
-    if (it != backlog_last.end() && it->second <= seq) {
-      backlog_last.erase(it);
-      released.push_back(key);
-    }
-  }
-
   void fill_backlog() {
     if (!release_held()) return;
+    const std::uint64_t backlog_end = planner.backlog_end();
     while (!rebuild && cursor < backlog_end) {
-      const std::size_t allowance = drain_allowance();
+      const std::size_t allowance = planner.allowance(in_flight);
       if (allowance == 0) return;
       auto rows = outbox.peek(cursor, allowance);
       if (!rows) {
@@ -584,41 +401,41 @@ struct forwarder::impl {
         if (!produce_event(r)) return;
         cursor = r.seq;
         // A dead-lettered row is done too, but no delivery report will come for it.
-        backlog_event_produced(r.key, r.seq, produced != before);
+        planner.backlog_produced(r.key, r.seq, produced != before);
         if (!release_held()) return;
       }
       if (rows->empty()) cursor = backlog_end;
     }
     if (cursor < backlog_end) return;
     // Every backlog event is produced (animals still listed had their last ones evicted): release all.
-    backlog_last.clear();
-    for (const auto& entry : held) released.push_back(entry.first);
+    planner.backlog_done();
     if (!release_held()) return;
-    const auto took = std::chrono::duration<double>(steady::now() - drain_started).count();
-    log->info("backlog drained: {} events in {:.1f} s ({:.0f}/s)", drain_produced, took,
-              took > 0 ? static_cast<double>(drain_produced) / took : 0.0);
+    const double took = static_cast<double>(planner.ms_since_start()) / 1000.0;
+    log->info("backlog drained: {} events in {:.1f} s ({:.0f}/s)", planner.produced_since_start(), took,
+              took > 0 ? static_cast<double>(planner.produced_since_start()) / took : 0.0);
     drains.fetch_add(1);
-    cursor = live_cursor;
-    reset_drain();
+    cursor = planner.live_cursor();
+    planner.reset();
   }
 
   void fill_window() {
-    if (!draining) {
-      const std::uint64_t newest = outbox.last_seq();
-      if (newest <= cursor || newest - cursor <= opts.backlog_threshold) {
-        fill_in_order(cursor, false);
-        return;
-      }
-      // A backlog. Split it off once everything produced so far is acknowledged: while Kafka is
-      // away the window stays full, and a split then would call most of the outage "live".
-      if (in_flight > 0) return;
-      start_drain();
-      if (!draining) {
-        fill_in_order(cursor, false);
-        return;
+    if (!planner.draining()) {
+      switch (planner.next_step(outbox.last_seq(), cursor, in_flight)) {
+        case drain_planner::step::in_order:
+          fill_in_order(false);
+          return;
+        case drain_planner::step::wait_for_acks:
+          return;
+        case drain_planner::step::split:
+          start_drain();
+          if (!planner.draining()) {
+            fill_in_order(false);
+            return;
+          }
+          break;
       }
     }
-    fill_in_order(live_cursor, true);  // live first: its latency is what the drain must not hurt
+    fill_in_order(true);  // live first: its latency is what the drain must not hurt
     fill_backlog();
   }
 
@@ -630,15 +447,10 @@ struct forwarder::impl {
     if (!dls) return;
     for (const auto& d : *dls) {
       if (dl_pending.count(d.id) > 0) continue;  // acknowledged; only its mark is pending
-      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(4);
-      const std::string received = core::iso8601_utc_ms(d.received_ms);
-      add_header(hdrs, "dlq_reason", d.reason);
-      add_header(hdrs, "dlq_source", d.source);
-      add_header(hdrs, "dlq_received_at", received);
-      if (produce(rk, opts.dlq_topic, d.source, d.payload, hdrs, opaque_for_dead_letter(d.id))) {
-        rd_kafka_headers_destroy(hdrs);
-        return;
-      }
+      const std::vector<std::pair<std::string, std::string>> hdrs = {
+          {"dlq_reason", d.reason}, {"dlq_source", d.source}, {"dlq_received_at", core::iso8601_utc_ms(d.received_ms)}};
+      const record_tag tag{true, static_cast<std::uint64_t>(d.id)};
+      if (!producer->produce(opts.dlq_topic, d.source, d.payload, hdrs, tag).ok()) return;
       dl_in_flight.insert(d.id);
     }
   }
@@ -650,26 +462,26 @@ struct forwarder::impl {
         std::lock_guard lock(mu);
         if (stopping) break;
       }
-      if (rebuild || rk == nullptr) {
+      if (rebuild || !producer) {
         if (steady::now() < next_rebuild_at) {
           std::unique_lock lock(mu);
           cv.wait_until(lock, std::min(next_rebuild_at, steady::now() + k_max_wait), [&] { return stopping; });
           continue;
         }
         rebuild_producer();
-        if (rk == nullptr) continue;
+        if (!producer) continue;
       }
       const std::uint64_t produced_before = produced;
       if (steady::now() >= fill_paused_until) fill_window();
-      const bool stalled_drain = draining && produced == produced_before;
+      const bool stalled_drain = planner.draining() && produced == produced_before;
       forward_dead_letters();
       // Block in poll while deliveries are pending; dead letters to a missing topic may stay
       // pending for long, so they get a long poll rather than a spin.
-      rd_kafka_poll(rk, in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0);
+      producer->poll(std::chrono::milliseconds(in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0));
       apply_acks();
       // Nothing in flight outside a drain: every event up to the cursor is acknowledged (or
       // dead-lettered). During a drain the live lane runs ahead of the backlog: not claimed then.
-      if (in_flight == 0 && !draining && !rebuild && cursor > acked_through_gauge.load()) {
+      if (in_flight == 0 && !planner.draining() && !rebuild && cursor > acked_through_gauge.load()) {
         acked_through_gauge.store(cursor);
       }
       if (in_flight == 0 && dl_in_flight.empty() && !rebuild) {
@@ -678,7 +490,7 @@ struct forwarder::impl {
         const bool paused = now < fill_paused_until;
         if (!dirty || paused || stalled_drain) {
           // A rate-limited drain has more to do soon; otherwise wait for new rows.
-          const auto idle = draining ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
+          const auto idle = planner.draining() ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
           auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
           if (!acked.empty() || !dl_acked.empty()) until = std::min(until, std::max(storage_retry_at, now));
           // A stalled drain (rate limit, held events at their cap) waits its 10 ms even if rows
@@ -691,9 +503,9 @@ struct forwarder::impl {
     }
     // Stopping: nothing new is produced; wait for what is in flight, up to the drain deadline.
     const auto deadline = std::chrono::steady_clock::now() + drain;
-    while (rk != nullptr && (in_flight > 0 || !dl_in_flight.empty()) &&
+    while (producer && (in_flight > 0 || !dl_in_flight.empty()) &&
            std::chrono::steady_clock::now() < deadline && !rebuild) {
-      rd_kafka_poll(rk, 10);
+      producer->poll(std::chrono::milliseconds(10));
       apply_acks();
     }
     if (in_flight > 0) log->info("{} events still in flight at stop stay in the outbox", in_flight);
@@ -772,4 +584,4 @@ forwarder_stats forwarder::stats() const {
   return s;
 }
 
-}  // namespace herd::gateway
+}  // namespace herd::forwarder

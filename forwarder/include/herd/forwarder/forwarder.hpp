@@ -9,6 +9,7 @@
 // bounded queue rather than behind the whole backlog. Nothing overtakes an older event of the same
 // animal: a live event of an animal that still has backlog events not yet produced is held (in
 // memory, at most `max_deferred`) and produced right after that animal's last backlog event.
+// Those decisions are drain_planner's (drain_planner.hpp: pure, table-tested); this class runs the loop.
 //
 // One thread owns the librdkafka producer: it peeks the outbox, produces each event keyed by its
 // animal (idempotent, acks=all, Java-compatible murmur2 partitioner), serves delivery reports and
@@ -29,7 +30,7 @@
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/result.hpp"
 
-namespace herd::gateway {
+namespace herd::forwarder {
 
 struct forwarder_options {
   std::string bootstrap = "127.0.0.1:9092";
@@ -116,4 +117,4 @@ class forwarder {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace herd::gateway
+}  // namespace herd::forwarder

@@ -2,7 +2,42 @@
 
 #include <string>
 
-namespace herd::gateway {
+namespace herd::forwarder {
+
+namespace {
+
+// What herdgate fixes so that "ordered, acknowledged, never lost" holds (README, Kafka section).
+const std::map<std::string, std::string>& fixed_properties() {
+  static const std::map<std::string, std::string> p = {
+      {"enable.idempotence", "true"},       // no duplicates or reordering from internal retries
+      {"acks", "all"},                      // acknowledged = replicated to all in-sync replicas
+      {"partitioner", "murmur2_random"},    // the Java client's partitioner: same animal, same partition
+      {"message.timeout.ms", "0"},          // never expire: offline waits, the outbox holds the rest
+      {"enable.gapless.guarantee", "true"}, // a possible gap is a fatal error: we rebuild and resend
+  };
+  return p;
+}
+
+}  // namespace
+
+bool is_reserved_kafka_property(const std::string& name) {
+  // delivery.report.only.error would hide the acks we delete on; transactional.id would turn the
+  // producer into a transactional one that needs begin/commit calls we do not make.
+  return fixed_properties().count(name) > 0 || name == "bootstrap.servers" ||
+         name == "metadata.broker.list" || name == "delivery.timeout.ms" ||
+         name == "delivery.report.only.error" || name == "transactional.id";
+}
+
+const std::map<std::string, std::string>& fixed_kafka_properties() { return fixed_properties(); }
+
+std::optional<std::string> kafka_property_problem(const std::string& name, const std::string& value) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  const auto rc = rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err);
+  rd_kafka_conf_destroy(conf);
+  if (rc == RD_KAFKA_CONF_OK) return std::nullopt;
+  return std::string(err);
+}
 
 core::result<rd_kafka_conf_t*> build_producer_conf(const forwarder_options& opts) {
   char err[512];
@@ -48,4 +83,4 @@ core::status check_producer_config(const forwarder_options& opts) {
   return core::ok_v;
 }
 
-}  // namespace herd::gateway
+}  // namespace herd::forwarder

@@ -1,0 +1,95 @@
+#pragma once
+// The Kafka producer adapter: one librdkafka idempotent producer (configuration: producer_config),
+// which only classifies what Kafka makes of each record. It decides nothing: the forwarder loop
+// (forwarder.cpp) chooses to resend, dead-letter or rebuild (DESIGN.md, "Failures").
+//
+// Thread: produce(), poll() and purge_all() on one thread (the forwarder's); the handlers run
+// inside poll() on that thread. librdkafka's own log lines come from its threads into `log`.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "herd/core/result.hpp"
+#include "herd/forwarder/forwarder.hpp"
+
+namespace herd::forwarder {
+
+// What Kafka made of one record, or what a client error means (the adapter's class).
+enum class kafka_verdict {
+  accepted,  // produced (a produce call) or acknowledged with acks=all (a delivery report)
+  retry,     // not now: the local queue is full, a transient client or broker error
+  rejected,  // this record can never be accepted: too large, invalid (MSG_SIZE_TOO_LARGE, ...)
+  fatal,     // the producer is unusable (a fatal idempotence error, a possible gap)
+  purged,    // dropped by our own purge_all() (a rebuild or a stop): no verdict from Kafka
+};
+const char* to_string(kafka_verdict v);
+
+struct kafka_outcome {
+  kafka_verdict verdict = kafka_verdict::accepted;
+  int code = 0;             // librdkafka's rd_kafka_resp_err_t; 0 when accepted
+  std::string name;         // rd_kafka_err2name, e.g. "_QUEUE_FULL", "TOPIC_AUTHORIZATION_FAILED"
+  std::string message;      // rd_kafka_err2str, or the client error's reason
+  std::string fatal_reason; // rd_kafka_fatal_error's words, for a client error _FATAL
+  bool retriable = false;   // rd_kafka_error_is_retriable (produce calls; false for reports)
+  bool is_fatal = false;    // rd_kafka_error_is_fatal (produce calls; true for a client _FATAL)
+  bool ok() const { return verdict == kafka_verdict::accepted; }
+  // As a core::error: code "kafka.<name>", class retriable (retry), permanent (rejected) or
+  // fatal (fatal, and anything unclassified). Only for outcomes that are not accepted.
+  core::error error() const;
+};
+
+// Pure classification of a librdkafka error code with librdkafka's own flags (exposed for tests):
+// fatal flag -> fatal; a record-level refusal -> rejected; retriable flag or _QUEUE_FULL -> retry;
+// anything else -> fatal. _PURGE_QUEUE / _PURGE_INFLIGHT -> purged; 0 -> accepted.
+kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal);
+
+// Which record a delivery report is for: an outbox event (seq) or a dead letter (its id).
+struct record_tag {
+  bool dead_letter = false;
+  std::uint64_t id = 0;  // outbox seq, or dead letter id; below 2^63
+};
+
+class kafka_producer {
+ public:
+  struct handlers {
+    // A delivery report: accepted, purged, or the failure classified (rejected / retry / fatal).
+    std::function<void(record_tag, const kafka_outcome&)> delivered;
+    // A client error (error callback): fatal for _FATAL (the producer must be rebuilt), retry for
+    // the rest (_ALL_BROKERS_DOWN, _TRANSPORT, ...: librdkafka reconnects by itself).
+    std::function<void(const kafka_outcome&)> client_error;
+  };
+
+  // Builds the producer from `opts` (bootstrap, properties, the fixed ones). Fatal error with
+  // librdkafka's reason when it refuses. Does not block on the network.
+  static core::result<std::unique_ptr<kafka_producer>> create(const forwarder_options& opts, handlers h,
+                                                               std::shared_ptr<spdlog::logger> log);
+  // Destroys the handle. To see what was still queued or in flight, call purge_all() and poll()
+  // first (their reports may also come from inside the destructor, on this thread).
+  ~kafka_producer();
+  kafka_producer(const kafka_producer&) = delete;
+  kafka_producer& operator=(const kafka_producer&) = delete;
+
+  // Hands one record to librdkafka (copied; keyed by `key` with the Java-compatible partitioner).
+  // accepted: a delivery report will come through poll(). Otherwise the call's classification
+  // (retry for _QUEUE_FULL: the in-flight window is full); no report will come.
+  kafka_outcome produce(const std::string& topic, std::string_view key, std::string_view value,
+                        const std::vector<std::pair<std::string, std::string>>& headers, record_tag tag);
+  // Serves delivery reports and client errors, waiting up to `wait` (0: only what is ready).
+  void poll(std::chrono::milliseconds wait);
+  // Drops everything queued and in flight: each gets a `purged` report at the next poll().
+  void purge_all();
+
+ private:
+  struct impl;
+  explicit kafka_producer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace herd::forwarder

@@ -1,0 +1,182 @@
+#include "herd/forwarder/kafka_producer.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstring>
+
+#include "producer_config.hpp"
+
+namespace herd::forwarder {
+
+namespace {
+
+// Delivery-report opaques: the tag's id shifted left, the low bit set for a dead letter.
+void* opaque_of(record_tag t) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(t.id << 1 | (t.dead_letter ? 1U : 0U)));
+}
+record_tag tag_of(void* opaque) {
+  const auto v = reinterpret_cast<std::uintptr_t>(opaque);
+  return record_tag{(v & 1U) != 0, static_cast<std::uint64_t>(v >> 1)};
+}
+
+// Errors that no resend can cure: the record itself is unacceptable to the cluster.
+bool is_record_rejected(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+const char* to_string(kafka_verdict v) {
+  switch (v) {
+    case kafka_verdict::accepted: return "accepted";
+    case kafka_verdict::retry: return "retry";
+    case kafka_verdict::rejected: return "rejected";
+    case kafka_verdict::fatal: return "fatal";
+    case kafka_verdict::purged: return "purged";
+  }
+  return "?";
+}
+
+core::error kafka_outcome::error() const {
+  std::string c = "kafka." + name;
+  switch (verdict) {
+    case kafka_verdict::retry: return core::error::retriable(message, std::move(c));
+    case kafka_verdict::rejected: return core::error::permanent(message, std::move(c));
+    default: return core::error::fatal(message, std::move(c));
+  }
+}
+
+kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal) {
+  const auto err = static_cast<rd_kafka_resp_err_t>(code);
+  kafka_outcome o;
+  o.code = code;
+  o.retriable = retriable;
+  o.is_fatal = fatal;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return o;
+  o.name = rd_kafka_err2name(err);
+  o.message = rd_kafka_err2str(err);
+  if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+    o.verdict = kafka_verdict::purged;
+  } else if (fatal) {
+    o.verdict = kafka_verdict::fatal;
+  } else if (is_record_rejected(err)) {
+    o.verdict = kafka_verdict::rejected;
+  } else if (retriable || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    o.verdict = kafka_verdict::retry;
+  } else {
+    o.verdict = kafka_verdict::fatal;
+  }
+  return o;
+}
+
+struct kafka_producer::impl {
+  handlers h;
+  std::shared_ptr<spdlog::logger> log;
+  rd_kafka_t* rk = nullptr;
+
+  // --- librdkafka callbacks (delivery and error: inside rd_kafka_poll, on the polling thread) ---
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
+    auto* p = static_cast<impl*>(self);
+    if (!p->h.delivered) return;
+    // A delivery report carries no retriable/fatal flags: the code alone classifies it.
+    p->h.delivered(tag_of(m->_private), classify_kafka_error(m->err, false, false));
+  }
+  // librdkafka's own log lines, into ours (called from librdkafka threads; spdlog is thread-safe).
+  static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+    auto* self = static_cast<impl*>(rd_kafka_opaque(rk));
+    // We set enable.gapless.guarantee on purpose (see fixed_kafka_properties): not worth a warning.
+    if (std::strstr(buf, "enable.gapless.guarantee is experimental") != nullptr) level = 7;
+    const auto lvl = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info : spdlog::level::debug;
+    self->log->log(lvl, "librdkafka {}: {}", fac, buf);
+  }
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* self) {
+    auto* p = static_cast<impl*>(self);
+    if (!p->h.client_error) return;
+    kafka_outcome o;
+    o.code = err;
+    o.name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
+    o.message = reason;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      rd_kafka_fatal_error(rk, buf, sizeof buf);
+      o.fatal_reason = buf;
+      o.is_fatal = true;
+      o.verdict = kafka_verdict::fatal;
+    } else {
+      o.verdict = kafka_verdict::retry;  // librdkafka recovers from the others by itself
+    }
+    p->h.client_error(o);
+  }
+};
+
+kafka_producer::kafka_producer(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+kafka_producer::~kafka_producer() {
+  if (impl_ && impl_->rk != nullptr) rd_kafka_destroy(impl_->rk);
+}
+
+core::result<std::unique_ptr<kafka_producer>> kafka_producer::create(const forwarder_options& opts, handlers h,
+                                                                     std::shared_ptr<spdlog::logger> log) {
+  auto p = std::make_unique<impl>();
+  p->h = std::move(h);
+  p->log = std::move(log);
+  auto built = build_producer_conf(opts);  // shared with --check-config
+  if (!built) return built.err();
+  rd_kafka_conf_t* conf = *built;
+  rd_kafka_conf_set_opaque(conf, p.get());
+  rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
+  rd_kafka_conf_set_error_cb(conf, &impl::on_error);
+  rd_kafka_conf_set_log_cb(conf, &impl::on_log);
+  char err[512];
+  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (p->rk == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes the conf only on success
+    return core::error::fatal(std::string("kafka producer: ") + err);
+  }
+  return std::unique_ptr<kafka_producer>(new kafka_producer(std::move(p)));
+}
+
+// rd_kafka_produceva without the RD_KAFKA_V_* macros (they expand to C casts).
+kafka_outcome kafka_producer::produce(const std::string& topic, std::string_view key, std::string_view value,
+                                      const std::vector<std::pair<std::string, std::string>>& headers,
+                                      record_tag tag) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+  for (const auto& [k, v] : headers) {
+    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
+  }
+  rd_kafka_vu_t vu[6] = {};
+  vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vu[0].u.cstr = topic.c_str();
+  vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+  vu[1].u.mem = {const_cast<char*>(key.data()), key.size()};
+  vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+  vu[2].u.mem = {const_cast<char*>(value.data()), value.size()};
+  vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+  vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+  vu[4].u.headers = hdrs;  // owned by librdkafka only on success
+  vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vu[5].u.ptr = opaque_of(tag);
+  rd_kafka_error_t* error = rd_kafka_produceva(impl_->rk, vu, 6);
+  if (error == nullptr) return kafka_outcome{};
+  rd_kafka_headers_destroy(hdrs);
+  auto o = classify_kafka_error(rd_kafka_error_code(error), rd_kafka_error_is_retriable(error) != 0,
+                                rd_kafka_error_is_fatal(error) != 0);
+  rd_kafka_error_destroy(error);
+  return o;
+}
+
+void kafka_producer::poll(std::chrono::milliseconds wait) { rd_kafka_poll(impl_->rk, static_cast<int>(wait.count())); }
+
+void kafka_producer::purge_all() { rd_kafka_purge(impl_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
+
+}  // namespace herd::forwarder
