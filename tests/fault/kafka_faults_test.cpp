@@ -155,3 +155,42 @@ TEST_CASE("a backlog drains at the configured rate while live readings of other 
   CHECK(rig.gateway->log_text().find("backlog drained") != std::string::npos);
   CHECK(rig.gateway->stop() == 0);
 }
+
+// Regression (issue 13, case 2, the forwarder's half): while Kafka answered every produce with an
+// error (here topic authorization failed, as a broker ACL would), the forwarder looped silently:
+// nothing in /metrics or /health named it. Now the error is counted by name and the last one is
+// shown in /health. A process-level test beside failure_policy_test's unit test, so that it also
+// fails on the code before the fix (which has no observability snapshot to unit-test).
+TEST_CASE("Kafka refusing every produce is counted by error name and named in /health") {
+  constexpr int collars = 5, total = 50;
+  test::rig rig(collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
+  auto* mc = rig.kafka->mock();
+  // Produce answered with TOPIC_AUTHORIZATION_FAILED, many times over.
+  for (int i = 0; i < 40; ++i) {
+    rd_kafka_mock_push_request_errors(mc, k_produce_api, 5, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                      RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  }
+  rig.gateway->start();
+  REQUIRE(rig.run_sim({"--collars", std::to_string(collars), "--count", std::to_string(total), "--rate", "0",
+                       "--seed", "11"}, 60s) == 0);
+  const auto address = rig.gateway->metrics_address();
+  std::optional<test::http_reply> m, h;
+  const bool counted = test_support::wait_until([&] {
+    m = test::http_get(address, "/metrics");
+    return m && m->body.find("herdgate_kafka_errors_total{error=\"TOPIC_AUTHORIZATION_FAILED\"}") !=
+                    std::string::npos;
+  }, 20s, 100ms);
+  INFO(rig.gateway->log_text());
+  CHECK_MESSAGE(counted, "no herdgate_kafka_errors_total{error=\"TOPIC_AUTHORIZATION_FAILED\"} in /metrics");
+  h = test::http_get(address, "/health");
+  REQUIRE(h);
+  INFO("/health: ", h->body);
+  // The last error with its time; with the idempotent producer librdkafka wraps the broker's
+  // refusal in a fatal error (_FATAL), whose message names it.
+  CHECK(h->body.find("\"kafka_last_error\":{\"at\":") != std::string::npos);
+  CHECK(h->body.find("Topic authorization failed") != std::string::npos);
+  CHECK(rig.gateway->stop() == 0);
+}

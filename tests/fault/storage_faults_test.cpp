@@ -19,6 +19,7 @@
 #include "../integration/event_checks.hpp"
 #include "../integration/http_probe.hpp"
 #include "../integration/rig.hpp"
+#include "notify_socket.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -158,8 +159,10 @@ TEST_CASE("the outbox's file system remounted read-only: herdgate exits 74, noth
   constexpr int collars = 20, total = 2000;
   scratch_fs fs(scratch_fs::kind::ext4, "32M");
   test::rig rig(collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
+  test::notify_socket sd(rig.dir / "notify.sock");  // systemd's end
   auto s = rig.gateway->settings();
   s.outbox_dir = fs.path();
+  s.env = {{"NOTIFY_SOCKET", sd.path().string()}};
   rig.gateway = std::make_unique<test::gateway_process>(s);
   rig.gateway->start();
   auto sim = rig.start_sim({"--collars", std::to_string(collars), "--count", std::to_string(total), "--rate", "400",
@@ -172,6 +175,8 @@ TEST_CASE("the outbox's file system remounted read-only: herdgate exits 74, noth
   INFO(fs.log_text());
   REQUIRE(status);
   CHECK(*status == 74);
+  INFO(sd.log());
+  CHECK(sd.wait_for("STOPPING=1", 2s));  // systemd was told before the exit
   // EROFS from the next write, or EIO from an fsync that met the error first: both fatal.
   const auto log = rig.gateway->log_text();
   CHECK((log.find("fatal error (outbox.readonly)") != std::string::npos ||
@@ -194,6 +199,12 @@ TEST_CASE("the outbox's file system remounted read-only: herdgate exits 74, noth
 TEST_CASE("a page corrupted while herdgate runs: it exits 74 and the next start quarantines the outbox") {
   constexpr int collars = 20, total = 1500;
   test::rig rig(collars, {"farm/+/collar/+/telemetry"}, {}, "normal");
+  test::notify_socket sd(rig.dir / "notify.sock");  // systemd's end
+  {
+    auto s = rig.gateway->settings();
+    s.env = {{"NOTIFY_SOCKET", sd.path().string()}};
+    rig.gateway = std::make_unique<test::gateway_process>(s);
+  }
   auto* mc = rig.kafka->mock();
   for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc, b);  // the rows stay in the outbox
   rig.gateway->start();
@@ -227,6 +238,8 @@ TEST_CASE("a page corrupted while herdgate runs: it exits 74 and the next start 
   INFO(rig.gateway->log_text());
   CHECK(*status == 74);
   CHECK(rig.gateway->log_text().find("fatal error (outbox.corrupt)") != std::string::npos);
+  INFO(sd.log());
+  CHECK(sd.wait_for("STOPPING=1", 2s));  // systemd was told before the exit
   rig.gateway->start();
   CHECK(rig.gateway->log_text().find("was corrupt") != std::string::npos);
   CHECK(rig.gateway->stop() == 0);
