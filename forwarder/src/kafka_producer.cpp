@@ -106,8 +106,15 @@ struct kafka_producer::impl {
     o.name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
     o.message = reason;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      // Name the cause, not the wrapper: with the idempotent producer a broker's refusal
+      // (e.g. TOPIC_AUTHORIZATION_FAILED) arrives as _FATAL, and the operator acts on the cause.
       char buf[512];
-      rd_kafka_fatal_error(rk, buf, sizeof buf);
+      const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, buf, sizeof buf);
+      if (cause != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        o.code = cause;
+        o.name = rd_kafka_err2name(cause);
+        o.message = buf;
+      }
       o.fatal_reason = buf;
       o.is_fatal = true;
       o.verdict = kafka_verdict::fatal;

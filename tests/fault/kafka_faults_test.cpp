@@ -188,9 +188,11 @@ TEST_CASE("Kafka refusing every produce is counted by error name and named in /h
   h = test::http_get(address, "/health");
   REQUIRE(h);
   INFO("/health: ", h->body);
-  // The last error with its time; with the idempotent producer librdkafka wraps the broker's
-  // refusal in a fatal error (_FATAL), whose message names it.
+  // The last error with its time, named by its cause: with the idempotent producer librdkafka
+  // wraps the broker's refusal in a fatal error (_FATAL); /health names what it wraps.
   CHECK(h->body.find("\"kafka_last_error\":{\"at\":") != std::string::npos);
   CHECK(h->body.find("Topic authorization failed") != std::string::npos);
+  CHECK(h->body.find("\"name\":\"TOPIC_AUTHORIZATION_FAILED\"") != std::string::npos);
+  CHECK(h->body.find("\"name\":\"_FATAL\"") == std::string::npos);
   CHECK(rig.gateway->stop() == 0);
 }
