@@ -22,7 +22,9 @@
 
 #include "herd/buffer/outbox.hpp"
 #include "herd/events/v1/envelope.pb.h"
+#include "herd/core/logging.hpp"
 #include "herd/forwarder/forwarder.hpp"
+#include "herd/forwarder/kafka_producer.hpp"
 
 #include "envelopes.hpp"
 
@@ -145,4 +147,40 @@ TEST_CASE("Kafka faults in-process: a Produce answered late with REQUEST_TIMED_O
   CHECK(run.delivered);
   CHECK(run.unique_events == k_events);
   CHECK(run.ordered);
+}
+
+TEST_CASE("Kafka faults in-process: a fatal producer error is reported by its cause, not as _FATAL") {
+  auto kafka = cloud::dev_kafka::start({.brokers = 1, .topics = {{"herd.events", 1}}});
+  REQUIRE(kafka.ok());
+  // The broker refuses InitProducerId (ApiKey 22) with CLUSTER_AUTHORIZATION_FAILED: the
+  // idempotent producer cannot get a producer id, which librdkafka raises as a fatal error
+  // (rdkafka_idempotence.c, rd_kafka_idemp_check_error), wrapped in _FATAL.
+  rd_kafka_mock_push_request_errors((*kafka)->mock(), 22, 1, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+  forwarder::forwarder_options o;
+  o.bootstrap = (*kafka)->bootstrap();
+  std::vector<forwarder::kafka_outcome> errors;
+  forwarder::kafka_producer::handlers h;
+  h.delivered = [](forwarder::record_tag, const forwarder::kafka_outcome&) {};
+  h.client_error = [&](const forwarder::kafka_outcome& e) { errors.push_back(e); };
+  auto p = forwarder::kafka_producer::create(o, h, core::module_logger("forwarder"));
+  REQUIRE(p.ok());
+  (void)(*p)->produce("herd.events", "DE01000", "x", {}, forwarder::record_tag{});
+  const auto fatal = [&]() -> const forwarder::kafka_outcome* {
+    for (const auto& e : errors) {
+      if (e.verdict == forwarder::kafka_verdict::fatal) return &e;
+    }
+    return nullptr;
+  };
+  REQUIRE(test_support::wait_until(
+      [&] {
+        (*p)->poll(50ms);
+        return fatal() != nullptr;
+      },
+      10s));
+  CHECK(fatal()->name == "CLUSTER_AUTHORIZATION_FAILED");
+  CHECK(fatal()->code == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+  CHECK(fatal()->is_fatal);
+  CHECK(!fatal()->fatal_reason.empty());
+  (*p)->purge_all();
+  (*p)->poll(0ms);
 }
