@@ -162,6 +162,7 @@ struct forwarder::impl {
   }
 
   void error_cb(const kafka_outcome& o) {
+    if (o.verdict == kafka_verdict::purged) return;  // our own teardown of a producer
     kafka_error(o.name, o.message);
     if (o.verdict == kafka_verdict::fatal) {
       if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", o.fatal_reason);

@@ -54,6 +54,24 @@ core::error kafka_outcome::error() const {
   }
 }
 
+int kafka_fatal_cause(int code, std::string_view reason) {
+  if (code != RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE) return code;
+  constexpr std::string_view from = "failed: ", to = " (broker ";
+  const auto start = reason.find(from);
+  if (start == std::string_view::npos) return code;
+  const auto described = reason.substr(start + from.size());
+  const auto end = described.find(to);
+  if (end == std::string_view::npos) return code;
+  const auto description = described.substr(0, end);
+  const rd_kafka_err_desc* descs = nullptr;
+  std::size_t n = 0;
+  rd_kafka_get_err_descs(&descs, &n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (descs[i].name != nullptr && rd_kafka_err2str(descs[i].code) == description) return descs[i].code;
+  }
+  return code;
+}
+
 kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal) {
   const auto err = static_cast<rd_kafka_resp_err_t>(code);
   kafka_outcome o;
@@ -63,7 +81,8 @@ kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal) {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return o;
   o.name = rd_kafka_err2name(err);
   o.message = rd_kafka_err2str(err);
-  if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+  if (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
+      err == RD_KAFKA_RESP_ERR__DESTROY) {
     o.verdict = kafka_verdict::purged;
   } else if (fatal) {
     o.verdict = kafka_verdict::fatal;
@@ -98,6 +117,20 @@ struct kafka_producer::impl {
                    : level <= 6 ? spdlog::level::info : spdlog::level::debug;
     self->log->log(lvl, "librdkafka {}: {}", fac, buf);
   }
+  // A producer in the fatal state: names the cause (rd_kafka_fatal_error, then what a
+  // _GAPLESS_GUARANTEE wraps), not the wrapper _FATAL: the operator acts on the cause.
+  static void name_fatal_cause(rd_kafka_t* rk, kafka_outcome& o) {
+    char buf[512];
+    const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk, buf, sizeof buf);
+    o.fatal_reason = buf;
+    o.is_fatal = true;
+    o.verdict = kafka_verdict::fatal;
+    if (fatal == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    const auto cause = static_cast<rd_kafka_resp_err_t>(kafka_fatal_cause(fatal, buf));
+    o.code = cause;
+    o.name = rd_kafka_err2name(cause);
+    o.message = buf;
+  }
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* self) {
     auto* p = static_cast<impl*>(self);
     if (!p->h.client_error) return;
@@ -106,18 +139,9 @@ struct kafka_producer::impl {
     o.name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
     o.message = reason;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
-      // Name the cause, not the wrapper: with the idempotent producer a broker's refusal
-      // (e.g. TOPIC_AUTHORIZATION_FAILED) arrives as _FATAL, and the operator acts on the cause.
-      char buf[512];
-      const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, buf, sizeof buf);
-      if (cause != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        o.code = cause;
-        o.name = rd_kafka_err2name(cause);
-        o.message = buf;
-      }
-      o.fatal_reason = buf;
-      o.is_fatal = true;
-      o.verdict = kafka_verdict::fatal;
+      name_fatal_cause(rk, o);
+    } else if (err == RD_KAFKA_RESP_ERR__DESTROY) {
+      o.verdict = kafka_verdict::purged;  // our own teardown of this handle, not Kafka's doing
     } else {
       o.verdict = kafka_verdict::retry;  // librdkafka recovers from the others by itself
     }
@@ -179,6 +203,7 @@ kafka_outcome kafka_producer::produce(const std::string& topic, std::string_view
   auto o = classify_kafka_error(rd_kafka_error_code(error), rd_kafka_error_is_retriable(error) != 0,
                                 rd_kafka_error_is_fatal(error) != 0);
   rd_kafka_error_destroy(error);
+  if (o.code == RD_KAFKA_RESP_ERR__FATAL) impl::name_fatal_cause(impl_->rk, o);
   return o;
 }
 

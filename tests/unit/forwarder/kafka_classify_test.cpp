@@ -38,9 +38,12 @@ const classify_case cases[] = {
     {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, false, false, kafka_verdict::fatal, core::error_kind::fatal},
     {RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, false, false, kafka_verdict::fatal, core::error_kind::fatal},
     {RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, false, false, kafka_verdict::fatal, core::error_kind::fatal},
-    // Our own purge (a rebuild, a stop): no verdict from Kafka.
+    // Our own purge or destruction of the handle (a rebuild, a stop): no verdict from Kafka.
+    // Regression: _DESTROY, reported while a rebuild tore the old producer down, was shown in
+    // /health as the last Kafka error in place of the broker's refusal that caused the rebuild.
     {RD_KAFKA_RESP_ERR__PURGE_QUEUE, false, false, kafka_verdict::purged, core::error_kind::fatal},
     {RD_KAFKA_RESP_ERR__PURGE_INFLIGHT, false, false, kafka_verdict::purged, core::error_kind::fatal},
+    {RD_KAFKA_RESP_ERR__DESTROY, false, false, kafka_verdict::purged, core::error_kind::fatal},
     {RD_KAFKA_RESP_ERR_NO_ERROR, false, false, kafka_verdict::accepted, core::error_kind::fatal},
 };
 
@@ -69,4 +72,30 @@ TEST_CASE("Kafka producer adapter: each librdkafka error is classified, its code
     CHECK(e.code == "kafka." + name);
     CHECK(e.kind == c.kind);
   }
+}
+
+// Regression (CI of stop 17): with enable.gapless.guarantee a broker's refusal arrives as the
+// fatal error _GAPLESS_GUARANTEE; /health named that wrapper, or the refusal, depending on which
+// report the forwarder served last. The cause is now read from the fatal error's reason, whose
+// wording is librdkafka 2.0's (src/rdkafka_request.c, rd_kafka_handle_idempotent_Produce_error).
+TEST_CASE("Kafka producer adapter: a gap-less fatal error is named by the broker error it wraps") {
+  const auto reason = [](rd_kafka_resp_err_t e) {
+    return std::string("ProduceRequest for herd.events [4] with 10 message(s) failed: ") + rd_kafka_err2str(e) +
+           " (broker 1 PID{Id:450141000,Epoch:0}, base seq 0): unable to satisfy gap-less guarantee";
+  };
+  const int gapless = RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE;
+  CHECK(forwarder::kafka_fatal_cause(gapless, reason(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)) ==
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  CHECK(forwarder::kafka_fatal_cause(gapless, reason(RD_KAFKA_RESP_ERR_INVALID_RECORD)) ==
+        RD_KAFKA_RESP_ERR_INVALID_RECORD);
+  CHECK(forwarder::kafka_fatal_cause(gapless, reason(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)) ==
+        RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  // Nothing recognisable wrapped: the fatal error itself.
+  CHECK(forwarder::kafka_fatal_cause(gapless, "unable to satisfy gap-less guarantee") == gapless);
+  CHECK(forwarder::kafka_fatal_cause(gapless, "ProduceRequest failed: no such error (broker 1)") == gapless);
+  CHECK(forwarder::kafka_fatal_cause(gapless, "") == gapless);
+  // Other fatal errors name their own cause (rd_kafka_fatal_error's code is already the cause).
+  CHECK(forwarder::kafka_fatal_cause(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+                                     reason(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)) ==
+        RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
 }

@@ -27,7 +27,8 @@ enum class kafka_verdict {
   retry,     // not now: the local queue is full, a transient client or broker error
   rejected,  // this record can never be accepted: too large, invalid (MSG_SIZE_TOO_LARGE, ...)
   fatal,     // the producer is unusable (a fatal idempotence error, a possible gap)
-  purged,    // dropped by our own purge_all() (a rebuild or a stop): no verdict from Kafka
+  purged,    // dropped by our own purge_all() or destruction (a rebuild or a stop): no verdict
+             // from Kafka, so nothing to count or show as a Kafka error
 };
 const char* to_string(kafka_verdict v);
 
@@ -47,8 +48,18 @@ struct kafka_outcome {
 
 // Pure classification of a librdkafka error code with librdkafka's own flags (exposed for tests):
 // fatal flag -> fatal; a record-level refusal -> rejected; retriable flag or _QUEUE_FULL -> retry;
-// anything else -> fatal. _PURGE_QUEUE / _PURGE_INFLIGHT -> purged; 0 -> accepted.
+// anything else -> fatal. _PURGE_QUEUE / _PURGE_INFLIGHT / _DESTROY (our own teardown of the
+// handle) -> purged; 0 -> accepted.
 kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal);
+
+// The error a fatal producer error stands for, so that the operator sees the cause. With
+// enable.gapless.guarantee, librdkafka 2.0 turns a broker's permanent refusal of a ProduceRequest
+// (e.g. TOPIC_AUTHORIZATION_FAILED from an ACL) into the fatal error _GAPLESS_GUARANTEE, whose
+// reason names the refusal by its rd_kafka_err2str description: "ProduceRequest for <topic> [<p>]
+// with <n> message(s) failed: <description> (broker ...)" (src/rdkafka_request.c,
+// rd_kafka_handle_idempotent_Produce_error). Returns the code whose description is that one, or
+// `code` itself when it is not _GAPLESS_GUARANTEE or its reason names no known error. Pure.
+int kafka_fatal_cause(int code, std::string_view reason);
 
 // Which record a delivery report is for: an outbox event (seq) or a dead letter (its id).
 struct record_tag {
