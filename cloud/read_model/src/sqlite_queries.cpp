@@ -5,24 +5,15 @@
 #include <filesystem>
 
 #include "herd/sqlite/sqlite_db.hpp"
+#include "sqlite_rows.hpp"
 
 namespace herd::read_model {
 namespace {
 
+using namespace detail;  // the row codecs of sqlite_rows.hpp
 using sqlite::exec;
 using sqlite::sqlite_error;
 using sqlite::statement;
-
-template <class T>
-std::optional<T> opt_int(const statement& st, int col) {
-  if (st.column_null(col)) return std::nullopt;
-  return static_cast<T>(st.column_int(col));
-}
-
-std::optional<double> opt_double(const statement& st, int col) {
-  if (st.column_null(col)) return std::nullopt;
-  return st.column_double(col);
-}
 
 // A deferred read transaction: every statement inside sees one snapshot (WAL readers never block
 // the projector, and the projector never blocks them).
@@ -63,22 +54,16 @@ class sqlite_queries final : public queries {
   const char* backend() const override { return "sqlite"; }
 
   void prepare() {
-    an_select = statement(db,
-        "SELECT animal_id, topic, kafka_partition, state, events_applied, last_occurred_at_us, "
-        "body_temp_c, activity_steps, rumination_min FROM animals WHERE animal_id = ?1");
-    co_select = statement(db,
-        "SELECT collar_id, last_seq, battery_pct, rssi_dbm, last_seen_us FROM collars "
-        "WHERE animal_id = ?1 ORDER BY collar_id");
-    ev_animal = statement(db,
-        "SELECT store_seq, event_id, animal_id, event_type, occurred_at_us, ingested_at_us, gateway_id, "
-        "gateway_seq, envelope, topic, kafka_partition, kafka_offset FROM events WHERE animal_id = ?1 "
-        "AND occurred_at_us >= ?2 AND occurred_at_us < ?3 AND store_seq > ?4 ORDER BY store_seq LIMIT ?5");
+    an_select = statement(db, std::string("SELECT ") + k_animal_columns + " FROM animals WHERE animal_id = ?1");
+    co_select = statement(db, std::string("SELECT ") + k_collar_columns +
+                                  " FROM collars WHERE animal_id = ?1 ORDER BY collar_id");
+    ev_animal = statement(db, std::string("SELECT ") + k_event_columns +
+                                  " FROM events WHERE animal_id = ?1 AND occurred_at_us >= ?2 AND "
+                                  "occurred_at_us < ?3 AND store_seq > ?4 ORDER BY store_seq LIMIT ?5");
     // ?1 animal ('' = any), ?2 active only, ?3 kind ('' = any), ?4 min severity, ?5 updated since,
     // ?6 from, ?7 to, ?8 limit. Three variants so the planner can use alerts_by_animal /
     // alerts_by_status (an "?1 = '' OR animal_id = ?1" term would hide the index from it).
-    const std::string cols =
-        "SELECT alert_id, animal_id, kind, status, severity, raised_at_us, updated_at_us, "
-        "resolved_at_us, acknowledged_at_us, body FROM alerts WHERE ";
+    const std::string cols = std::string("SELECT ") + k_alert_columns + " FROM alerts WHERE ";
     const std::string rest =
         "(?2 = 0 OR status = 'active') AND (?3 = '' OR kind = ?3) "
         "AND severity >= ?4 AND updated_at_us >= ?5 AND raised_at_us < ?7 "
@@ -95,9 +80,8 @@ class sqlite_queries final : public queries {
         "SELECT topic, kafka_partition, boundary_ms, kafka_offset, occurred_at_us, ctx_at_ms, temp_excess_centi, "
         "rum_drop_pct, temp_vs_recent_centi, rum6_drop_pct, animals FROM advances WHERE topic = ?1 AND "
         "kafka_partition = ?2 AND occurred_at_us <= ?3 ORDER BY kafka_offset, boundary_ms");
-    pr_all = statement(db,
-        "SELECT topic, kafka_partition, next_offset, applied, duplicates, unknown_type, rejected, "
-        "dead_lettered, watermark_us FROM progress ORDER BY topic, kafka_partition");
+    pr_all = statement(db, std::string("SELECT ") + k_progress_columns +
+                               " FROM progress ORDER BY topic, kafka_partition");
   }
 
   core::result<std::optional<animal_row>> animal(const std::string& animal_id) override {
@@ -113,29 +97,12 @@ class sqlite_queries final : public queries {
       an_select.reset();
       return sqlite_error(db, rc, "read animal");
     }
-    animal_row a;
-    a.animal_id = an_select.column_text(0);
-    a.topic = an_select.column_text(1);
-    a.partition = static_cast<std::int32_t>(an_select.column_int(2));
-    a.state = an_select.column_blob(3);
-    a.events_applied = static_cast<std::uint64_t>(an_select.column_int(4));
-    a.last_occurred_at_us = an_select.column_int(5);
-    a.body_temp_c = opt_double(an_select, 6);
-    a.activity_steps = opt_double(an_select, 7);
-    a.rumination_min = opt_double(an_select, 8);
+    animal_row a = animal_from(an_select);
     an_select.reset();
     co_select.bind(1, animal_id);
-    while ((rc = co_select.step()) == SQLITE_ROW) {
-      collar_row c;
-      c.collar_id = co_select.column_text(0);
-      c.last_seq = co_select.column_int(1);
-      c.battery_pct = opt_int<std::int32_t>(co_select, 2);
-      c.rssi_dbm = opt_int<std::int32_t>(co_select, 3);
-      c.last_seen_us = co_select.column_int(4);
-      a.collars.push_back(std::move(c));
-    }
-    co_select.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "read collars");
+    auto collars = read_all<collar_row>(db, co_select, collar_from, "read collars");
+    if (!collars) return collars.err();
+    a.collars = std::move(*collars);
     return std::optional<animal_row>{std::move(a)};
   }
 
@@ -149,25 +116,7 @@ class sqlite_queries final : public queries {
     al_filter.bind(6, f.from_us);
     al_filter.bind(7, f.to_us);
     al_filter.bind(8, static_cast<std::int64_t>(f.limit));
-    std::vector<alert_row> out;
-    int rc = 0;
-    while ((rc = al_filter.step()) == SQLITE_ROW) {
-      alert_row a;
-      a.alert_id = al_filter.column_text(0);
-      a.animal_id = al_filter.column_text(1);
-      a.kind = al_filter.column_text(2);
-      a.status = al_filter.column_text(3);
-      a.severity = static_cast<std::int32_t>(al_filter.column_int(4));
-      a.raised_at_us = al_filter.column_int(5);
-      a.updated_at_us = al_filter.column_int(6);
-      a.resolved_at_us = opt_int<std::int64_t>(al_filter, 7);
-      a.acknowledged_at_us = opt_int<std::int64_t>(al_filter, 8);
-      a.body = al_filter.column_blob(9);
-      out.push_back(std::move(a));
-    }
-    al_filter.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "read alerts");
-    return out;
+    return read_all<alert_row>(db, al_filter, alert_from, "read alerts");
   }
 
   core::result<std::vector<stored_event>> animal_events(const std::string& animal_id, std::int64_t from_us,
@@ -178,27 +127,7 @@ class sqlite_queries final : public queries {
     ev_animal.bind(3, to_us);
     ev_animal.bind(4, after_store_seq);
     ev_animal.bind(5, static_cast<std::int64_t>(limit));
-    std::vector<stored_event> out;
-    int rc = 0;
-    while ((rc = ev_animal.step()) == SQLITE_ROW) {
-      stored_event e;
-      e.store_seq = ev_animal.column_int(0);
-      e.event_id = ev_animal.column_text(1);
-      e.animal_id = ev_animal.column_text(2);
-      e.event_type = ev_animal.column_text(3);
-      e.occurred_at_us = ev_animal.column_int(4);
-      e.ingested_at_us = ev_animal.column_int(5);
-      e.gateway_id = ev_animal.column_text(6);
-      e.gateway_seq = static_cast<std::uint64_t>(ev_animal.column_int(7));
-      e.envelope = ev_animal.column_blob(8);
-      e.topic = ev_animal.column_text(9);
-      e.partition = static_cast<std::int32_t>(ev_animal.column_int(10));
-      e.offset = ev_animal.column_int(11);
-      out.push_back(std::move(e));
-    }
-    ev_animal.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "read animal events");
-    return out;
+    return read_all<stored_event>(db, ev_animal, event_from, "read animal events");
   }
 
   core::result<std::uint64_t> count_animals() override {
@@ -249,24 +178,7 @@ class sqlite_queries final : public queries {
   }
 
   core::result<std::vector<partition_progress>> progress() override {
-    std::vector<partition_progress> out;
-    int rc = 0;
-    while ((rc = pr_all.step()) == SQLITE_ROW) {
-      partition_progress p;
-      p.topic = pr_all.column_text(0);
-      p.partition = static_cast<std::int32_t>(pr_all.column_int(1));
-      p.next_offset = pr_all.column_int(2);
-      p.applied = static_cast<std::uint64_t>(pr_all.column_int(3));
-      p.duplicates = static_cast<std::uint64_t>(pr_all.column_int(4));
-      p.unknown_type = static_cast<std::uint64_t>(pr_all.column_int(5));
-      p.rejected = static_cast<std::uint64_t>(pr_all.column_int(6));
-      p.dead_lettered = static_cast<std::uint64_t>(pr_all.column_int(7));
-      p.watermark_us = pr_all.column_int(8);
-      out.push_back(std::move(p));
-    }
-    pr_all.reset();
-    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "read progress");
-    return out;
+    return read_all<partition_progress>(db, pr_all, progress_from, "read progress");
   }
 };
 
