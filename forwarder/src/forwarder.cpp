@@ -10,8 +10,27 @@
 
 namespace herd::forwarder {
 
-forwarder::impl::impl(forwarder_options o, buffer::outbox& ob, storage_reporter r)
-    : opts(std::move(o)), outbox(ob), reporter(std::move(r)), acks(outbox, reporter, log),
+const char* to_string(kafka_origin o) {
+  switch (o) {
+    case kafka_origin::produce_call: return "produce call";
+    case kafka_origin::delivery_report: return "delivery report";
+    case kafka_origin::client_error: break;
+  }
+  return "client error";
+}
+
+const char* to_string(kafka_action a) {
+  switch (a) {
+    case kafka_action::retry: return "retry";
+    case kafka_action::rebuild: return "rebuild";
+    case kafka_action::dead_letter: return "dead-letter";
+    case kafka_action::stop: break;
+  }
+  return "stop";
+}
+
+forwarder::impl::impl(forwarder_options o, buffer::outbox& ob, storage_reporter r, kafka_decider d)
+    : opts(std::move(o)), outbox(ob), reporter(std::move(r)), decider(std::move(d)), acks(outbox, reporter, log),
       planner(limits_of(opts), mono) {}
 
 drain_limits forwarder::impl::limits_of(const forwarder_options& o) {
@@ -25,7 +44,25 @@ drain_limits forwarder::impl::limits_of(const forwarder_options& o) {
   return l;
 }
 
-// --- the adapter's reports (inside producer->poll(), on the forwarder thread): the loop decides ---
+kafka_action forwarder::impl::decide(kafka_origin where, const kafka_outcome& o) {
+  const kafka_action a = decider(where, o);
+  switch (where) {
+    case kafka_origin::produce_call: return a;
+    case kafka_origin::delivery_report: return a == kafka_action::stop ? a : kafka_action::rebuild;
+    case kafka_origin::client_error: break;
+  }
+  return a == kafka_action::dead_letter ? kafka_action::retry : a;
+}
+
+void forwarder::impl::halt(kafka_origin where, const kafka_outcome& o) {
+  if (!halted) {
+    log->critical("Kafka {} {} ({}): decided to stop; producing nothing more, unacknowledged events stay "
+                  "in the outbox", to_string(where), o.name, o.message);
+  }
+  halted = true;
+}
+
+// --- the adapter's reports (inside producer->poll(), on the forwarder thread): the decider decides ---
 void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
   if (tag.dead_letter) {
     const auto id = static_cast<std::int64_t>(tag.id);
@@ -55,8 +92,9 @@ void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
   kafka_error(o.name, o.message);
   // Never delete without an ack: whatever the class (retry, fatal, even rejected:
   // MSG_SIZE_TOO_LARGE from a broker applies to a whole request), the event stays in the outbox;
-  // rebuild and resend from the oldest, with backoff while the error persists. One line per
+  // a rebuild resends from the oldest, with backoff while the error persists. One line per
   // rebuild, not one per message.
+  if (decide(kafka_origin::delivery_report, o) == kafka_action::stop) return halt(kafka_origin::delivery_report, o);
   if (!rebuild) {
     log->warn("delivery of seq {} failed: {}; rebuilding the producer and resending in order", seq,
               o.message);
@@ -67,8 +105,14 @@ void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
 void forwarder::impl::error_cb(const kafka_outcome& o) {
   if (o.verdict == kafka_verdict::purged) return;  // our own teardown of a producer
   kafka_error(o.name, o.message);
-  if (o.verdict == kafka_verdict::fatal) {
-    if (!rebuild) log->error("fatal producer error: {}; rebuilding the producer", o.fatal_reason);
+  const kafka_action a = decide(kafka_origin::client_error, o);
+  if (a == kafka_action::stop) {
+    halt(kafka_origin::client_error, o);
+  } else if (a == kafka_action::rebuild) {
+    if (!rebuild) {
+      log->error("{} producer error: {}; rebuilding the producer", to_string(o.verdict),
+                 o.fatal_reason.empty() ? o.message : o.fatal_reason);
+    }
     rebuild = true;
   } else if (o.name == "_ALL_BROKERS_DOWN") {
     if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", o.message);
@@ -151,13 +195,16 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   if (!o.ok()) {
     if (o.name == "_QUEUE_FULL") return false;  // the window is full: later
     kafka_error(o.name, o.message);
-    switch (o.verdict) {
-      case kafka_verdict::rejected:  // refused by the client itself, for this record alone
+    switch (decide(kafka_origin::produce_call, o)) {
+      case kafka_action::dead_letter:  // e.g. refused by the client itself, for this record alone
         return move_to_dead_letters(r, "refused by the Kafka client: " + o.message);
-      case kafka_verdict::retry:
+      case kafka_action::retry:
         fill_paused_until = steady::now() + std::chrono::milliseconds(100);
         return false;
-      default:
+      case kafka_action::stop:
+        halt(kafka_origin::produce_call, o);
+        return false;
+      case kafka_action::rebuild:
         break;
     }
     log->warn("produce seq {}: {}; rebuilding the producer", r.seq, o.message);
@@ -207,7 +254,7 @@ void forwarder::impl::fill_in_order(bool gate) {
 
 void forwarder::impl::forward_dead_letters() {
   const auto now = steady::now();
-  if (now < next_dead_letter_scan || !dl_in_flight.empty()) return;
+  if (halted || now < next_dead_letter_scan || !dl_in_flight.empty()) return;
   next_dead_letter_scan = now + std::chrono::seconds(1);
   auto dls = outbox.dead_letters(true, 100);
   if (!dls) return;
@@ -227,6 +274,13 @@ void forwarder::impl::run() {
     {
       std::lock_guard lock(mu);
       if (stopping) break;
+    }
+    if (halted) {  // serve what is in flight and delete what is acknowledged; produce nothing
+      if (producer) producer->poll(std::chrono::milliseconds(in_flight > 0 ? 10 : 0));
+      apply_acks();
+      std::unique_lock lock(mu);
+      if (in_flight == 0 || !producer) cv.wait_until(lock, steady::now() + k_max_wait, [&] { return stopping; });
+      continue;
     }
     if (rebuild || !producer) {
       if (steady::now() < next_rebuild_at) {
@@ -288,14 +342,16 @@ void forwarder::impl::run() {
   }
 }
 
-forwarder::forwarder(forwarder_options options, buffer::outbox& outbox, storage_reporter reporter)
-    : impl_(std::make_unique<impl>(std::move(options), outbox, std::move(reporter))) {}
+forwarder::forwarder(forwarder_options options, buffer::outbox& outbox, storage_reporter reporter,
+                     kafka_decider decide)
+    : impl_(std::make_unique<impl>(std::move(options), outbox, std::move(reporter), std::move(decide))) {}
 
 forwarder::~forwarder() { stop(std::chrono::milliseconds(0)); }
 
 core::status forwarder::start() {
   auto& p = *impl_;
   if (p.thread.joinable()) return core::error::fatal("forwarder already started");
+  if (!p.decider) return core::error::fatal("forwarder: no Kafka decider (the composition root decides)");
   if (auto st = p.create_producer(); !st) return st;
   p.thread = std::thread([&p] { p.run(); });
   return core::ok_v;

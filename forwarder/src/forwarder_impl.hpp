@@ -37,6 +37,7 @@ struct forwarder::impl {
   forwarder_options opts;
   buffer::outbox& outbox;
   storage_reporter reporter;
+  kafka_decider decider;
   std::shared_ptr<spdlog::logger> log = core::module_logger("forwarder");
   core::system_clock wall;  // stamps Kafka errors (last_kafka_error_ms)
 
@@ -54,6 +55,7 @@ struct forwarder::impl {
   std::set<std::int64_t> dl_in_flight;
   acked_rows acks;  // acknowledged, to be deleted / marked forwarded
   bool rebuild = false;
+  bool halted = false;  // the decider said stop: nothing more is produced
   bool kafka_down_logged = false;
 
   // Backlog drain (see the header): the planner keeps the split, the held events, the release
@@ -75,7 +77,7 @@ struct forwarder::impl {
   std::atomic<std::uint64_t> acked_through_gauge{0};  // forwarder_stats::acked_through
   kafka_error_log errors;  // Kafka errors (delivery reports, error callback, produce calls)
 
-  impl(forwarder_options o, buffer::outbox& ob, storage_reporter r);
+  impl(forwarder_options o, buffer::outbox& ob, storage_reporter r, kafka_decider d);
   static drain_limits limits_of(const forwarder_options& o);
 
   void kafka_error(const std::string& name, const std::string& message) {
@@ -87,6 +89,10 @@ struct forwarder::impl {
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);
   }
+
+  // forwarder.cpp: asks the decider, fitting its answer to the origin (forwarder.hpp, kafka_decider).
+  kafka_action decide(kafka_origin where, const kafka_outcome& o);
+  void halt(kafka_origin where, const kafka_outcome& o);
 
   // forwarder.cpp: the adapter's reports (inside producer->poll(), on this thread), the producer.
   void delivered_cb(record_tag tag, const kafka_outcome& o);
