@@ -1,0 +1,184 @@
+#include "outbox_impl.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+namespace herd::buffer {
+
+using sqlite::exec;
+
+// Each eviction frees at least one batch; more than this many in one append means the space
+// goes elsewhere (dedup keys, dead letters, another file on the disk): report full instead.
+constexpr int k_max_evictions_per_append = 16;
+
+core::status outbox::impl::wal_quota() {
+  if (!wal || max_bytes == 0) return core::ok_v;
+  const bool look = wal->pinned_since_ms() != 0 || ++appends_since_wal_look >= 32;
+  if (!look) return core::ok_v;
+  appends_since_wal_look = 0;
+  std::uint64_t total = 0;
+  for (const auto& f : {path, path + "-wal"}) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(f, ec);
+    if (!ec) total += n;
+  }
+  if (total <= max_bytes) return core::ok_v;
+  if (wal->pinned_since_ms() == 0) {
+    wal->after_checkpoint(db, k_busy_timeout_ms);  // reset now if nobody pins it (no waiting)
+    if (wal->pinned_since_ms() == 0) return core::ok_v;
+  }
+  return core::error::retriable(
+      "outbox full: the WAL cannot be reset (another connection holds a read transaction) and the "
+      "database with its WAL is " + std::to_string(total) + " bytes, over max_bytes " +
+          std::to_string(max_bytes), "outbox.wal_pinned");
+}
+
+outbox::impl::~impl() {
+  {
+    std::lock_guard lock(ckpt_mu);
+    ckpt_stop = true;
+  }
+  ckpt_cv.notify_one();
+  if (checkpointer.joinable()) checkpointer.join();
+  release_reservation();
+}
+
+void outbox::impl::release_reservation() {
+  if (reserve_step == 0 || db == nullptr || reserved < next_seq) return;
+  const std::string sql = "UPDATE sqlite_sequence SET seq = " + std::to_string(next_seq - 1) +
+                          " WHERE name = 'outbox'";
+  if (exec(db, "PRAGMA synchronous=FULL") == SQLITE_OK && exec(db, sql.c_str()) == SQLITE_OK) {
+    reserved = next_seq - 1;
+  }
+}
+
+void outbox::impl::run_checkpointer(std::chrono::milliseconds every) {
+  std::unique_lock lock(ckpt_mu);
+  while (!ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop; })) {
+    // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
+    if (!committed_since_checkpoint.exchange(false) && !(wal && wal->needs_attention())) continue;
+    std::lock_guard db_lock(mu);
+    // PASSIVE never waits for readers; whatever it cannot copy now is copied next time. It
+    // fsyncs the WAL before copying, which is what makes synchronous = normal commits durable.
+    int log_frames = 0, done_frames = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+    if (rc != SQLITE_OK) {
+      committed_since_checkpoint = true;  // try again next time
+      log->warn("timed checkpoint: {}", sqlite3_errmsg(db));
+    } else {
+      if (done_frames < log_frames) committed_since_checkpoint = true;  // a reader held some back
+      checkpoints.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (wal) wal->after_checkpoint(db, k_busy_timeout_ms);
+  }
+}
+
+core::error outbox::impl::fail(int rc, std::string_view what) {
+  last_rc = rc;
+  return sqlite_error(db, rc, what);
+}
+
+core::result<std::uint64_t> outbox::impl::evict_oldest() {
+  std::int64_t lo = 0, hi = 0, n = 0;
+  auto st = run_in_tx([&]() -> core::status {
+    std::int64_t depth = 0;
+    int rc = count.step();
+    if (rc == SQLITE_ROW) depth = count.column_int(0);
+    count.reset();
+    if (rc != SQLITE_ROW) return fail(rc, "evict: count");
+    evict_range.bind(1, std::max<std::int64_t>(32, depth / 64));
+    rc = evict_range.step();
+    if (rc == SQLITE_ROW) {
+      lo = evict_range.column_int(0);
+      hi = evict_range.column_int(1);
+      n = evict_range.column_int(2);
+    }
+    evict_range.reset();
+    if (rc != SQLITE_ROW) return fail(rc, "evict: range");
+    if (n == 0) return core::ok_v;
+    for (auto* del : {&evict, &dedup_prune}) {
+      del->bind(1, hi);
+      rc = del->step();
+      del->reset();
+      if (rc != SQLITE_DONE) return fail(rc, "evict");
+    }
+    return core::ok_v;
+  });
+  if (!st) return st.err();
+  if (n > 0) {
+    evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    log->warn("outbox full: evicted the {} oldest events unsent, seq {}..{} (when_full = "
+              "evict_oldest); {} evicted since start",
+              n, lo, hi, evicted.load(std::memory_order_relaxed));
+  }
+  return static_cast<std::uint64_t>(n);
+}
+
+core::status outbox::impl::run_making_room(const std::function<core::status()>& body) {
+  for (int evictions = 0;; ++evictions) {
+    last_rc = SQLITE_OK;
+    auto st = run_in_tx(body);
+    if (st) return st;
+    if (st.err().code != "outbox.full") return st;
+    // Junk never blocks or displaces a reading: dead letters make room before any policy.
+    if (auto freed = free_dead_letters(); !freed) {
+      return freed.err();
+    } else if (*freed > 0) {
+      --evictions;
+      continue;
+    }
+    const std::string why = "outbox full (max_bytes or disk): " + st.err().message;
+    if (when_full != full_policy::evict_oldest || evictions == k_max_evictions_per_append) {
+      return core::error::retriable(why, "outbox.full");
+    }
+    auto freed = evict_oldest();
+    if (!freed) return freed.err();
+    if (*freed == 0) return core::error::retriable(why + " (nothing left to evict)", "outbox.full");
+  }
+}
+
+core::result<std::uint64_t> outbox::impl::free_dead_letters() {
+  if (dls->count() == 0) return std::uint64_t{0};
+  std::uint64_t n = 0;
+  auto st = run_in_tx([&]() -> core::status {
+    auto freed = dls->free_batch();
+    if (!freed) return freed.err();
+    n = *freed;
+    return core::ok_v;
+  });
+  if (!st) (void)dls->refresh();  // rolled back: the rows are there again
+  if (!st) return st.err();
+  if (n > 0) {
+    log->warn("outbox full: dropped the {} oldest dead letters to make room ({} dropped unforwarded "
+              "since start)", n, dls->dropped());
+  }
+  return n;
+}
+
+core::status outbox::impl::run_in_tx(const std::function<core::status()>& body) {
+  int rc = begin.step();
+  begin.reset();
+  if (rc != SQLITE_DONE) return fail(rc, "BEGIN");
+  core::status st = core::ok_v;
+  try {
+    st = body();
+  } catch (...) {
+    rollback.step();  // a throwing caller (e.g. build()) must not leave the transaction open
+    rollback.reset();
+    throw;
+  }
+  if (st) {
+    rc = commit.step();
+    commit.reset();
+    if (rc == SQLITE_DONE) {
+      committed_since_checkpoint.store(true, std::memory_order_relaxed);
+      return st;
+    }
+    st = fail(rc, "COMMIT");
+  }
+  rollback.step();  // no-op error if SQLite already rolled back by itself
+  rollback.reset();
+  return st;
+}
+
+}  // namespace herd::buffer

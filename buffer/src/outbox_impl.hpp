@@ -1,0 +1,123 @@
+#pragma once
+// The outbox's private state and its transaction, eviction and checkpoint machinery, shared by
+// outbox.cpp (open, append, read, ack), outbox_impl.cpp (these methods) and
+// outbox_dead_letters.cpp. Not installed: herd/buffer/outbox.hpp is the public surface.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+
+#include "herd/buffer/outbox.hpp"
+#include "herd/core/logging.hpp"
+#include "herd/sqlite/sqlite_db.hpp"
+#include "dead_letter_space.hpp"
+#include "wal_guard.hpp"
+
+namespace herd::buffer {
+
+using sqlite::statement;
+
+// Outbox failures carry outbox.* codes (README, "Failure handling").
+inline core::error sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  return sqlite::sqlite_error(db, rc, what, "outbox");
+}
+
+// With synchronous = normal (or off) a commit is not on disk until the next fsync: a power cut, or
+// a file system that fails and discards its page cache (ext4 remounted read-only after an error),
+// takes the last commits back, and the sequence with them, while the forwarder may already have
+// sent those events to Kafka. Seqs are therefore claimed in blocks of this many, each claim a
+// commit of its own fsynced (sqlite_sequence set to the block's end): after such a loss the
+// sequence goes on after the block, so no gateway_seq is ever used twice (README, "Event
+// contract"). A clean close gives the unused part back; after a crash the rest is a gap. One
+// extra fsync per block (~1 s of ingest at ~13,000 readings/s).
+constexpr std::uint64_t k_seq_reservation = 10000;
+
+// The WAL size past which the checkpointer forces a reset (README: "up to ~4 MiB between
+// checkpoints"); with a max_bytes quota, a quarter of it (at least 64 KiB) when that is smaller.
+constexpr std::uint64_t k_wal_limit = std::uint64_t{4} << 20;
+constexpr int k_busy_timeout_ms = 5000;  // sqlite3_busy_timeout of both connections
+
+// Closes the connection last: declared first in impl, so destroyed after every statement.
+struct connection {
+  sqlite3* db = nullptr;
+  ~connection() { sqlite3_close_v2(db); }
+};
+
+struct outbox::impl {
+  connection conn;
+  sqlite3*& db = conn.db;
+  connection reader;  // read-only, for backlog(); its statements are declared after it
+  std::mutex mu;
+  const core::clock* clock = nullptr;
+  core::system_clock default_clock;
+  std::uint64_t next_seq = 1;
+  std::uint64_t dedup_window = 0;
+  // Sequence reservation (synchronous != full; see k_seq_reservation): seqs up to `reserved` are
+  // durably claimed in sqlite_sequence; 0 step: off.
+  std::uint64_t reserve_step = 0;
+  std::uint64_t reserved = 0;
+  const char* sync_default = nullptr;  // the configured PRAGMA synchronous statement
+  std::string path;
+  statement begin, commit, rollback;
+  statement insert, select_after, remove, count;
+  statement dedup_find, dedup_insert, dedup_prune;
+  statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
+  std::mutex reader_mu;
+  statement reader_count, reader_oldest, reader_last_per_key;
+  statement evict_range, evict;
+  statement reserve_seq;  // only with a reservation (synchronous != full)
+  open_report report;
+  std::unique_ptr<detail::dead_letter_space> dls;  // after conn: its statements close first
+  full_policy when_full = full_policy::backpressure;
+  std::atomic<std::uint64_t> evicted{0};
+  std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
+  int last_rc = SQLITE_OK;  // the SQLite code of the last failure in a transaction (SQLITE_FULL?)
+
+  // Each key's last appended seq (under mu), for split_backlog(). Complete for seqs after
+  // open_last_seq; the records up to it are scanned in once, at the first split.
+  std::unordered_map<std::string, std::uint64_t> key_last;
+  std::uint64_t open_last_seq = 0;
+  bool open_keys_scanned = false;
+
+  // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms.
+  std::atomic<bool> committed_since_checkpoint{false};
+  std::atomic<std::uint64_t> checkpoints{0};
+  std::mutex ckpt_mu;
+  std::condition_variable ckpt_cv;
+  bool ckpt_stop = false;
+  std::thread checkpointer;  // joined in ~impl, before the connections close
+  std::unique_ptr<detail::wal_guard> wal;  // with the timed checkpointer (WAL only)
+  std::uint64_t max_bytes = 0;
+  int appends_since_wal_look = 0;
+
+  // A pinned WAL counts in max_bytes (issue 13, case 3): past the quota, appends are refused (a
+  // retriable error: the caller holds its reading) until the reader lets go and the WAL resets.
+  // Under mu. Every 32 appends it also looks itself (two stats) rather than wait for the next timed
+  // checkpoint, so a WAL growing at full ingest speed passes the quota by at most 32 commits.
+  core::status wal_quota();
+  ~impl();
+  // A clean close gives the unused reservation back, so a clean restart leaves no gap. When this
+  // fails (storage already gone) the next start goes on after the reservation: a gap, no reuse.
+  void release_reservation();
+  void run_checkpointer(std::chrono::milliseconds every);
+  core::error fail(int rc, std::string_view what);
+  // Deletes a batch of the oldest events (and their dedup keys, which would otherwise keep the
+  // quota full) in its own transaction; returns how many. A batch is 1/64 of the backlog, at
+  // least 32 rows, so a steadily full quota evicts (and logs) in coarse steps, not per reading.
+  core::result<std::uint64_t> evict_oldest();
+  // run_in_tx, and when the quota or the disk is full, the policy: backpressure (a retriable
+  // error) or evict_oldest (make room, try again). A full quota or disk is SQLITE_FULL from the
+  // statement that would grow the file; run_in_tx rolls the whole transaction back, so nothing is
+  // half-stored and no transaction stays open.
+  core::status run_making_room(const std::function<core::status()>& body);
+  // Deletes a batch of the oldest dead letters in a transaction of its own; how many.
+  core::result<std::uint64_t> free_dead_letters();
+  core::status run_in_tx(const std::function<core::status()>& body);
+};
+
+}  // namespace herd::buffer
