@@ -39,6 +39,7 @@
 #include "herd/gateway/event_factory.hpp"
 #include "herd/forwarder/cloudevents.hpp"
 #include "herd/forwarder/forwarder.hpp"
+#include "herd/gateway/failure_policy.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -225,7 +226,7 @@ drain_result drain_with_forwarder(const std::string& base, const std::string& pa
   fo.bootstrap = kafka->bootstrap();
   fo.drain_rate = drain_rate;
   fo.drain_max_queued = max_queued;
-  forwarder::forwarder fwd(fo, *ob);
+  forwarder::forwarder fwd(fo, *ob, {}, gateway::decide_kafka);
   const auto t0 = steady::now();
   if (auto st = fwd.start(); !st) throw std::runtime_error(st.err().message);
   std::atomic<bool> stop_live{false};

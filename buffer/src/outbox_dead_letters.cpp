@@ -84,9 +84,4 @@ core::status outbox::mark_dead_letters_forwarded(std::span<const std::int64_t> i
 
 std::uint64_t outbox::dead_letters_dropped() const { return impl_->dls->dropped(); }
 
-std::uint64_t outbox::dead_letter_count() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->dls->count();
-}
-
 }  // namespace herd::buffer

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "herd/kafka/record.hpp"
 #include "producer_config.hpp"
 
 namespace herd::forwarder {
@@ -176,33 +177,12 @@ core::result<std::unique_ptr<kafka_producer>> kafka_producer::create(const forwa
   return std::unique_ptr<kafka_producer>(new kafka_producer(std::move(p)));
 }
 
-// rd_kafka_produceva without the RD_KAFKA_V_* macros (they expand to C casts).
 kafka_outcome kafka_producer::produce(const std::string& topic, std::string_view key, std::string_view value,
                                       const std::vector<std::pair<std::string, std::string>>& headers,
                                       record_tag tag) {
-  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
-  for (const auto& [k, v] : headers) {
-    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
-  }
-  rd_kafka_vu_t vu[6] = {};
-  vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vu[0].u.cstr = topic.c_str();
-  vu[1].vtype = RD_KAFKA_VTYPE_KEY;
-  vu[1].u.mem = {const_cast<char*>(key.data()), key.size()};
-  vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
-  vu[2].u.mem = {const_cast<char*>(value.data()), value.size()};
-  vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-  vu[3].u.i = RD_KAFKA_MSG_F_COPY;
-  vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-  vu[4].u.headers = hdrs;  // owned by librdkafka only on success
-  vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
-  vu[5].u.ptr = opaque_of(tag);
-  rd_kafka_error_t* error = rd_kafka_produceva(impl_->rk, vu, 6);
-  if (error == nullptr) return kafka_outcome{};
-  rd_kafka_headers_destroy(hdrs);
-  auto o = classify_kafka_error(rd_kafka_error_code(error), rd_kafka_error_is_retriable(error) != 0,
-                                rd_kafka_error_is_fatal(error) != 0);
-  rd_kafka_error_destroy(error);
+  const auto st = kafka::produce(impl_->rk, topic, key, value, headers, opaque_of(tag));
+  if (st.ok()) return kafka_outcome{};
+  auto o = classify_kafka_error(st.code, st.retriable, st.fatal);
   if (o.code == RD_KAFKA_RESP_ERR__FATAL) impl::name_fatal_cause(impl_->rk, o);
   return o;
 }

@@ -120,7 +120,8 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   p->fwd = std::make_unique<forwarder::forwarder>(
       config.kafka, *p->outbox,
       forwarder::storage_reporter{[failures](const core::error& e) { (void)failures->failed(storage_step::forward, e); },
-                       [failures] { failures->succeeded(storage_step::forward); }});
+                       [failures] { failures->succeeded(storage_step::forward); }},
+      decide_kafka);  // Kafka failures: failure_policy.hpp
   auto* fwd = p->fwd.get();
   const std::size_t collars = registry->collar_count();
   p->sink = std::make_unique<ingest>(*p->outbox, event_factory(config.gateway_id), *p->clock_monitor,

@@ -1,5 +1,7 @@
 #include "herd/gateway/failure_policy.hpp"
 
+#include "herd/forwarder/kafka_producer.hpp"
+
 namespace herd::gateway {
 
 const char* to_string(decision d) {
@@ -27,6 +29,22 @@ decision decide(const core::error& e) {
     case core::error_kind::fatal: break;
   }
   return decision::stop;
+}
+
+forwarder::kafka_action decide_kafka(forwarder::kafka_origin where, const forwarder::kafka_outcome& o) {
+  using forwarder::kafka_action;
+  using forwarder::kafka_verdict;
+  switch (where) {
+    case forwarder::kafka_origin::produce_call:
+      switch (o.verdict) {
+        case kafka_verdict::retry: return kafka_action::retry;
+        case kafka_verdict::rejected: return kafka_action::dead_letter;
+        default: return kafka_action::rebuild;
+      }
+    case forwarder::kafka_origin::delivery_report: return kafka_action::rebuild;
+    case forwarder::kafka_origin::client_error: break;
+  }
+  return o.verdict == kafka_verdict::fatal ? kafka_action::rebuild : kafka_action::retry;
 }
 
 void failure_policy::on_stop(std::function<void(const core::error&)> fn) {

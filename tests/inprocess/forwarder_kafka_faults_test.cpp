@@ -12,8 +12,11 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <herd/cloud/dev_kafka.hpp>
 #include <herd/test_support/kafka_reader.hpp>
@@ -25,6 +28,7 @@
 #include "herd/core/logging.hpp"
 #include "herd/forwarder/forwarder.hpp"
 #include "herd/forwarder/kafka_producer.hpp"
+#include "herd/gateway/failure_policy.hpp"
 
 #include "envelopes.hpp"
 
@@ -46,6 +50,7 @@ struct fault_run {
 
 // Starts a one-broker dev Kafka and an outbox of k_events events of 10 animals, lets `inject`
 // script the faults, forwards, and reads the topic back.
+// The forwarder decides with the gateway's decide_kafka, as in herdgate.
 fault_run run_with(const std::function<void(rd_kafka_mock_cluster_t*)>& inject,
                    const std::function<void(const forwarder::forwarder&)>& during = {}) {
   test_support::temp_dir dir;
@@ -59,7 +64,7 @@ fault_run run_with(const std::function<void(rd_kafka_mock_cluster_t*)>& inject,
 
   forwarder::forwarder_options o;
   o.bootstrap = (*kafka)->bootstrap();
-  forwarder::forwarder fwd(o, outbox);
+  forwarder::forwarder fwd(o, outbox, {}, gateway::decide_kafka);
   REQUIRE(fwd.start().ok());
   if (during) during(fwd);
   fault_run run;
@@ -183,4 +188,72 @@ TEST_CASE("Kafka faults in-process: a fatal producer error is reported by its ca
   CHECK(!fatal()->fatal_reason.empty());
   (*p)->purge_all();
   (*p)->poll(0ms);
+}
+
+TEST_CASE("Kafka faults in-process: the forwarder asks the composition root's decider, and its stop halts producing") {
+  // A decider that says stop to every failure: the forwarder must neither rebuild (what
+  // gateway::decide_kafka would have it do) nor produce again; the refused events stay.
+  test_support::temp_dir dir;
+  auto kafka = cloud::dev_kafka::start({.brokers = 1, .topics = {{"herd.events", 1}, {"herd.events.dlq", 1}}});
+  REQUIRE(kafka.ok());
+  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
+  REQUIRE(ob.ok());
+  auto& outbox = **ob;
+  test::append_envelopes(outbox, k_events);
+  rd_kafka_mock_push_request_errors((*kafka)->mock(), k_produce_api, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+
+  std::mutex mu;
+  std::vector<std::pair<forwarder::kafka_origin, std::string>> asked;
+  forwarder::forwarder_options o;
+  o.bootstrap = (*kafka)->bootstrap();
+  forwarder::forwarder fwd(o, outbox, {}, [&](forwarder::kafka_origin where, const forwarder::kafka_outcome& e) {
+    std::lock_guard lock(mu);
+    asked.emplace_back(where, e.name);
+    return forwarder::kafka_action::stop;
+  });
+  REQUIRE(fwd.start().ok());
+  REQUIRE(test_support::wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return !asked.empty();
+      },
+      5s));
+  REQUIRE(test_support::wait_until([&] { return fwd.stats().in_flight == 0; }, 5s));
+  const auto delivered = fwd.stats().delivered;
+  CHECK(delivered < static_cast<std::uint64_t>(k_events));
+  // New events, which a running forwarder would produce at once (the broker accepts them): halted,
+  // it produces nothing. With gateway::decide_kafka everything arrives within ~1 s after such a
+  // refusal (the test "topic authorization failures ...").
+  const auto asked_then = [&] {
+    std::lock_guard lock(mu);
+    return asked.size();
+  }();
+  test::append_envelopes(outbox, 10);
+  fwd.notify();
+  // Not produced: no delivery, and no produce call for the decider to judge either (the producer
+  // is fatal after the refusal, so a produce call would fail and be asked about).
+  CHECK_FALSE(test_support::wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return fwd.stats().delivered > delivered || asked.size() > asked_then;
+      },
+      1s));
+  const auto s = fwd.stats();
+  CHECK(s.producer_rebuilds == 0);
+  CHECK(s.in_flight == 0);
+  CHECK(outbox.depth().value() == k_events + 10 - delivered);
+  fwd.stop(1s);
+  std::lock_guard lock(mu);
+  INFO("first question: " << forwarder::to_string(asked.front().first) << " " << asked.front().second);
+  CHECK(!asked.front().second.empty());
+}
+
+TEST_CASE("forwarder: start() refuses to run without a Kafka decider") {
+  test_support::temp_dir dir;
+  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string()});
+  REQUIRE(ob.ok());
+  forwarder::forwarder fwd({}, **ob, {}, {});
+  const auto st = fwd.start();
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.err().message.find("decider") != std::string::npos);
 }

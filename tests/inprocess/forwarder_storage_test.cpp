@@ -18,6 +18,7 @@
 #include "herd/core/uuid.hpp"
 #include "herd/gateway/event_factory.hpp"
 #include "herd/forwarder/forwarder.hpp"
+#include "herd/gateway/failure_policy.hpp"
 
 #include "envelopes.hpp"
 
@@ -45,7 +46,7 @@ TEST_CASE("storage steps after a Kafka ack are retried through a full disk until
   rd_kafka_mock_broker_set_rtt(mc, 1, 300);
   forwarder::forwarder_options o;
   o.bootstrap = (*kafka)->bootstrap();
-  forwarder::forwarder fwd(o, outbox);
+  forwarder::forwarder fwd(o, outbox, {}, gateway::decide_kafka);
   REQUIRE(fwd.start().ok());
   REQUIRE(test_support::wait_until([&] { return fwd.stats().in_flight == n; }, 5s));
   vfs.set(test_support::storage_fault::full);

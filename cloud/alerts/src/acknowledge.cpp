@@ -10,6 +10,7 @@
 #include "herd/core/time_format.hpp"
 #include "herd/core/uuid.hpp"
 #include "herd/events/v1/alert.pb.h"
+#include "herd/kafka/record.hpp"
 #include "kafka_util.hpp"
 
 namespace herd::alerts {
@@ -66,8 +67,8 @@ class kafka_acknowledger final : public acknowledger {
     env.SerializeToString(&value);
     auto state = std::make_shared<pending>();
     auto* opaque = new std::shared_ptr<pending>(state);
-    const auto err = detail::produce(rk_, o_.topic, RD_KAFKA_PARTITION_UA, a.animal_id, value,
-                                     acknowledgement_headers(env), opaque);
+    const auto err = kafka::produce(rk_, o_.topic, a.animal_id, value,
+                                    acknowledgement_headers(env), opaque).code;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       delete opaque;
       return core::error::retriable(std::string("acknowledge: produce: ") + rd_kafka_err2str(err));

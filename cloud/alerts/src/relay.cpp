@@ -12,6 +12,7 @@
 
 #include "herd/core/logging.hpp"
 #include "herd/events/v1/envelope.pb.h"
+#include "herd/kafka/record.hpp"
 #include "kafka_util.hpp"
 #include "tail_scan.hpp"
 
@@ -203,8 +204,8 @@ struct relay::impl {
       }
       auto headers = m.headers;
       headers.emplace_back("herd_outbox_seq", std::to_string(m.seq));
-      const auto err = detail::produce(rk, m.topic, RD_KAFKA_PARTITION_UA, m.key, m.value, headers,
-                                       reinterpret_cast<void*>(static_cast<std::intptr_t>(m.seq)));
+      const auto err = kafka::produce(rk, m.topic, m.key, m.value, headers,
+                                      reinterpret_cast<void*>(static_cast<std::intptr_t>(m.seq))).code;
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // poll below makes room
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ++stats.produce_errors;

@@ -1,9 +1,13 @@
 // The decision point (failure_policy) and what /health and /metrics make of it.
 #include <doctest/doctest.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
+#include <string>
 
 #include "herd/core/clock.hpp"
+#include "herd/forwarder/kafka_producer.hpp"
 #include "herd/gateway/failure_policy.hpp"
 #include "herd/gateway/observability.hpp"
 
@@ -40,6 +44,51 @@ TEST_CASE("decide: the class decides, the code only describes") {
   }
   CHECK(core::error::fatal("x", "outbox.io").module() == "outbox");
   CHECK(core::error::fatal("x").module().empty());
+}
+
+TEST_CASE("decide_kafka: what the forwarder does with each Kafka failure, by where it came from") {
+  using forwarder::kafka_action;
+  using forwarder::kafka_origin;
+  struct row {
+    kafka_origin where;
+    rd_kafka_resp_err_t err;
+    bool retriable, fatal;  // librdkafka's flags (a produce call's; reports carry none)
+    kafka_action action;
+  };
+  const row table[] = {
+      // A produce call: the record was not queued, no report will come.
+      {kafka_origin::produce_call, RD_KAFKA_RESP_ERR__QUEUE_FULL, false, false, kafka_action::retry},
+      {kafka_origin::produce_call, RD_KAFKA_RESP_ERR__TRANSPORT, true, false, kafka_action::retry},
+      {kafka_origin::produce_call, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, false, false, kafka_action::dead_letter},
+      {kafka_origin::produce_call, RD_KAFKA_RESP_ERR_INVALID_RECORD, false, false, kafka_action::dead_letter},
+      {kafka_origin::produce_call, RD_KAFKA_RESP_ERR__FATAL, false, true, kafka_action::rebuild},
+      {kafka_origin::produce_call, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, false, false, kafka_action::rebuild},
+      // A delivery report: the event stays in the outbox; only a rebuild resends it in order. Even
+      // MSG_SIZE_TOO_LARGE: from a broker it applies to a whole request, never a dead letter.
+      {kafka_origin::delivery_report, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, false, false, kafka_action::rebuild},
+      {kafka_origin::delivery_report, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, false, false, kafka_action::rebuild},
+      {kafka_origin::delivery_report, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, false, false, kafka_action::rebuild},
+      {kafka_origin::delivery_report, RD_KAFKA_RESP_ERR__QUEUE_FULL, false, false, kafka_action::rebuild},
+      // A client error: librdkafka reconnects by itself; only a fatal one needs a new producer.
+      {kafka_origin::client_error, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, true, false, kafka_action::retry},
+      {kafka_origin::client_error, RD_KAFKA_RESP_ERR__TRANSPORT, true, false, kafka_action::retry},
+      {kafka_origin::client_error, RD_KAFKA_RESP_ERR__FATAL, false, true, kafka_action::rebuild},
+  };
+  for (const auto& r : table) {
+    const auto o = forwarder::classify_kafka_error(r.err, r.retriable, r.fatal);
+    CAPTURE(forwarder::to_string(r.where));
+    CAPTURE(o.name);
+    CHECK(std::string(forwarder::to_string(decide_kafka(r.where, o))) == forwarder::to_string(r.action));
+  }
+  // Never stop: Kafka being away is what the outbox is for.
+  for (const auto where : {kafka_origin::produce_call, kafka_origin::delivery_report, kafka_origin::client_error}) {
+    for (const auto v : {forwarder::kafka_verdict::retry, forwarder::kafka_verdict::rejected,
+                         forwarder::kafka_verdict::fatal}) {
+      forwarder::kafka_outcome o;
+      o.verdict = v;
+      CHECK(decide_kafka(where, o) != kafka_action::stop);
+    }
+  }
 }
 
 TEST_CASE("a blocked step shows its cause and since when, and a fatal error stops once") {

@@ -92,6 +92,8 @@ struct dead_letter {
   bool forwarded = false;        // copied to the dead-letter Kafka topic
 };
 
+struct outbox_test_access;  // defined by the tests that read private counters
+
 class outbox {
  public:
   static core::result<std::unique_ptr<outbox>> open(const outbox_options& options);
@@ -136,8 +138,6 @@ class outbox {
   // the outbox remembers each key's last appended seq. Only the first call scans the records that
   // were already in the file at open (once per process).
   core::result<backlog_split> split_backlog(std::uint64_t after_seq);
-  // Checkpoints run by the timed checkpointer since open (for tests and monitoring).
-  std::uint64_t timed_checkpoints() const;
 
   const open_report& report() const;  // what open() found; fixed after open
   // Events deleted unacknowledged by full_policy::evict_oldest since open.
@@ -174,7 +174,6 @@ class outbox {
                                              const std::string& payload, std::int64_t received_ms);
   // Dead letters deleted, or refused, before Kafka had them, since open.
   std::uint64_t dead_letters_dropped() const;
-  std::uint64_t dead_letter_count() const;  // in the table now
   // Oldest first; only those not yet forwarded when `unforwarded_only`.
   core::result<std::vector<dead_letter>> dead_letters(bool unforwarded_only, std::size_t limit);
   core::status mark_dead_letters_forwarded(std::span<const std::int64_t> ids);
@@ -182,6 +181,10 @@ class outbox {
  private:
   struct impl;
   explicit outbox(std::unique_ptr<impl> p);
+  // Checkpoints run by the timed checkpointer since open: what the durability test observes
+  // (tests/unit/buffer/outbox_durability_test.cpp, through outbox_test_access). Any thread.
+  std::uint64_t timed_checkpoints() const;
+  friend struct outbox_test_access;
   std::unique_ptr<impl> impl_;
 };
 

@@ -15,10 +15,12 @@
 // animal (idempotent, acks=all, Java-compatible murmur2 partitioner), serves delivery reports and
 // deletes acknowledged rows. Messages never time out inside librdkafka (message.timeout.ms=0):
 // while Kafka is unreachable they wait in a bounded in-flight window and the rest waits in the
-// outbox. A failed delivery, a fatal producer error or a possible gap rebuilds the producer (with
-// backoff while it keeps failing) and resends every unacknowledged event from the oldest, in
-// order, with its original event_id. Nothing leaves the outbox without a Kafka ack, except a record
-// the client itself refuses (over message.max.bytes), which becomes a dead letter.
+// outbox. What a Kafka failure leads to is the composition root's decision (kafka_decider below);
+// with herdgate's (gateway::decide_kafka) a failed delivery, a fatal producer error or a possible
+// gap rebuilds the producer (with backoff while it keeps failing) and resends every unacknowledged
+// event from the oldest, in order, with its original event_id. Nothing leaves the outbox without a
+// Kafka ack, except a record the client itself refuses (over message.max.bytes), which becomes a
+// dead letter.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -97,13 +99,46 @@ struct storage_reporter {
   std::function<void()> succeeded;
 };
 
+// Kafka decisions (DESIGN.md, "Failures": adapters classify, the composition root decides). The
+// producer adapter classifies each failure (kafka_producer.hpp: kafka_outcome); the forwarder asks
+// the composition root's kafka_decider what to do with it (herdgate: gateway::decide_kafka in
+// failure_policy.hpp). Not asked: _QUEUE_FULL on a produce call (the in-flight window is full: flow
+// control, produced again after a poll), purged reports (our own teardown), and the records of the
+// dead-letter topic (a dead letter is never dropped: always retried).
+struct kafka_outcome;
+enum class kafka_origin {
+  produce_call,     // handing an outbox event to librdkafka failed; no delivery report will come
+  delivery_report,  // Kafka did not acknowledge an event that was produced
+  client_error,     // the producer's error callback: not about one record
+};
+const char* to_string(kafka_origin o);
+enum class kafka_action {
+  retry,        // keep the event in the outbox and try again later with the same producer: a
+                // produce call after 100 ms; a client error is waited out (librdkafka reconnects)
+  rebuild,      // drop the producer and resend every unacknowledged event from the oldest, in
+                // order, with backoff (100 ms doubling to 30 s) while rebuilds keep failing
+  dead_letter,  // keep the event's bytes as a dead letter and delete it from the outbox
+  stop,         // produce nothing more until stop(); reports of what is in flight are still served
+                // and acknowledged events deleted. The decider that says so ends the process.
+};
+const char* to_string(kafka_action a);
+// Called on the forwarder thread (inside the producer's poll for reports and client errors); must
+// not block or call back into the forwarder. Not every action fits every origin: for a delivery
+// report, retry and dead_letter mean rebuild (a failed delivery is resent in order only by a
+// rebuild, and nothing leaves the outbox without an ack); for a client error, dead_letter means
+// retry (there is no record).
+using kafka_decider = std::function<kafka_action(kafka_origin, const kafka_outcome&)>;
+
 class forwarder {
  public:
-  forwarder(forwarder_options options, buffer::outbox& outbox, storage_reporter reporter = {});
+  // `decide` is required: start() fails without it (the composition root decides, not the loop).
+  forwarder(forwarder_options options, buffer::outbox& outbox, storage_reporter reporter, kafka_decider decide);
   ~forwarder();
   forwarder(const forwarder&) = delete;
   forwarder& operator=(const forwarder&) = delete;
 
+  // Creates the producer and starts the forwarder thread. Fatal error: no decider, already
+  // started, or librdkafka refuses the configuration. Does not wait for Kafka.
   core::status start();
   // Wakes the forwarder: new rows were appended. Any thread.
   void notify();

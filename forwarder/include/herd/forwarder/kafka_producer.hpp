@@ -1,7 +1,8 @@
 #pragma once
 // The Kafka producer adapter: one librdkafka idempotent producer (configuration: producer_config),
-// which only classifies what Kafka makes of each record. It decides nothing: the forwarder loop
-// (forwarder.cpp) chooses to resend, dead-letter or rebuild (DESIGN.md, "Failures").
+// which only classifies what Kafka makes of each record. It decides nothing: the composition
+// root's kafka_decider (forwarder.hpp; herdgate: gateway::decide_kafka) chooses to retry,
+// dead-letter, rebuild or stop, and the forwarder loop does it (DESIGN.md, "Failures").
 //
 // Thread: produce(), poll() and purge_all() on one thread (the forwarder's); the handlers run
 // inside poll() on that thread. librdkafka's own log lines come from its threads into `log`.

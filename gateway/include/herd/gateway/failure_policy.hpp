@@ -18,6 +18,7 @@
 
 #include "herd/core/clock.hpp"
 #include "herd/core/result.hpp"
+#include "herd/forwarder/forwarder.hpp"
 
 namespace herd::gateway {
 
@@ -31,6 +32,19 @@ const char* to_string(decision d);
 // retriable -> retry, permanent -> dead_letter, fatal -> stop. The whole table, on purpose: codes
 // refine what is shown and counted, never the action (README lists the codes per class).
 decision decide(const core::error& e);
+
+// What the forwarder does with a Kafka failure the producer adapter classified (README, "Failure
+// handling", Kafka; forwarder.hpp, kafka_decider). Kafka being away is what the outbox is for, and
+// a producer can always be made anew, so this never answers stop (the gateway passes it to the
+// forwarder as its kafka_decider as it is):
+//   produce call:    retry -> retry (100 ms later), rejected -> dead_letter (the client refuses this
+//                    record alone, e.g. over message.max.bytes), fatal -> rebuild;
+//   delivery report: every failure -> rebuild (resend from the oldest unacknowledged event, in
+//                    order; a broker's MSG_SIZE_TOO_LARGE applies to a whole request, so even
+//                    rejected is never a dead letter here);
+//   client error:    fatal -> rebuild, the rest -> retry (librdkafka reconnects by itself).
+// Pure; any thread.
+forwarder::kafka_action decide_kafka(forwarder::kafka_origin where, const forwarder::kafka_outcome& o);
 
 // Where a storage step failed; each place is blocked or not on its own.
 enum class storage_step {

@@ -1,0 +1,121 @@
+#pragma once
+// The forwarder's state and loop (private to herd::forwarder). forwarder.cpp: the loop, the
+// adapter's reports, the producer's lifecycle, plain in-order produce; forwarder_drain.cpp: the
+// backlog drain (drain_planner decides, this runs it); acked_rows: the storage steps after an ack;
+// kafka_error_log: the Kafka errors shown in stats.
+//
+// Thread: everything below "Owned by the forwarder thread" is touched only by it (start() creates
+// the first producer before the thread exists, stop() destroys the last one after joining it).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <spdlog/logger.h>
+
+#include "acked_rows.hpp"
+#include "herd/core/clock.hpp"
+#include "herd/core/logging.hpp"
+#include "herd/forwarder/drain_planner.hpp"
+#include "herd/forwarder/forwarder.hpp"
+#include "herd/forwarder/kafka_producer.hpp"
+#include "kafka_error_log.hpp"
+
+namespace herd::forwarder {
+
+struct forwarder::impl {
+  using steady = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds k_rebuild_backoff_min{100};
+  static constexpr std::chrono::milliseconds k_rebuild_backoff_max{30000};
+  static constexpr std::chrono::milliseconds k_max_wait{1000};  // the loop wakes at least this often
+
+  forwarder_options opts;
+  buffer::outbox& outbox;
+  storage_reporter reporter;
+  kafka_decider decider;
+  std::shared_ptr<spdlog::logger> log = core::module_logger("forwarder");
+  core::system_clock wall;  // stamps Kafka errors (last_kafka_error_ms)
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  bool dirty = true;  // the outbox may have rows we have not produced yet
+  std::chrono::milliseconds drain{0};
+  std::thread thread;
+
+  // Owned by the forwarder thread.
+  std::unique_ptr<kafka_producer> producer;
+  std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
+  std::size_t in_flight = 0;
+  std::set<std::int64_t> dl_in_flight;
+  acked_rows acks;  // acknowledged, to be deleted / marked forwarded
+  bool rebuild = false;
+  bool halted = false;  // the decider said stop: nothing more is produced
+  bool kafka_down_logged = false;
+
+  // Backlog drain (see the header): the planner keeps the split, the held events, the release
+  // order and the rate. While draining, `cursor` walks the backlog (..., backlog_end] and the
+  // planner's live cursor the live events after it.
+  core::boot_clock mono;  // the planner's clock (monotonic ms)
+  drain_planner planner;
+  std::uint64_t produced = 0;  // events handed to librdkafka (not dead-lettered ones)
+  std::chrono::milliseconds rebuild_backoff = k_rebuild_backoff_min;
+  steady::time_point next_rebuild_at{};    // a failing producer is rebuilt no sooner than this
+  steady::time_point fill_paused_until{};  // after an outbox error, read again no sooner than this
+  steady::time_point next_dead_letter_scan{};
+
+  // Read by stats() on any thread.
+  std::atomic<std::uint64_t> rebuilds{0}, in_flight_gauge{0};
+  std::atomic<std::int64_t> heartbeat{0};
+  std::atomic<bool> draining_gauge{false};
+  std::atomic<std::uint64_t> held_gauge{0}, drains{0}, pending_gauge{0};
+  std::atomic<std::uint64_t> acked_through_gauge{0};  // forwarder_stats::acked_through
+  kafka_error_log errors;  // Kafka errors (delivery reports, error callback, produce calls)
+
+  impl(forwarder_options o, buffer::outbox& ob, storage_reporter r, kafka_decider d);
+  static drain_limits limits_of(const forwarder_options& o);
+
+  void kafka_error(const std::string& name, const std::string& message) {
+    errors.error(name, message, wall.now_ms(), steady::now());
+  }
+  void beat() {
+    heartbeat.store(std::chrono::duration_cast<std::chrono::milliseconds>(steady::now().time_since_epoch()).count());
+  }
+  void storage_failed(const core::error& e) {
+    if (reporter.failed) reporter.failed(e);
+  }
+
+  // forwarder.cpp: asks the decider, fitting its answer to the origin (forwarder.hpp, kafka_decider).
+  kafka_action decide(kafka_origin where, const kafka_outcome& o);
+  void halt(kafka_origin where, const kafka_outcome& o);
+
+  // forwarder.cpp: the adapter's reports (inside producer->poll(), on this thread), the producer.
+  void delivered_cb(record_tag tag, const kafka_outcome& o);
+  void error_cb(const kafka_outcome& o);
+  core::status create_producer();
+  void destroy_producer();
+  void rebuild_producer();
+  // Runs the storage steps that are due (`force`: now) and refreshes the gauges.
+  void apply_acks(bool force = false);
+
+  // forwarder.cpp: producing.
+  bool move_to_dead_letters(const buffer::record& r, const std::string& reason);
+  bool produce_event(const buffer::record& r);
+  void fill_in_order(bool gate);
+  void forward_dead_letters();
+  void run();
+
+  // forwarder_drain.cpp: the backlog drain.
+  core::result<buffer::outbox::backlog_split> split_backlog();
+  void start_drain();
+  bool release_held();
+  void fill_backlog();
+  void fill_window();
+};
+
+}  // namespace herd::forwarder
