@@ -32,11 +32,13 @@ bool herd_fresh(const animal_state& s, std::int64_t now) {
   return s.herd.at_ms != 0 && now - s.herd.at_ms <= th::herd_context_max_age_ms && now >= s.herd.at_ms - th::herd_context_max_age_ms;
 }
 
-// Coefficient of variation (%) of the daily rumination or steps over the 7 days before `day`;
-// 0 with fewer than 5 days.
-std::int32_t daily_cv_pct(const animal_state& s, std::int64_t day, bool steps) {
+// Coefficient of variation (%) of the daily rumination or steps over the 10 days before `day`,
+// leaving out the depressed days of `skip` (a calving or an illness is not the animal's normal
+// variation); 0 with fewer than 5 days.
+std::int32_t daily_cv_pct(const animal_state& s, std::int64_t day, bool steps, const day_mask& skip) {
   std::vector<double> v;
-  for (std::int64_t d = day - 7; d < day; ++d) {
+  for (std::int64_t d = day - th::rumination_sd_days; d < day; ++d) {
+    if (skip.has(d)) continue;
     if (const auto f = figures_of_day(s, d)) v.push_back(steps ? f->steps : f->rum_min);
   }
   if (v.size() < 5) return 0;
@@ -150,19 +152,23 @@ void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& o
 
 void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
   const std::int64_t H = hour_of(now);
-  const flow f = vs_baseline(s, signal::rumination, H - 23, H);
+  // The baseline leaves out the days of a calving or an earlier illness (signals.hpp): a fresh
+  // cow's ketosis (HERD.md: 5-20 days in milk) is measured against her healthy days.
+  const day_mask skip = depressed_days(s, day_of(now));
+  const flow f = vs_baseline(s, signal::rumination, H - 23, H, 7, 4, &skip);
   if (f.covered_s < th::rumination_min_covered_s || f.expected <= 0) return;
   const std::int32_t drop = 100 - f.pct() - herd_rum_drop(s, now);
-  const flow a24 = vs_baseline(s, signal::steps, H - 23, H);
+  const flow a24 = vs_baseline(s, signal::steps, H - 23, H, 7, 4, &skip);
   const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
   alert* open = find_open(s, alert_kind::rumination_drop);
   // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a
-  // larger share of a low ruminator's day: the thresholds grow with it. Measured on the 7 days
+  // larger share of a low ruminator's day: the thresholds grow with it. Measured on up to 10 days
   // before the last 2: a ketosis lowers rumination over 2 days (HERD.md: ~30 % lower), and
-  // those days, counted as "variation", raised the threshold above the drop they showed.
+  // those days, counted as "variation", raised the threshold above the drop they showed. Days
+  // of a calving or an illness (the mask) are not the cow's variation either.
   const std::int64_t sd_day = day_of(now) - th::rumination_sd_lag_days;
-  const std::int32_t rum_sd = std::max(daily_cv_pct(s, sd_day, false), th::rumination_min_cv_pct);
-  const std::int32_t act_sd = std::max(daily_cv_pct(s, sd_day, true), th::activity_min_cv_pct);
+  const std::int32_t rum_sd = std::max(daily_cv_pct(s, sd_day, false, skip), th::rumination_min_cv_pct);
+  const std::int32_t act_sd = std::max(daily_cv_pct(s, sd_day, true, skip), th::activity_min_cv_pct);
   const bool by_rumination = drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10);
   // The health index (HERD.md's anchor: a rumination+activity index): both drops in units of the
   // own day-to-day variation, summed, so a deeper rumination drop makes up for a smaller

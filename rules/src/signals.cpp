@@ -1,5 +1,9 @@
 #include "signals.hpp"
 
+#include <algorithm>
+#include <vector>
+
+#include "herd/rules/thresholds.hpp"
 #include "herd/rules/windows.hpp"
 
 namespace herd::rules::detail {
@@ -44,8 +48,34 @@ std::optional<std::int32_t> temp_excess(const animal_state& s, std::int64_t from
   return static_cast<std::int32_t>(sum / n);
 }
 
+day_mask depressed_days(const animal_state& s, std::int64_t today) {
+  day_mask m;
+  m.first_day = today - 31;
+  std::vector<std::int32_t> rum;
+  for (std::int64_t d = today - k_day_window; d < today; ++d) {
+    if (const auto f = figures_of_day(s, d)) rum.push_back(f->rum_min);
+  }
+  if (rum.size() >= static_cast<std::size_t>(thresholds::baseline_depressed_min_days)) {
+    std::vector<std::int32_t> sorted = rum;
+    std::sort(sorted.begin(), sorted.end());
+    const std::int64_t ref = sorted[sorted.size() / 2];
+    for (std::int64_t d = today - k_day_window; d < today; ++d) {
+      const auto f = figures_of_day(s, d);
+      if (f && std::int64_t{f->rum_min} * 100 < ref * (100 - thresholds::baseline_depressed_pct)) m.set(d);
+    }
+  }
+  for (const alert& a : s.alerts) {
+    if (a.kind != alert_kind::calving) continue;
+    for (std::int64_t d = day_of(a.started_at_ms - thresholds::baseline_calving_before_ms);
+         d <= day_of(a.started_at_ms + thresholds::baseline_calving_after_ms); ++d) {
+      if (d < today) m.set(d);
+    }
+  }
+  return m;
+}
+
 flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour, int days,
-                 int min_days) {
+                 int min_days, const day_mask* skip) {
   const auto value = [&](const hour_bucket& b) -> std::int64_t {
     return sig == signal::steps ? b.steps : b.rum_deci_min;
   };
@@ -58,6 +88,7 @@ flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std:
     for (int d = 1; d <= days; ++d) {
       const hour_bucket* p = find_hour(s, h - 24 * d);
       if (p == nullptr || p->covered_s < 1800) continue;
+      if (skip != nullptr && skip->has(day_of(p->hour * k_hour_ms))) continue;
       ref_v += value(*p);
       ref_cov += p->covered_s;
       ++used;

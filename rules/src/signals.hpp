@@ -37,7 +37,33 @@ struct flow {
   std::int32_t pct() const { return expected > 0 ? static_cast<std::int32_t>(actual * 100 / expected) : 100; }
 };
 enum class signal { steps, rumination };
+
+// Days (UTC, since the epoch) that must not be part of a rumination baseline: the animal's
+// rumination was depressed then (a calving, an illness), so a baseline holding them is already
+// low and a new drop against it looks small (a fresh cow's ketosis 5-20 days after calving,
+// HERD.md, has its calving in the 7-day baseline). A day is left out when
+// - its rumination is >= thresholds::baseline_depressed_pct below the median of the animal's
+//   daily rumination over the days kept (k_day_window), or
+// - it is within the calving hours of a calving alert (HERD.md: rumination -33 % over the
+//   calving day, -27 % in its last 6 h; the alert comes hours before the birth).
+// Bit i of `bits` = day first_day + i.
+struct day_mask {
+  std::int64_t first_day = 0;
+  std::uint32_t bits = 0;
+  bool has(std::int64_t day) const {
+    const std::int64_t i = day - first_day;
+    return i >= 0 && i < 32 && ((bits >> i) & 1U) != 0;
+  }
+  void set(std::int64_t day) {
+    const std::int64_t i = day - first_day;
+    if (i >= 0 && i < 32) bits |= 1U << i;
+  }
+};
+// The mask for rules evaluated on `today` (days before it only).
+day_mask depressed_days(const animal_state& s, std::int64_t today);
+
+// `skip`: baseline days left out (the hours of those UTC days), nullptr = none.
 flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour,
-                 int days = 7, int min_days = 4);
+                 int days = 7, int min_days = 4, const day_mask* skip = nullptr);
 
 }  // namespace herd::rules::detail

@@ -64,17 +64,22 @@ inline constexpr std::int32_t rumination_index_pct = 35;
 inline constexpr std::int32_t rumination_index_min_drop_pct = 20;
 inline constexpr std::int32_t rumination_index_min_act_pct = 10;
 // Thresholds grow with the animal's own day-to-day variation (coefficient of variation of 7
-// days): rumination alone >= 3.5 CV; the index: rumination >= 2 CV and the two drops, each in
-// CVs of its signal, summing to >= 5 (2.5 each on average) [guess: herd-eval showed low
+// days): rumination alone >= 3.5 CV; the index: rumination >= 1.5 CV and the two drops, each in
+// CVs of its signal, summing to >= 4 (2 each on average) [guess: herd-eval showed low
 // ruminators (HERD.md: range 400-600, between cows SD 70-90 min/day) vary over 13 % from day to
-// day].
+// day]. 4, not 5: the variation is now measured on healthy days only (depressed days left out),
+// so it is no longer inflated by a calving or an illness; herd-eval at 5 missed ketoses of
+// -25..-29 % with activity -15 % whose drops were ~2 CVs each.
 inline constexpr std::int32_t rumination_sd_factor_x10 = 35;
-inline constexpr std::int32_t rumination_index_rum_sd_x10 = 20;
-inline constexpr std::int32_t rumination_index_sd_sum_x10 = 50;
-// The variation is measured on the 7 days before the last 2, so that the first days of a
+inline constexpr std::int32_t rumination_index_rum_sd_x10 = 15;
+inline constexpr std::int32_t rumination_index_sd_sum_x10 = 40;
+// The variation is measured on the days before the last 2, so that the first days of a
 // decline (HERD.md: ketosis lowers rumination ~30 %; our simulator's over 2 days [guess]) do not
 // count as the animal's normal variation. [guess]
 inline constexpr int rumination_sd_lag_days = 2;
+// ... over up to 10 days, the depressed ones left out (signals.hpp depressed_days), at least 5
+// [guess: 5-7 days give a noisy estimate; the state keeps 16 days].
+inline constexpr int rumination_sd_days = 10;
 // CV floors: 5-7 days can give an estimate near 0 [guess; HERD.md: within a cow rumination
 // varies 30-50 min/day, ~7-11 % of 441 min; steps "small within a cow"].
 inline constexpr std::int32_t rumination_min_cv_pct = 5;
@@ -82,6 +87,16 @@ inline constexpr std::int32_t activity_min_cv_pct = 3;
 inline constexpr std::int32_t rumination_critical_drop_pct = 40;  // [guess] DA is sharper (HERD.md)
 inline constexpr std::int32_t rumination_clear_drop_pct = 15;     // [guess] hysteresis
 inline constexpr std::int64_t rumination_min_covered_s = 18 * 3600;
+// Baseline days left out (signals.hpp depressed_days): a day whose rumination is >= 20 % below
+// the median of the animal's last 16 days [guess: within a cow rumination varies 30-50 min/day,
+// HERD.md [guess], ~9 % of 441 min, so 20 % is > 2 SD below a healthy day; HERD.md: calving
+// -33 % over the day, ketosis ~30 %]; needs 5 days to judge. And the calving itself: from 20 h
+// before a calving alert to 30 h after it (HERD.md: rumination down over the last 24 h before
+// the birth, the alert comes hours before it; the recovery after it is not given [guess: a day]).
+inline constexpr std::int32_t baseline_depressed_pct = 20;
+inline constexpr int baseline_depressed_min_days = 5;
+inline constexpr std::int64_t baseline_calving_before_ms = 20 * k_hour_ms;
+inline constexpr std::int64_t baseline_calving_after_ms = 30 * k_hour_ms;
 
 // --- lameness ----------------------------------------------------------------------------
 // HERD.md: "activity down and lying up >= 0.6 h/day, several days, own baseline"; lameness
