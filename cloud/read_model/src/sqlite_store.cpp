@@ -160,22 +160,17 @@ core::result<std::vector<alert_row>> sqlite_store::read_alerts(const std::string
 }
 
 core::result<std::vector<outbox_message>> sqlite_store::read_outbox(std::int64_t after_seq, std::size_t limit) {
-  std::vector<outbox_message> out;
   ob_after.bind(1, after_seq);
   ob_after.bind(2, static_cast<std::int64_t>(limit));
-  int rc = 0;
-  while ((rc = ob_after.step()) == SQLITE_ROW) {
+  return read_all<outbox_message>(db, ob_after, [](const sqlite::statement& st) {
     outbox_message m;
-    m.seq = ob_after.column_int(0);
-    m.topic = ob_after.column_text(1);
-    m.key = ob_after.column_blob(2);
-    m.value = ob_after.column_blob(3);
-    m.headers = unpack_headers(ob_after.column_blob(4));
-    out.push_back(std::move(m));
-  }
-  ob_after.reset();
-  if (rc != SQLITE_DONE) return sqlite_error(db, rc, "read outbox");
-  return out;
+    m.seq = st.column_int(0);
+    m.topic = st.column_text(1);
+    m.key = st.column_blob(2);
+    m.value = st.column_blob(3);
+    m.headers = unpack_headers(st.column_blob(4));
+    return m;
+  }, "read outbox");
 }
 
 core::status sqlite_store::delete_outbox(std::int64_t through_seq) {
