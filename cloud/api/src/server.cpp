@@ -2,6 +2,9 @@
 
 #include <httplib.h>
 
+#include <nlohmann/json.hpp>
+
+#include "request_syntax.hpp"
 #include "herd/core/logging.hpp"
 
 namespace herd::api {
@@ -36,11 +39,20 @@ void serve(service& svc, const httplib::Request& in, httplib::Response& out) {
 http_server::http_server(service& svc, std::uint32_t threads) : impl_(std::make_unique<impl>(svc)) {
   auto& h = impl_->http;
   h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  h.set_payload_max_length(64 * 1024);
+  constexpr std::size_t max_body = 64 * 1024;
+  h.set_payload_max_length(max_body);
   h.set_read_timeout(5, 0);
   h.set_write_timeout(5, 0);
   h.set_keep_alive_timeout(5);
   h.set_keep_alive_max_count(100);
+  h.set_pre_routing_handler([](const httplib::Request& in, httplib::Response& out) {
+    const std::vector<std::pair<std::string, std::string>> headers(in.headers.begin(), in.headers.end());
+    const auto bad = detail::check_request_syntax(in.method, headers, max_body);
+    if (!bad) return httplib::Server::HandlerResponse::Unhandled;
+    out.status = bad->status;
+    out.set_content(nlohmann::json{{"error", bad->message}, {"status", bad->status}}.dump(), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   auto handler = [this](const httplib::Request& in, httplib::Response& out) { serve(impl_->svc, in, out); };
   h.Get(".*", handler);
   h.Post(".*", handler);

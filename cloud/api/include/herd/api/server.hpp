@@ -2,8 +2,9 @@
 // herd-api's HTTP listener: cpp-httplib (Debian libcpp-httplib-dev 0.11) in front of
 // service::handle(). Limits: request line and headers 8 KiB (httplib's defaults), bodies 64 KiB,
 // read/write timeouts 5 s, keep-alive 5 s / 100 requests, `threads` workers. Malformed requests
-// get httplib's 400 before our code runs; everything else goes through handle(), which never
-// throws.
+// get httplib's 400 before our code runs; bad framing or header values (src/request_syntax.hpp:
+// invalid or conflicting Content-Length, a body on GET, chunked bodies, control characters) get
+// our 400 / 411 / 413; everything else goes through handle(), which never throws.
 #include <cstdint>
 #include <memory>
 #include <string>
