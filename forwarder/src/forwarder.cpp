@@ -213,6 +213,9 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   }
   ++in_flight;
   ++produced;
+  // In flight from now on, for stats() too: not only after the next poll, whose reports (and the
+  // decider's questions about them) come before the count drops again in apply_acks().
+  in_flight_gauge.store(in_flight);
   return true;
 }
 

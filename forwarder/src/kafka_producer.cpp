@@ -73,6 +73,18 @@ int kafka_fatal_cause(int code, std::string_view reason) {
   return code;
 }
 
+kafka_outcome blame_fatal_cause(kafka_outcome o, int fatal_code, std::string_view fatal_reason) {
+  if (fatal_code == RD_KAFKA_RESP_ERR_NO_ERROR || o.code >= 0 || o.verdict == kafka_verdict::purged) return o;
+  const auto cause = static_cast<rd_kafka_resp_err_t>(kafka_fatal_cause(fatal_code, fatal_reason));
+  o.code = cause;
+  o.name = rd_kafka_err2name(cause);
+  o.message = std::string(fatal_reason);
+  o.fatal_reason = std::string(fatal_reason);
+  o.is_fatal = true;
+  o.verdict = kafka_verdict::fatal;
+  return o;
+}
+
 kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal) {
   const auto err = static_cast<rd_kafka_resp_err_t>(code);
   kafka_outcome o;
@@ -103,11 +115,14 @@ struct kafka_producer::impl {
   rd_kafka_t* rk = nullptr;
 
   // --- librdkafka callbacks (delivery and error: inside rd_kafka_poll, on the polling thread) ---
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* self) {
     auto* p = static_cast<impl*>(self);
     if (!p->h.delivered) return;
-    // A delivery report carries no retriable/fatal flags: the code alone classifies it.
-    p->h.delivered(tag_of(m->_private), classify_kafka_error(m->err, false, false));
+    // A delivery report carries no retriable/fatal flags: the code alone classifies it; a local
+    // error on a fatal producer is a consequence of the fatal error, named by its cause.
+    auto o = classify_kafka_error(m->err, false, false);
+    if (m->err < 0) name_fatal_cause(rk, o);
+    p->h.delivered(tag_of(m->_private), o);
   }
   // librdkafka's own log lines, into ours (called from librdkafka threads; spdlog is thread-safe).
   static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -118,19 +133,13 @@ struct kafka_producer::impl {
                    : level <= 6 ? spdlog::level::info : spdlog::level::debug;
     self->log->log(lvl, "librdkafka {}: {}", fac, buf);
   }
-  // A producer in the fatal state: names the cause (rd_kafka_fatal_error, then what a
-  // _GAPLESS_GUARANTEE wraps), not the wrapper _FATAL: the operator acts on the cause.
+  // A failure of a producer in the fatal state: named by the cause (rd_kafka_fatal_error, then
+  // what a _GAPLESS_GUARANTEE wraps), not by a wrapper or a consequence (blame_fatal_cause): the
+  // operator acts on the cause. Unchanged when the producer is not fatal.
   static void name_fatal_cause(rd_kafka_t* rk, kafka_outcome& o) {
-    char buf[512];
+    char buf[512] = "";
     const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk, buf, sizeof buf);
-    o.fatal_reason = buf;
-    o.is_fatal = true;
-    o.verdict = kafka_verdict::fatal;
-    if (fatal == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    const auto cause = static_cast<rd_kafka_resp_err_t>(kafka_fatal_cause(fatal, buf));
-    o.code = cause;
-    o.name = rd_kafka_err2name(cause);
-    o.message = buf;
+    o = blame_fatal_cause(std::move(o), fatal, buf);
   }
   static void on_error(rd_kafka_t* rk, int err, const char* reason, void* self) {
     auto* p = static_cast<impl*>(self);
@@ -140,6 +149,11 @@ struct kafka_producer::impl {
     o.name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
     o.message = reason;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      // rd_kafka_set_fatal_error0 stores the fatal error before it queues this report, so
+      // rd_kafka_fatal_error names it; if it ever did not, _FATAL stays, still fatal.
+      o.is_fatal = true;
+      o.verdict = kafka_verdict::fatal;
+      o.fatal_reason = reason;
       name_fatal_cause(rk, o);
     } else if (err == RD_KAFKA_RESP_ERR__DESTROY) {
       o.verdict = kafka_verdict::purged;  // our own teardown of this handle, not Kafka's doing
@@ -182,8 +196,10 @@ kafka_outcome kafka_producer::produce(const std::string& topic, std::string_view
                                       record_tag tag) {
   const auto st = kafka::produce(impl_->rk, topic, key, value, headers, opaque_of(tag));
   if (st.ok()) return kafka_outcome{};
+  // A fatal producer refuses with the fatal error's own code (e.g. _GAPLESS_GUARANTEE), flagged
+  // fatal: named by its cause like the client error _FATAL.
   auto o = classify_kafka_error(st.code, st.retriable, st.fatal);
-  if (o.code == RD_KAFKA_RESP_ERR__FATAL) impl::name_fatal_cause(impl_->rk, o);
+  if (o.is_fatal) impl::name_fatal_cause(impl_->rk, o);
   return o;
 }
 

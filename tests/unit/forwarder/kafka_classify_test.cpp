@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <string>
+#include <utility>
 
 #include "herd/forwarder/kafka_producer.hpp"
 
@@ -98,4 +99,59 @@ TEST_CASE("Kafka producer adapter: a gap-less fatal error is named by the broker
   CHECK(forwarder::kafka_fatal_cause(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
                                      reason(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)) ==
         RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+}
+
+// Regression (CI flake of "Kafka refusing every produce is counted by error name and named in
+// /health"): after a broker's refusal made the producer fatal, what the producer reported next
+// was shown under its own name, and /health's kafka_last_error could end on it: a produce call
+// refused with _GAPLESS_GUARANTEE (librdkafka refuses produce calls on a fatal producer with the
+// fatal error's own code, not _FATAL), or delivery reports with _UNKNOWN_PARTITION (librdkafka
+// drops the refused topic's partitions; seen 10 times in one run of that test). Each is a
+// consequence of the fatal error and is now named by its cause; a broker's own error is not.
+TEST_CASE("Kafka producer adapter: failures of a fatal producer are named by the fatal error's cause") {
+  const int gapless = RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE;
+  const std::string reason =
+      std::string("ProduceRequest for herd.events [1] with 10 message(s) failed: ") +
+      rd_kafka_err2str(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) +
+      " (broker 3 PID{Id:436000,Epoch:0}, base seq 0): unable to satisfy gap-less guarantee";
+  const auto blamed = [&](forwarder::kafka_outcome o) { return forwarder::blame_fatal_cause(std::move(o), gapless, reason); };
+  const auto is_cause = [&](const forwarder::kafka_outcome& o) {
+    CHECK(o.name == "TOPIC_AUTHORIZATION_FAILED");
+    CHECK(o.code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    CHECK(o.message == reason);
+    CHECK(o.fatal_reason == reason);
+    CHECK(o.is_fatal);
+    CHECK(o.verdict == kafka_verdict::fatal);
+  };
+  SUBCASE("a produce call refused with the fatal error's own code") {
+    is_cause(blamed(forwarder::classify_kafka_error(gapless, false, true)));
+  }
+  SUBCASE("a delivery report with a local error") {
+    is_cause(blamed(forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, false, false)));
+  }
+  SUBCASE("the client error _FATAL") {
+    is_cause(blamed(forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR__FATAL, false, true)));
+  }
+  SUBCASE("a broker's own error keeps its name") {
+    const auto o = blamed(forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, false, false));
+    CHECK(o.message == rd_kafka_err2str(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED));
+    CHECK(o.fatal_reason.empty());
+  }
+  SUBCASE("our own purge stays purged, an accepted record accepted") {
+    CHECK(blamed(forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR__PURGE_QUEUE, false, false)).verdict ==
+          kafka_verdict::purged);
+    CHECK(blamed(forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR_NO_ERROR, false, false)).ok());
+  }
+  SUBCASE("a producer that is not fatal: unchanged") {
+    const auto o = forwarder::blame_fatal_cause(
+        forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, false, false), 0, "");
+    CHECK(o.name == "_UNKNOWN_PARTITION");
+    CHECK(o.message == rd_kafka_err2str(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION));
+  }
+  SUBCASE("a fatal error that wraps nothing is its own cause") {
+    const auto o = forwarder::blame_fatal_cause(
+        forwarder::classify_kafka_error(RD_KAFKA_RESP_ERR__FATAL, false, true),
+        RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, "Failed to acquire transactional PID from broker");
+    CHECK(o.name == "CLUSTER_AUTHORIZATION_FAILED");
+  }
 }

@@ -65,6 +65,9 @@ struct forwarder_stats {
   std::uint64_t delivered = 0;        // events acknowledged by Kafka and deleted
   std::uint64_t dead_letters_forwarded = 0;
   std::uint64_t producer_rebuilds = 0;
+  // Events handed to librdkafka whose delivery report has not been served: counted from the
+  // produce call, uncounted after the poll that served their reports (and asked the decider about
+  // any failure), so 0 means every report of what was produced has been dealt with.
   std::uint64_t in_flight = 0;
   bool draining = false;         // a backlog is being drained
   std::uint64_t deferred = 0;    // live events held until their animal's backlog is produced

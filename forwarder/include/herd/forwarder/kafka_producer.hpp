@@ -38,7 +38,7 @@ struct kafka_outcome {
   int code = 0;             // librdkafka's rd_kafka_resp_err_t; 0 when accepted
   std::string name;         // rd_kafka_err2name, e.g. "_QUEUE_FULL", "TOPIC_AUTHORIZATION_FAILED"
   std::string message;      // rd_kafka_err2str, or the client error's reason
-  std::string fatal_reason; // rd_kafka_fatal_error's words, for a client error _FATAL
+  std::string fatal_reason; // rd_kafka_fatal_error's words, for a failure of a fatal producer
   bool retriable = false;   // rd_kafka_error_is_retriable (produce calls; false for reports)
   bool is_fatal = false;    // rd_kafka_error_is_fatal (produce calls; true for a client _FATAL)
   bool ok() const { return verdict == kafka_verdict::accepted; }
@@ -61,6 +61,18 @@ kafka_outcome classify_kafka_error(int code, bool retriable, bool fatal);
 // rd_kafka_handle_idempotent_Produce_error). Returns the code whose description is that one, or
 // `code` itself when it is not _GAPLESS_GUARANTEE or its reason names no known error. Pure.
 int kafka_fatal_cause(int code, std::string_view reason);
+
+// A failure reported by a producer that is in the fatal state (rd_kafka_fatal_error gave
+// `fatal_code` and its words `fatal_reason`; 0 when the producer is not fatal), named by that
+// state's cause (kafka_fatal_cause) when it is a consequence of it rather than the broker's own
+// word: the client error _FATAL; a produce call, which librdkafka refuses with the fatal error's
+// own code (rd_kafka_check_produce in src/rdkafka_msg.c: _GAPLESS_GUARANTEE, not _FATAL); a
+// delivery report with a local error (a negative code: e.g. _UNKNOWN_PARTITION when librdkafka
+// drops the partitions of the topic a broker refused, src/rdkafka_topic.c). Then `o` gets the
+// cause's code and name, the fatal reason as its message and fatal_reason, verdict fatal. Broker
+// errors (codes > 0), purged and accepted outcomes, and anything from a producer that is not
+// fatal are returned unchanged. Pure.
+kafka_outcome blame_fatal_cause(kafka_outcome o, int fatal_code, std::string_view fatal_reason);
 
 // Which record a delivery report is for: an outbox event (seq) or a dead letter (its id).
 struct record_tag {
