@@ -86,6 +86,13 @@ int decode(int wait_status) {
   ::dup2(null_fd, STDIN_FILENO);
   ::dup2(log_fd, STDOUT_FILENO);
   ::dup2(log_fd, STDERR_FILENO);
+  // No descriptor of the parent beyond stdio survives the exec. A socket some library opened
+  // without CLOEXEC (librdkafka's mock cluster accepts its connections so) would otherwise stay
+  // open in the child after the parent closed it: a dev Kafka broker set down kept one
+  // connection alive, with no FIN to the gateway, for as long as a herd-sim child lived.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // kernels before 5.11
+  }
   ::execve(path, argv, envp);
   const int err = errno;
   [[maybe_unused]] auto n = ::write(error_pipe, &err, sizeof err);
