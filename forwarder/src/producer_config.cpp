@@ -56,6 +56,12 @@ core::result<rd_kafka_conf_t*> build_producer_conf(const forwarder_options& opts
   // 5 in flight). A request carries up to batch.size per partition, so a farm loses nothing
   // in throughput. The config may raise it.
   if (st) st = set("max.in.flight.requests.per.connection", "1");
+  // A broker that was down is retried at least every 0.5 s (librdkafka doubles the wait from
+  // reconnect.backoff.ms = 100 up to this cap, default 10 s, jitter included: rdkafka_broker.c,
+  // rd_kafka_broker_update_reconnect_backoff). With the default, the partitions of a broker came
+  // back up to 10 s after it did (issue 15); the price is two connection attempts a second per
+  // broker while the farm is offline. The config may override it.
+  if (st) st = set("reconnect.backoff.max.ms", "500");
   for (const auto& [k, v] : opts.properties) if (st) st = set(k, v);
   for (const auto& [k, v] : fixed_kafka_properties()) if (st) st = set(k, v);
   if (!st) {

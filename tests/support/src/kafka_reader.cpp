@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include <librdkafka/rdkafka.h>
 
@@ -140,6 +141,55 @@ bool kafka_reader::read_until(const predicate& done, std::chrono::milliseconds d
     rd_kafka_message_destroy(m);
   }
   return true;
+}
+
+std::vector<partition_resume> partition_resume_seconds(const std::string& bootstrap, const std::string& topic,
+                                                     std::chrono::milliseconds deadline,
+                                                     std::chrono::milliseconds every) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const auto end = t0 + deadline;
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(new_consumer(bootstrap), &rd_kafka_destroy);
+  int partitions = 0;
+  if (!wait_until([&] { return (partitions = partitions_of(rk.get(), topic)) > 0; }, deadline, every)) {
+    throw std::runtime_error("partition_resume_seconds: no partitions for topic '" + topic + "' at " + bootstrap);
+  }
+  // High watermarks of all partitions, or nothing if one query fails (a broker still reconnecting).
+  auto high = [&]() -> std::optional<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> hw(static_cast<std::size_t>(partitions));
+    for (int p = 0; p < partitions; ++p) {
+      std::int64_t lo = 0;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - clock::now()).count();
+      if (left <= 0 || rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &lo, &hw[static_cast<std::size_t>(p)],
+                                                        static_cast<int>(std::min<long long>(left, 1000))) !=
+                           RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return std::nullopt;
+      }
+    }
+    return hw;
+  };
+  std::optional<std::vector<std::int64_t>> base;
+  while (!(base = high()) && clock::now() < end) std::this_thread::sleep_for(every);
+  std::vector<partition_resume> resumed;
+  if (!base) return resumed;
+  for (int p = 0; p < partitions; ++p) {
+    if ((*base)[static_cast<std::size_t>(p)] > 0) resumed.push_back({p, std::nullopt});
+  }
+  std::size_t waiting = resumed.size();
+  while (waiting > 0 && clock::now() < end) {
+    std::this_thread::sleep_for(every);
+    const auto now_hw = high();
+    if (!now_hw) continue;
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    for (auto& r : resumed) {
+      const auto p = static_cast<std::size_t>(r.partition);
+      if (!r.seconds && (*now_hw)[p] > (*base)[p]) {
+        r.seconds = s;
+        --waiting;
+      }
+    }
+  }
+  return resumed;
 }
 
 }  // namespace herd::test_support

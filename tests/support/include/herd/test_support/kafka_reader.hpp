@@ -53,4 +53,21 @@ class kafka_reader {
   std::vector<kafka_record> records_;
 };
 
+// After a Kafka outage: how long until each partition of `topic` grows again. Call it the moment
+// the brokers are back. It asks a client of its own (new connections, so no reconnect backoff
+// left over from the outage) for the high watermark of every partition every `every`, takes the
+// first answer as the baseline, and returns for each partition that was not empty then (one that
+// is empty has no animal of the caller mapped to it) the seconds from the call until its high
+// watermark first exceeds that baseline, nullopt if it did not grow before `deadline`.
+// A producer that resumed before the baseline was read is seen at its next acknowledged batch, so
+// a figure is an upper bound by at most one batch interval. Throws std::runtime_error if the
+// topic has no partitions within `deadline`.
+struct partition_resume {
+  std::int32_t partition = 0;
+  std::optional<double> seconds;
+};
+std::vector<partition_resume> partition_resume_seconds(const std::string& bootstrap, const std::string& topic,
+                                                     std::chrono::milliseconds deadline,
+                                                     std::chrono::milliseconds every = std::chrono::milliseconds(20));
+
 }  // namespace herd::test_support
