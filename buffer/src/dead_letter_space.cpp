@@ -19,9 +19,7 @@ dead_letter_space::dead_letter_space(sqlite3* db, dead_letter_limits limits)
                       " FROM dead_letter WHERE forwarded = ? ORDER BY id LIMIT ?"),
       remove_(db, "DELETE FROM dead_letter WHERE id = ?"),
       prune_(db, "DELETE FROM dead_letter WHERE forwarded = 1 AND id < (SELECT id FROM dead_letter "
-                 "WHERE forwarded = 1 ORDER BY id DESC LIMIT 1 OFFSET ?)") {
-  if (auto st = refresh(); !st) throw std::runtime_error(st.err().message);
-}
+                 "WHERE forwarded = 1 ORDER BY id DESC LIMIT 1 OFFSET ?)") {}
 
 core::status dead_letter_space::refresh() {
   const int rc = totals_.step();

@@ -17,11 +17,11 @@
 
 #include "herd/core/result.hpp"
 #include "herd/sqlite/sqlite_db.hpp"
+#include "outbox_errors.hpp"
 
 namespace herd::buffer::detail {
 
 using sqlite::exec;
-using sqlite::sqlite_error;
 using sqlite::statement;
 
 struct dead_letter_limits {
@@ -33,7 +33,8 @@ struct dead_letter_limits {
 class dead_letter_space {
  public:
   dead_letter_space() = default;
-  // Prepares its statements and reads the current totals. Throws std::runtime_error (statement).
+  // Prepares its statements. Throws std::runtime_error (statement). Call refresh() before use:
+  // it reads the current totals, and its error keeps SQLite's classification (outbox.corrupt).
   dead_letter_space(sqlite3* db, dead_letter_limits limits);
 
   // Inside the insert's transaction: deletes the oldest dead letters (forwarded first) until one

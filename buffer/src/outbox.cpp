@@ -1,10 +1,12 @@
 #include "herd/buffer/outbox.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "outbox_impl.hpp"
+#include "clean_stop.hpp"
 #include "recovery.hpp"
 #include "schema.hpp"
 
@@ -57,7 +59,17 @@ const char* journal_pragma(journal_mode m) {
 }  // namespace
 
 outbox::outbox(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-outbox::~outbox() = default;
+outbox::~outbox() {
+  if (!impl_ || !impl_->clean_stop.load()) return;
+  const std::string path = impl_->path;
+  const auto log = impl_->log;
+  impl_.reset();  // joins the checkpointer, gives the reservation back, closes both connections
+  if (auto st = detail::write_clean_stop_marker(path); !st) {
+    log->warn("{}; the next start checks the whole outbox", st.err().message);
+  }
+}
+
+void outbox::mark_clean_stop() { impl_->clean_stop.store(true); }
 
 core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options) {
   auto p = std::make_unique<impl>();
@@ -67,8 +79,17 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   p->when_full = options.when_full;
   // Before anything writes to the file: a corrupt outbox is moved aside and salvaged, so the
   // gateway starts (instead of failing on every start) and loses only rows on damaged pages.
-  auto corruption = detail::find_corruption(options.path);
+  // After a clean stop (the marker matches the file), that check would read the whole file for
+  // nothing: skipped, unless the config says always. The marker is taken in every case.
+  const bool clean_stop = detail::take_clean_stop_marker(options.path);
+  const bool check = options.check_at_start == start_check::always || !clean_stop;
+  std::error_code exists_ec;
+  p->report.checked = check && std::filesystem::exists(options.path, exists_ec);
+  const auto check_started = std::chrono::steady_clock::now();
+  core::result<std::optional<std::string>> corruption = std::optional<std::string>();
+  if (check) corruption = detail::find_corruption(options.path);
   if (!corruption) return corruption.err();
+  p->report.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - check_started).count();
   if (*corruption) {
     p->report.problem = **corruption;
     p->log->error("outbox {} is corrupt ({}); moving it aside and salvaging what is readable",
@@ -129,6 +150,8 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
                                   options.dead_letter_keep_forwarded};
     if (options.max_bytes != 0) dl.max_bytes = std::min(dl.max_bytes, options.max_bytes / 4);
     p->dls = std::make_unique<detail::dead_letter_space>(p->db, dl);
+    // The first read of table pages at open: a damaged page fails here as outbox.corrupt.
+    if (auto st = p->dls->refresh(); !st) return st.err();
     rc = sqlite3_open_v2(options.path.c_str(), &p->reader.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                          nullptr);
     if (rc != SQLITE_OK) return sqlite_error(p->reader.db, rc, "open (reader) " + options.path);
@@ -141,7 +164,9 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     statement last(p->db,
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
-    if (last.step() == SQLITE_ROW) p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
+    // An error here (a damaged page) must not start the sequence again at 1.
+    if (const int last_rc = last.step(); last_rc != SQLITE_ROW) return sqlite_error(p->db, last_rc, "read the last seq");
+    p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
     p->open_last_seq = p->next_seq - 1;
     p->sync_default = sync_pragma(options.synchronous);
     if (options.synchronous != sync_mode::full) {

@@ -16,16 +16,12 @@
 #include "herd/core/logging.hpp"
 #include "herd/sqlite/sqlite_db.hpp"
 #include "dead_letter_space.hpp"
+#include "outbox_errors.hpp"
 #include "wal_guard.hpp"
 
 namespace herd::buffer {
 
 using sqlite::statement;
-
-// Outbox failures carry outbox.* codes (README, "Failure handling").
-inline core::error sqlite_error(sqlite3* db, int rc, std::string_view what) {
-  return sqlite::sqlite_error(db, rc, what, "outbox");
-}
 
 // With synchronous = normal (or off) a commit is not on disk until the next fsync: a power cut, or
 // a file system that fails and discards its page cache (ext4 remounted read-only after an error),
@@ -72,6 +68,7 @@ struct outbox::impl {
   statement evict_range, evict;
   statement reserve_seq;  // only with a reservation (synchronous != full)
   open_report report;
+  std::atomic<bool> clean_stop{false};  // mark_clean_stop() was called: ~outbox writes the marker
   std::unique_ptr<detail::dead_letter_space> dls;  // after conn: its statements close first
   full_policy when_full = full_policy::backpressure;
   std::atomic<std::uint64_t> evicted{0};

@@ -12,17 +12,12 @@
 
 #include "herd/core/time_format.hpp"
 #include "herd/sqlite/sqlite_db.hpp"
+#include "outbox_errors.hpp"
 #include "schema.hpp"
 
 namespace herd::buffer::detail {
 
 using sqlite::exec;
-namespace {
-// Outbox failures carry outbox.* codes (README, "Failure handling").
-core::error sqlite_error(sqlite3* db, int rc, std::string_view what) {
-  return sqlite::sqlite_error(db, rc, what, "outbox");
-}
-}  // namespace
 using sqlite::statement;
 
 namespace {
@@ -221,14 +216,6 @@ core::error errno_error(const std::string& what) {
   return core::error::fatal(what + ": " + std::strerror(errno));
 }
 
-void fsync_dir(const std::string& file) {
-  const auto dir = fs::path(file).parent_path();
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 // Moves the corrupt file aside and the salvaged one into place. The corrupt file is hard-linked
 // to its quarantine name first, so at every instant one of the two names holds it; its -wal is
 // moved before the fresh file takes the name, so no stale WAL is ever replayed into it (a crash
@@ -252,6 +239,14 @@ core::status swap_in(const std::string& path, const std::string& fresh, const st
 }
 
 }  // namespace
+
+void fsync_dir(const std::string& file) {
+  const auto dir = fs::path(file).parent_path();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
 
 core::result<std::optional<std::string>> find_corruption(const std::string& path) {
   std::error_code ec;

@@ -14,6 +14,10 @@ namespace herd::buffer::detail {
 // An error is a problem that is not corruption (e.g. permissions): the caller must not quarantine.
 core::result<std::optional<std::string>> find_corruption(const std::string& path);
 
+// fsyncs the directory holding `file`, so a rename or unlink in it survives a power cut.
+// Best effort: a directory that cannot be opened is left alone.
+void fsync_dir(const std::string& file);
+
 // Copies every readable row of the corrupt file at `path` into a fresh outbox, then moves the
 // corrupt file (with its -wal and -shm) to `<path>.corrupt-<UTC timestamp>` and puts the fresh
 // one at `path`. Fills `report` (quarantined, quarantine_path, salvaged_*, highest_seq).

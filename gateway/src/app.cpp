@@ -110,6 +110,12 @@ core::result<std::unique_ptr<app>> app::create(const gateway_config& config, con
   if (!ob) return core::error::fatal("outbox " + config.outbox.path + ": " + ob.err().message);
   p->outbox = std::move(*ob);
   p->ages = std::make_unique<backlog_age>(p->clock_monitor->sample(), config.clock.min_wall_ms);
+  if (const auto& rep = p->outbox->report(); rep.checked) {
+    p->log->info("outbox {}: quick_check of the whole file took {:.2f} s", config.outbox.path, rep.check_seconds);
+  } else if (config.outbox.check_at_start == buffer::start_check::after_unclean_stop) {
+    p->log->info("outbox {}: unchanged since a clean stop (or new); the whole-file quick_check is skipped",
+                 config.outbox.path);
+  }
   if (const auto& rep = p->outbox->report(); rep.quarantined) {
     // Not fatal: the gateway runs on the salvaged outbox; the operator decides about the rest.
     p->log->error("outbox {} was corrupt ({}): kept as {}; salvaged {} events and {} dead letters",
@@ -169,6 +175,8 @@ core::status app::stop(std::chrono::milliseconds drain) {
   auto st = impl_->mqtt->stop();
   if (impl_->modbus) impl_->modbus->stop();  // no more polls: nothing more is stored
   impl_->fwd->stop(drain); // then: what Kafka has not acknowledged stays in the outbox
+  // Orderly, and no storage failure outstanding: the next start may skip the whole-file check.
+  if (st && !impl_->failures->fatal()) impl_->outbox->mark_clean_stop();
   return st;
 }
 

@@ -42,6 +42,13 @@ buffer::full_policy parse_when_full(const std::string& s, table_reader& r) {
   return buffer::full_policy::backpressure;
 }
 
+buffer::start_check parse_start_check(const std::string& s, table_reader& r) {
+  if (s == "after_unclean_stop") return buffer::start_check::after_unclean_stop;
+  if (s == "always") return buffer::start_check::always;
+  r.error("check_at_start", "must be one of after_unclean_stop, always");
+  return buffer::start_check::after_unclean_stop;
+}
+
 // MQTT 5 Maximum Packet Size bounds: room for a 4 KiB payload, its topic and properties; the
 // largest packet MQTT can encode (OASIS MQTT 5.0, 2.2.3: 268,435,455 bytes of remaining length).
 constexpr std::int64_t k_min_mqtt_packet_bytes = 4608;
@@ -164,6 +171,9 @@ core::result<gateway_config> parse_config(std::string_view toml_text, const std:
   std::string when_full = "backpressure";
   ob.str("when_full", when_full);
   c.outbox.when_full = parse_when_full(when_full, ob);
+  std::string check_at_start = "after_unclean_stop";
+  ob.str("check_at_start", check_at_start);
+  c.outbox.check_at_start = parse_start_check(check_at_start, ob);
   ob.integer("dead_letter_max_count", c.outbox.dead_letter_max_count, 0, 10'000'000);
   ob.integer("dead_letter_max_bytes", c.outbox.dead_letter_max_bytes, 0, std::int64_t{1} << 40);
   ob.integer("dead_letter_keep_forwarded", c.outbox.dead_letter_keep_forwarded, 0, 10'000'000);

@@ -95,4 +95,16 @@ TEST_CASE("kill -9 mid-stream loses no acknowledged reading and resends keep the
   MESSAGE("kill -9 x" << kills << ": " << events.size() << " records for " << total
                       << " readings, duplicates (same event_id) " << dups);
   CHECK(rig.gateway->stop() == 0);
+  // Each start after a kill -9 checked the whole outbox; a start after the clean stop does not
+  // (issue 15, goal 7), nor did the first start (a new file).
+  rig.gateway->start();
+  CHECK(rig.gateway->stop() == 0);
+  const auto log = rig.gateway->log_text();
+  auto count = [&](const std::string& what) {
+    int n = 0;
+    for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("quick_check of the whole file took") == kills);
+  CHECK(count("the whole-file quick_check is skipped") == 2);
 }
