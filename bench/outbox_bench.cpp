@@ -8,7 +8,8 @@
 //   4. RSS of the herdgate daemon: steady state with 1,000 collars, and with the N-event backlog
 //      (Kafka down, then while draining);
 //   5. start-up time with the backlog in the outbox, after an unclean and after a clean stop.
-// Usage: herd-bench-outbox [events=1000000] [live_rate=200] [limited_drain_rate=20000]
+// Usage: herd-bench-outbox [events=1000000] [live_rate=200] [limited_drain_rate=20000] [sections=12345]
+// (sections: the numbers above to run; 2 runs 3 with it)
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
@@ -409,37 +410,9 @@ void startup(const std::filesystem::path& dir, const std::string& backlog_db, st
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::uint64_t events = argc > 1 ? std::stoull(argv[1]) : 1'000'000;
-  const int live_rate = argc > 2 ? std::stoi(argv[2]) : 200;
-  const auto limited = static_cast<std::uint32_t>(argc > 3 ? std::stoul(argv[3]) : 20000);
-  core::setup_logging(spdlog::level::warn);
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
-  ts::temp_dir dir;  // under $TMPDIR (/tmp by default)
-  const gateway::event_factory factory("bench-gw");
-  std::printf("herdgate outbox benchmark: backlog of %llu events from %d animals, live events of %d other "
-              "animals at %d/s while it drains\n",
-              static_cast<unsigned long long>(events), k_backlog_animals, k_live_animals, live_rate);
-
-  bytes_per_event(dir.path(), factory);
-
-  // The backlog, built once (synchronous = off: set-up, not measured) and copied for each run.
-  const auto base = (dir / "backlog.db").string();
-  {
-    auto ob = open_outbox(base, buffer::sync_mode::off);
-    const auto now = core::system_clock().now_ms();
-    const auto t0 = steady::now();
-    for (std::uint64_t i = 0; i < events; ++i) {
-      const int animal = 1 + static_cast<int>(i % k_backlog_animals);
-      auto r = ob->append(animal_id(animal), "", [&](std::uint64_t seq) { return make_event(factory, animal, seq, now); });
-      if (!r) throw std::runtime_error(r.err().message);
-    }
-    std::printf("\n(backlog built in %.1f s, %.0f MB)\n", seconds_since(t0),
-                static_cast<double>(std::filesystem::file_size(base)) / 1e6);
-  }
-
+// Sections 2 and 3 (see the top of this file).
+void drains(const std::filesystem::path& dir, const std::string& base, std::uint64_t events, int live_rate,
+            std::uint32_t limited, const gateway::event_factory& factory) {
   std::printf("\n2./3. Drain of the backlog to the dev Kafka (3 brokers, 6 partitions, acks=all) and live latency\n");
   std::printf("%-44s %10s %12s %10s %10s %10s %8s\n", "producer", "seconds", "events/s", "live p50", "live p99",
               "live max", "live n");
@@ -460,8 +433,45 @@ int main(int argc, char** argv) {
   }
   std::printf("(events/s: backlog events over the time to produce and acknowledge them; forwarder ratio to raw(1): "
               "see above; live latency in ms from outbox append to a consumer)\n");
+}
 
-  rss(dir.path(), base);
-  startup(dir.path(), base, events);
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::uint64_t events = argc > 1 ? std::stoull(argv[1]) : 1'000'000;
+  const int live_rate = argc > 2 ? std::stoi(argv[2]) : 200;
+  const auto limited = static_cast<std::uint32_t>(argc > 3 ? std::stoul(argv[3]) : 20000);
+  const std::string sections = argc > 4 ? argv[4] : "12345";
+  const auto run = [&](char section) { return sections.find(section) != std::string::npos; };
+  core::setup_logging(spdlog::level::warn);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+  ts::temp_dir dir;  // under $TMPDIR (/tmp by default)
+  const gateway::event_factory factory("bench-gw");
+  std::printf("herdgate outbox benchmark: backlog of %llu events from %d animals, live events of %d other "
+              "animals at %d/s while it drains\n",
+              static_cast<unsigned long long>(events), k_backlog_animals, k_live_animals, live_rate);
+
+  if (run('1')) bytes_per_event(dir.path(), factory);
+  if (sections.find_first_of("2345") == std::string::npos) return 0;
+
+  // The backlog, built once (synchronous = off: set-up, not measured) and copied for each run.
+  const auto base = (dir / "backlog.db").string();
+  {
+    auto ob = open_outbox(base, buffer::sync_mode::off);
+    const auto now = core::system_clock().now_ms();
+    const auto t0 = steady::now();
+    for (std::uint64_t i = 0; i < events; ++i) {
+      const int animal = 1 + static_cast<int>(i % k_backlog_animals);
+      auto r = ob->append(animal_id(animal), "", [&](std::uint64_t seq) { return make_event(factory, animal, seq, now); });
+      if (!r) throw std::runtime_error(r.err().message);
+    }
+    std::printf("\n(backlog built in %.1f s, %.0f MB)\n", seconds_since(t0),
+                static_cast<double>(std::filesystem::file_size(base)) / 1e6);
+  }
+
+  if (run('2')) drains(dir.path(), base, events, live_rate, limited, factory);
+  if (run('4')) rss(dir.path(), base);
+  if (run('5')) startup(dir.path(), base, events);
   return 0;
 }
+
