@@ -39,7 +39,6 @@ constexpr int k_after_s = 15;  // load after it
 struct outcome {
   std::vector<double> seconds;  // per partition that resumed, sorted
   int stuck = 0;                // partitions that did not grow within 30 s
-  double probe_connect_s = 0;
 };
 
 outcome run(const std::filesystem::path& dir, const std::string& registry, int rate, int outage_s,
