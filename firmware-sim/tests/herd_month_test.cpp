@@ -43,6 +43,20 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// Per animal with at least `min_values` values: its mean (`means`) and its SD (`within`).
+struct spread {
+  std::vector<double> means, within;
+};
+spread spread_of(const std::map<int, std::vector<double>>& per_animal, std::size_t min_values) {
+  spread out;
+  for (const auto& [a, v] : per_animal) {
+    if (v.size() < min_values) continue;
+    out.means.push_back(mean(v));
+    out.within.push_back(sd(v));
+  }
+  return out;
+}
+
 // A 100-head month without device faults, more fevers than usual so the fever check has cases;
 // generated once and shared by the statistical tests.
 struct month {
@@ -89,12 +103,7 @@ TEST_CASE("herd: a month of 100 head within HERD.md ranges") {
       if (m.sick(a, x.r.ts_ms)) continue;
       per_animal[a].push_back(*x.r.temp_c);
     }
-    std::vector<double> means, within;
-    for (const auto& [a, v] : per_animal) {
-      if (v.size() < 100) continue;
-      means.push_back(mean(v));
-      within.push_back(sd(v));
-    }
+    const auto [means, within] = spread_of(per_animal, 100);
     REQUIRE(means.size() > 40);
     MESSAGE("herd mean " << mean(means) << " °C, between-cow SD " << sd(means) << ", within-cow SD "
                          << mean(within));
@@ -122,12 +131,7 @@ TEST_CASE("herd: a month of 100 head within HERD.md ranges") {
       if (m.sick(d, noon)) continue;
       per_animal[d].push_back(minutes);
     }
-    std::vector<double> means, within;
-    for (const auto& [a, v] : per_animal) {
-      if (v.size() < 10) continue;
-      means.push_back(mean(v));
-      within.push_back(sd(v));
-    }
+    const auto [means, within] = spread_of(per_animal, 10);
     REQUIRE(means.size() > 40);
     MESSAGE("rumination " << mean(means) << " min/day, between-cow SD " << sd(means)
                           << ", within-cow SD " << mean(within));
