@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   bool list_false = false;
   std::string trace;
   app.add_option("--trace-animal", trace, "print this animal's hourly windows at the end (for tuning)");
-  app.add_flag("--list-false", list_false, "print every false alert with the truth near it (for tuning)");
+  app.add_flag("--list-false", list_false, "print every false alert with the truth near it, and every missed episode with the animal's alerts near it (for tuning)");
   std::string score_db, truth_file;
   app.add_option("--score-db", score_db,
                  "score the alerts of this herd-projector SQLite read model instead of running the herd "
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
                                score_db, run->raised.size(), run->animals, truth_file, head, days,
                                herd::core::iso8601_utc_ms(s0).substr(0, 10)));
     for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
+    for (const auto& l : s.missed_lines) std::printf("MISSED %s\n", l.c_str());
     return 0;
   }
 
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
                                run.animals ? static_cast<double>(run.state_bytes_total) / run.animals : 0.0));
     if (list_false) {
       for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
+    for (const auto& l : s.missed_lines) std::printf("MISSED %s\n", l.c_str());
     }
     auto j = to_json(s);
     j["seed"] = seed;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "herd/core/time_format.hpp"
@@ -218,7 +219,18 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
         if (std::string(rules::to_string(a.kind)) != rd.alert_kind || !matches(a, e)) continue;
         if (!first || a.started_ms < first->started_ms) first = &a;
       }
-      if (!first) continue;
+      if (!first) {
+        std::string near;
+        for (const auto& a : run.raised) {
+          if (a.animal_id == e.animal_id && a.started_ms >= e.onset - 3 * D && a.started_ms <= std::max(e.end, e.onset) + D) {
+            near += fmt::format(" {}@{:+}h", rules::to_string(a.kind), (a.started_ms - e.onset) / H);
+          }
+        }
+        sum.missed_lines.push_back(fmt::format("{} {} onset {} diagnosis {:+}h magnitude {} | alerts near:{}", rd.name,
+                                               e.animal_id, core::iso8601_utc_ms(e.onset).substr(0, 16),
+                                               e.diagnosis ? (e.diagnosis - e.onset) / H : 0, e.magnitude, near));
+        continue;
+      }
       ++ks.detected;
       ks.detected_in_time += rd.in_time(e, *first);
       const std::int64_t ref = rd.alert_kind == "calving" ? e.peak : e.diagnosis;

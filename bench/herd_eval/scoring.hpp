@@ -52,6 +52,7 @@ struct score_summary {
   int false_fever_in_heat_stress = 0;
   double cow_days = 0;
   std::vector<std::string> false_alert_lines;  // one per false alert: what, when, nearby truth
+  std::vector<std::string> missed_lines;       // one per missed episode: what, when, the animal's alerts near it
 };
 
 stat3 stats_of(std::vector<double> hours);
