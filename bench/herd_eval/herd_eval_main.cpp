@@ -75,6 +75,12 @@ nlohmann::ordered_json to_json(const herd::eval::score_summary& s) {
   return j;
 }
 
+// The tuning listing: every false alert and every missed episode, one line each.
+void print_listing(const herd::eval::score_summary& s) {
+  for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
+  for (const auto& l : s.missed_lines) std::printf("MISSED %s\n", l.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,7 +102,9 @@ int main(int argc, char** argv) {
   bool list_false = false;
   std::string trace;
   app.add_option("--trace-animal", trace, "print this animal's hourly windows at the end (for tuning)");
-  app.add_flag("--list-false", list_false, "print every false alert with the truth near it, and every missed episode with the animal's alerts near it (for tuning)");
+  app.add_flag("--list-false", list_false,
+               "print every false alert with the truth near it, and every missed episode with the animal's alerts "
+               "near it (for tuning)");
   std::string score_db, truth_file;
   app.add_option("--score-db", score_db,
                  "score the alerts of this herd-projector SQLite read model instead of running the herd "
@@ -127,8 +135,7 @@ int main(int argc, char** argv) {
                                "episodes and alerts scored from day 8 (a week of baseline), device ones from day 2",
                                score_db, run->raised.size(), run->animals, truth_file, head, days,
                                herd::core::iso8601_utc_ms(s0).substr(0, 10)));
-    for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
-    for (const auto& l : s.missed_lines) std::printf("MISSED %s\n", l.c_str());
+    print_listing(s);
     return 0;
   }
 
@@ -177,10 +184,7 @@ int main(int argc, char** argv) {
                                seed, o.animals, o.days, herd::core::iso8601_utc_ms(o.start_ms).substr(0, 10),
                                run.messages, run.applied, run.rejected, run.undecodable, run.duplicates, run.seconds,
                                run.animals ? static_cast<double>(run.state_bytes_total) / run.animals : 0.0));
-    if (list_false) {
-      for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
-    for (const auto& l : s.missed_lines) std::printf("MISSED %s\n", l.c_str());
-    }
+    if (list_false) print_listing(s);
     auto j = to_json(s);
     j["seed"] = seed;
     j["messages"] = run.messages;
