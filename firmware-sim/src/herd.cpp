@@ -24,7 +24,6 @@ using namespace detail;
 
 namespace {
 
-constexpr std::int64_t k_registry_epoch_ms = 1'577'836'800'000;  // 2020-01-01T00:00:00Z
 
 struct window {
   std::int64_t from_ms, to_ms;
@@ -471,7 +470,7 @@ std::vector<herd::drink> herd::drinking_bouts(int a, std::int64_t day_start_ms) 
 
 std::vector<registry_entry> herd::registry() const {
   const auto& o = options();
-  const std::int64_t valid_from = std::min(k_registry_epoch_ms, o.start_ms / 1000 * 1000);
+  const std::int64_t valid_from = registry_valid_from_ms(o.start_ms);
   std::vector<registry_entry> rows;
   for (int d = 0; d < devices(); ++d) rows.push_back({collar_id(d), animal_id(d), valid_from});
   for (const auto& m : impl_->moves) rows.push_back(m);

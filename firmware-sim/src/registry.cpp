@@ -15,7 +15,6 @@ namespace herd::sim {
 
 namespace {
 
-constexpr std::int64_t k_registry_epoch_ms = 1'577'836'800'000;  // 2020-01-01T00:00:00Z
 
 // "YYYY-MM-DDTHH:MM:SSZ": the registry is second-precision.
 std::string iso8601_seconds(std::int64_t epoch_ms) {
@@ -33,9 +32,7 @@ std::string iso8601_seconds(std::int64_t epoch_ms) {
 
 std::vector<registry_entry> fleet::registry() const {
   const auto& o = options();
-  // Collars were fitted long before the simulation starts, so every reading resolves; a start
-  // before 2020 moves the assignment back with it.
-  const std::int64_t valid_from = std::min(k_registry_epoch_ms, o.start_ms / 1000 * 1000);
+  const std::int64_t valid_from = registry_valid_from_ms(o.start_ms);
   std::vector<registry_entry> rows;
   rows.reserve(static_cast<std::size_t>(o.collars));
   for (int c = 0; c < o.collars; ++c) rows.push_back({collar_id(c), animal_id(c), valid_from});

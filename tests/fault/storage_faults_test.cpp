@@ -26,12 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int run(const std::vector<std::string>& cmd, const std::filesystem::path& log_dir) {
-  test_support::child_process p(cmd.front(), {cmd.begin() + 1, cmd.end()}, log_dir, {}, "commands.log");
-  const auto st = p.wait_exit(60s);
-  return st ? *st : -1;
-}
-
 // A small file system mounted under a temp dir: tmpfs of `size`, or ext4 on a loop device mounted
 // with errors=remount-ro, which the test can make the kernel remount read-only.
 class scratch_fs {
@@ -41,19 +35,19 @@ class scratch_fs {
     std::filesystem::create_directory(mnt_);
     int mounted = -1;
     if (k == kind::tmpfs) {
-      mounted = run({"mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt_.string()}, dir_.path());
+      mounted = test_support::run_command({"mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt_.string()}, dir_.path());
     } else {
       const auto img = dir_ / "fs.img";
-      REQUIRE(run({"truncate", "-s", size, img.string()}, dir_.path()) == 0);
-      REQUIRE(run({"mkfs.ext4", "-q", "-F", img.string()}, dir_.path()) == 0);
-      mounted = run({"mount", "-o", "loop,errors=remount-ro", img.string(), mnt_.string()}, dir_.path());
+      REQUIRE(test_support::run_command({"truncate", "-s", size, img.string()}, dir_.path()) == 0);
+      REQUIRE(test_support::run_command({"mkfs.ext4", "-q", "-F", img.string()}, dir_.path()) == 0);
+      mounted = test_support::run_command({"mount", "-o", "loop,errors=remount-ro", img.string(), mnt_.string()}, dir_.path());
     }
     INFO("this test needs root (mount): ", log_text());
     REQUIRE(mounted == 0);
     mounted_ = true;
   }
   ~scratch_fs() {
-    if (mounted_) run({"umount", "-l", mnt_.string()}, dir_.path());
+    if (mounted_) test_support::run_command({"umount", "-l", mnt_.string()}, dir_.path());
   }
   scratch_fs(const scratch_fs&) = delete;
   scratch_fs& operator=(const scratch_fs&) = delete;
@@ -75,9 +69,9 @@ class scratch_fs {
   }
   // Unmounts, repairs (e2fsck) and mounts the image read-write again, as an operator would.
   void repair() {
-    REQUIRE(run({"umount", mnt_.string()}, dir_.path()) == 0);
-    run({"e2fsck", "-fy", (dir_ / "fs.img").string()}, dir_.path());
-    REQUIRE(run({"mount", "-o", "loop,errors=remount-ro", (dir_ / "fs.img").string(), mnt_.string()}, dir_.path()) == 0);
+    REQUIRE(test_support::run_command({"umount", mnt_.string()}, dir_.path()) == 0);
+    test_support::run_command({"e2fsck", "-fy", (dir_ / "fs.img").string()}, dir_.path());
+    REQUIRE(test_support::run_command({"mount", "-o", "loop,errors=remount-ro", (dir_ / "fs.img").string(), mnt_.string()}, dir_.path()) == 0);
   }
   std::string log_text() const {
     std::ifstream in(dir_ / "commands.log");

@@ -42,12 +42,6 @@ namespace {
 using steady = std::chrono::steady_clock;
 using test::notify_socket;
 
-int run(const std::vector<std::string>& cmd, const std::filesystem::path& log_dir) {
-  test_support::child_process p(cmd.front(), {cmd.begin() + 1, cmd.end()}, log_dir, {}, "commands.log");
-  const auto st = p.wait_exit(60s);
-  return st ? *st : -1;
-}
-
 // A small ext4 file system on a loop device, mounted under a temp dir; freeze() makes every write
 // to it block until thaw(). The destructor thaws first (a process blocked on a frozen file system
 // cannot even be killed), then detaches the mount lazily (herdgate may still hold files open).
@@ -57,27 +51,27 @@ class freezable_fs {
     const auto img = dir_ / "fs.img";
     const auto logs = dir_.path();
     std::filesystem::create_directory(mnt_);
-    REQUIRE(run({"truncate", "-s", "64M", img.string()}, logs) == 0);
-    REQUIRE(run({"mkfs.ext4", "-q", "-F", img.string()}, logs) == 0);
-    const int mounted = run({"mount", "-o", "loop", img.string(), mnt_.string()}, logs);
+    REQUIRE(test_support::run_command({"truncate", "-s", "64M", img.string()}, logs) == 0);
+    REQUIRE(test_support::run_command({"mkfs.ext4", "-q", "-F", img.string()}, logs) == 0);
+    const int mounted = test_support::run_command({"mount", "-o", "loop", img.string(), mnt_.string()}, logs);
     INFO("this test needs root (mount -o loop, fsfreeze): ", log_text());
     REQUIRE(mounted == 0);
     mounted_ = true;
   }
   ~freezable_fs() {
     thaw();
-    if (mounted_) run({"umount", "-l", mnt_.string()}, dir_.path());
+    if (mounted_) test_support::run_command({"umount", "-l", mnt_.string()}, dir_.path());
   }
   freezable_fs(const freezable_fs&) = delete;
   freezable_fs& operator=(const freezable_fs&) = delete;
 
   const std::filesystem::path& path() const { return mnt_; }
   void freeze() {
-    REQUIRE(run({"fsfreeze", "-f", mnt_.string()}, dir_.path()) == 0);
+    REQUIRE(test_support::run_command({"fsfreeze", "-f", mnt_.string()}, dir_.path()) == 0);
     frozen_ = true;
   }
   void thaw() {
-    if (frozen_ && run({"fsfreeze", "-u", mnt_.string()}, dir_.path()) == 0) frozen_ = false;
+    if (frozen_ && test_support::run_command({"fsfreeze", "-u", mnt_.string()}, dir_.path()) == 0) frozen_ = false;
   }
   std::string log_text() const {
     std::ifstream in(dir_ / "commands.log");

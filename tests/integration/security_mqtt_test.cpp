@@ -23,6 +23,8 @@ using namespace herd;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+// Named, so its helpers do not meet mqtt_source_test.cpp's (same names) in a unity build.
+namespace security_mqtt_test {
 namespace {
 
 std::string reading(int seq) { return R"({"seq": )" + std::to_string(seq) + R"(, "ts": 1780000000000})"; }
@@ -231,3 +233,5 @@ TEST_CASE("per-collar ACL (docs/deployment.md): a collar can publish only on its
   // Deliveries are in order on one connection: had the forgery passed, it would be here first.
   CHECK(s.sink.stored() == std::vector<std::string>{"farm/f1/collar/C-1/telemetry"});
 }
+
+}  // namespace security_mqtt_test

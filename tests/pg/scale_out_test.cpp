@@ -35,13 +35,6 @@ const std::string k_topic = "herd.events";
 
 std::string projector_binary() { return ts::binary_dir() + "/cloud/projector/herd-projector"; }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::string toml_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -80,7 +73,7 @@ class instance {
     const bool up = ts::wait_until(
         [&] { return std::filesystem::exists(dir_ / "ready") || !proc_->running(); }, 30s);
     REQUIRE_MESSAGE((up && proc_->running()), (name_ + " did not start:\n" + log()));
-    address_ = read_file(dir_ / "metrics");
+    address_ = ts::read_file(dir_ / "metrics");
     while (!address_.empty() && (address_.back() == '\n' || address_.back() == ' ')) address_.pop_back();
   }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "herd/core/clock.hpp"
 #include "herd/core/time_format.hpp"
 #include "herd/core/uuid.hpp"
 #include "herd/events/v1/alert.pb.h"
@@ -19,10 +20,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // One acknowledge() call's delivery report (heap: a report may come after the call gave up).
 struct pending {
@@ -32,7 +29,7 @@ struct pending {
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
-void delivered(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+void acknowledgement_delivered(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   auto* p = static_cast<std::shared_ptr<pending>*>(m->_private);
   if (p == nullptr) return;
   {
@@ -62,7 +59,7 @@ class kafka_acknowledger final : public acknowledger {
 
   core::result<std::string> acknowledge(const acknowledgement& a) override {
     if (auto st = validate(a); !st) return st.err();
-    const auto env = acknowledgement_envelope(a, o_.producer_id, wall_ms());
+    const auto env = acknowledgement_envelope(a, o_.producer_id, core::system_clock{}.now_ms());
     std::string value;
     env.SerializeToString(&value);
     auto state = std::make_shared<pending>();
@@ -158,7 +155,7 @@ core::result<std::unique_ptr<acknowledger>> acknowledger::create(acknowledger_op
        {"log_level", "4"}},
       o.properties);
   if (!conf) return conf.err();
-  rd_kafka_conf_set_dr_msg_cb(*conf, delivered);
+  rd_kafka_conf_set_dr_msg_cb(*conf, acknowledgement_delivered);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
   if (rk == nullptr) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "herd/core/clock.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/kafka/record.hpp"
@@ -25,10 +26,6 @@ using steady = std::chrono::steady_clock;
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now().time_since_epoch()).count();
 }
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string header(const read_model::outbox_message& m, std::string_view name) {
   for (const auto& [k, v] : m.headers) {
@@ -42,7 +39,7 @@ struct reports {
   std::vector<std::pair<std::int64_t, rd_kafka_resp_err_t>> done;
 };
 
-void delivered(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+void relay_delivered(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* r = static_cast<reports*>(opaque);
   r->done.emplace_back(static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(m->_private)), m->err);
 }
@@ -121,7 +118,7 @@ struct relay::impl {
                                        {"log_level", "4"}},
                                       o.properties);
     if (!conf) return conf.err();
-    rd_kafka_conf_set_dr_msg_cb(*conf, delivered);
+    rd_kafka_conf_set_dr_msg_cb(*conf, relay_delivered);
     rd_kafka_conf_set_opaque(*conf, &rep);
     char err[512];
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, err, sizeof err);
@@ -178,7 +175,7 @@ struct relay::impl {
       events::v1::EventEnvelope env;
       if (env.ParseFromString(batch->front().value) && env.has_ingested_at()) {
         stats.oldest_age_ms = std::max<std::int64_t>(
-            0, wall_ms() - google::protobuf::util::TimeUtil::TimestampToMilliseconds(env.ingested_at()));
+            0, core::system_clock{}.now_ms() - google::protobuf::util::TimeUtil::TimestampToMilliseconds(env.ingested_at()));
       }
       if (batch->size() < o.max_in_flight) {
         stats.outbox_depth = static_cast<std::int64_t>(batch->size());

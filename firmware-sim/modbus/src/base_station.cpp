@@ -10,10 +10,6 @@ namespace st = station;
 
 namespace {
 
-std::uint32_t epoch_s(std::int64_t ms) {
-  return ms <= 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>(ms / 1000, UINT32_MAX));
-}
-
 std::uint16_t bump(std::uint16_t v, std::uint32_t by) {  // saturating u16 counter
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(v + by, 0xFFFFu));
 }

@@ -27,10 +27,6 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
 }
 
-std::uint32_t epoch_s(std::int64_t ms) {
-  return ms <= 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>(ms / 1000, UINT32_MAX));
-}
-
 }  // namespace
 
 scale_model::scale_model(std::uint64_t seed, int animals, std::int64_t start_ms)

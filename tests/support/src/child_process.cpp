@@ -232,4 +232,10 @@ std::string child_process::log_text() const {
   return out.str();
 }
 
+int run_command(const std::vector<std::string>& cmd, const std::filesystem::path& log_dir,
+                std::chrono::milliseconds deadline) {
+  child_process p(cmd.front(), {cmd.begin() + 1, cmd.end()}, log_dir, {}, "commands.log");
+  return p.wait_exit(deadline).value_or(-1);
+}
+
 }  // namespace herd::test_support

@@ -8,19 +8,13 @@
 #include <stdexcept>
 
 #include <herd/test_support/net.hpp>
+#include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
 
 namespace herd::test_support {
 namespace {
 
 constexpr const char* mosquitto_program = "/usr/sbin/mosquitto";
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 void write_config(const std::filesystem::path& dir, std::uint16_t port,
                   const mosquitto_options& o) {

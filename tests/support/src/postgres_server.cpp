@@ -16,19 +16,13 @@
 
 #include <herd/test_support/net.hpp>
 #include <herd/test_support/paths.hpp>
+#include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
 
 namespace herd::test_support {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 std::optional<run_as_user> server_user() {
   if (::geteuid() != 0) return std::nullopt;

@@ -10,15 +10,11 @@
 
 #include "../temp_path.hpp"
 #include "herd/buffer/outbox.hpp"
+#include "herd/test_support/temp_dir.hpp"
 
 using namespace herd;
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::unique_ptr<buffer::outbox> open_at(const std::string& path, const core::clock& clock) {
   auto ob = buffer::outbox::open({.path = path, .synchronous = buffer::sync_mode::normal, .clock = &clock});
@@ -54,7 +50,7 @@ TEST_CASE("a file of garbage at the outbox path is quarantined and a fresh outbo
     CHECK(rep.quarantine_path == path + ".corrupt-20261126T061500Z");
     CHECK_FALSE(rep.problem.empty());
     CHECK(rep.salvaged_events == 0);
-    CHECK(read_file(rep.quarantine_path) == garbage);  // moved aside untouched, never deleted
+    CHECK(test_support::read_file(rep.quarantine_path) == garbage);  // moved aside untouched, never deleted
     auto a = ob->append("k", "", [](std::uint64_t) { return std::string("v"); });
     REQUIRE(a.ok());
     CHECK(a->seq == 1);
@@ -96,7 +92,7 @@ TEST_CASE("an outbox with damaged pages is quarantined and every readable row is
     f.seekp(static_cast<std::streamoff>((size / page / 2) * page));
     for (std::uint64_t i = 0; i < 2 * page; ++i) f.put(static_cast<char>(rng()));
   }
-  const std::string corrupt_bytes = read_file(path);
+  const std::string corrupt_bytes = test_support::read_file(path);
 
   std::uint64_t salvaged = 0;
   {
@@ -107,7 +103,7 @@ TEST_CASE("an outbox with damaged pages is quarantined and every readable row is
                         << rep.salvaged_dead_letters << " dead letters, " << rep.salvaged_dedup_keys
                         << " dedup keys");
     CHECK(std::filesystem::exists(rep.quarantine_path));
-    CHECK(read_file(rep.quarantine_path) == corrupt_bytes);
+    CHECK(test_support::read_file(rep.quarantine_path) == corrupt_bytes);
     salvaged = rep.salvaged_events;
     CHECK(salvaged > 0);
     CHECK(salvaged < 1000);  // the damaged pages held some

@@ -142,7 +142,7 @@ void run(const planner_case& c) {
   }
 }
 
-const planner_case cases[] = {
+const planner_case planner_cases[] = {
     {"no backlog up to the threshold, a split above it",
      limits(2000, 500, 2000, 0, 2000, 20000),
      "step 2000 0 0 = in_order; step 2001 0 0 = split; step 2500 600 0 = in_order; step 5 10 0 = in_order"},
@@ -192,7 +192,7 @@ const planner_case cases[] = {
 }  // namespace
 
 TEST_CASE("drain planner: table of drain behaviours and past drain bugs") {
-  for (const auto& c : cases) {
+  for (const auto& c : planner_cases) {
     const std::string name = c.name;  // a std::string, so a failure prints the case, not a pointer
     CAPTURE(name);
     run(c);

@@ -23,7 +23,7 @@ struct classify_case {
   core::error_kind kind;  // of outcome.error(), when not accepted/purged
 };
 
-const classify_case cases[] = {
+const classify_case classify_cases[] = {
     // The in-flight window is full: produce again after a poll (librdkafka does not flag it retriable).
     {RD_KAFKA_RESP_ERR__QUEUE_FULL, false, false, kafka_verdict::retry, core::error_kind::retriable},
     {RD_KAFKA_RESP_ERR__TRANSPORT, true, false, kafka_verdict::retry, core::error_kind::retriable},
@@ -51,7 +51,7 @@ const classify_case cases[] = {
 }  // namespace
 
 TEST_CASE("Kafka producer adapter: each librdkafka error is classified, its code and flags kept") {
-  for (const auto& c : cases) {
+  for (const auto& c : classify_cases) {
     const std::string name = rd_kafka_err2name(c.err);
     CAPTURE(name);
     CAPTURE(c.retriable);

@@ -31,7 +31,7 @@ struct log_case {
   std::int64_t failing_ms;
 };
 
-const std::vector<log_case> cases = {
+const std::vector<log_case> log_cases = {
     {"nothing yet", {}, 5000, {}, "", 0, 0, 0},
     {"one error: failing since it", {{"_TRANSPORT", 1000, 10}}, 60, {{"_TRANSPORT", 1}}, "_TRANSPORT", 1000, 1000, 50},
     {"errors counted by name; the since-time is the first one's",
@@ -55,7 +55,7 @@ kafka_error_log::steady::time_point at(std::int64_t ms) {
 }  // namespace
 
 TEST_CASE("forwarder Kafka error log: counts by name, the last error, failing since the first one") {
-  for (const auto& c : cases) {
+  for (const auto& c : log_cases) {
     CAPTURE(c.what);
     kafka_error_log log;
     for (const auto& s : c.steps) {

@@ -20,10 +20,10 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
-const std::int64_t k_now = *core::parse_iso8601_utc("2026-11-26T06:00:00Z");
+const std::int64_t k_marking_now = *core::parse_iso8601_utc("2026-11-26T06:00:00Z");
 
 struct fake_clocks {
-  core::manual_clock wall{k_now};
+  core::manual_clock wall{k_marking_now};
   core::manual_clock mono{5'000'000};
   core::kernel_clock_state kernel{true, true, 40'000};
   void pass(std::int64_t ms) {
@@ -78,10 +78,10 @@ TEST_CASE("while the gateway clock is unsynced a sensor time is not judged again
   using namespace events::v1;
   const std::int64_t gateway_1970 = 86'400'000;
   // A Pi booted at 1970: the collar's correct time would look 56 years in the future.
-  auto r = gateway::resolve_occurred_at(k_now, gateway_1970, {}, false);
+  auto r = gateway::resolve_occurred_at(k_marking_now, gateway_1970, {}, false);
   CHECK(r.source == TIME_SOURCE_SENSOR);
-  CHECK(r.ms == k_now);
-  r = gateway::resolve_occurred_at(k_now, gateway_1970, {}, true);  // a synced clock does judge
+  CHECK(r.ms == k_marking_now);
+  r = gateway::resolve_occurred_at(k_marking_now, gateway_1970, {}, true);  // a synced clock does judge
   CHECK(r.source == TIME_SOURCE_GATEWAY_SENSOR_INVALID);
   r = gateway::resolve_occurred_at(1000, gateway_1970, {}, false);  // the floor still applies
   CHECK(r.source == TIME_SOURCE_GATEWAY_SENSOR_INVALID);
@@ -90,13 +90,13 @@ TEST_CASE("while the gateway clock is unsynced a sensor time is not judged again
 TEST_CASE("the envelope and its CloudEvents headers carry the gateway clock quality") {
   sensors::collar_reading rd;
   rd.collar_id = "C-9";
-  const auto occ = gateway::resolve_occurred_at(k_now - 250, k_now);
+  const auto occ = gateway::resolve_occurred_at(k_marking_now - 250, k_marking_now);
   for (const auto& [q, header] : std::map<core::clock_quality, std::string>{
            {core::clock_quality::synced, "synced"},
            {core::clock_quality::unsynced, "unsynced"},
            {core::clock_quality::stepped, "stepped"}}) {
     const auto env = gateway::event_factory("gw-1").collar_reading_event(
-        rd, {core::new_uuid_v4(), "276000000000009", occ, k_now, 3, gateway::to_proto(q)});
+        rd, {core::new_uuid_v4(), "276000000000009", occ, k_marking_now, 3, gateway::to_proto(q)});
     CHECK(env.gateway_clock_quality() == gateway::to_proto(q));
     std::map<std::string, std::string> h;
     for (const auto& [k, v] : forwarder::cloudevents_headers(env)) h[k] = v;
@@ -110,20 +110,20 @@ TEST_CASE("the envelope and its CloudEvents headers carry the gateway clock qual
 
 TEST_CASE("ingest marks each stored event synced, stepped or unsynced") {
   ingest_rig rig;
-  auto e = rig.store(1, k_now - 1000);
+  auto e = rig.store(1, k_marking_now - 1000);
   CHECK(e.gateway_clock_quality() == events::v1::CLOCK_QUALITY_SYNCED);
-  CHECK(TimeUtil::TimestampToMilliseconds(e.ingested_at()) == k_now);
+  CHECK(TimeUtil::TimestampToMilliseconds(e.ingested_at()) == k_marking_now);
   CHECK(e.gateway_seq() == 1);
 
   rig.c.pass(1000);
   rig.c.wall.advance(-3'600'000);  // the wall clock jumps an hour back
-  e = rig.store(2, k_now - 500);
+  e = rig.store(2, k_marking_now - 500);
   CHECK(e.gateway_clock_quality() == events::v1::CLOCK_QUALITY_STEPPED);
   CHECK(e.gateway_seq() == 2);  // order is the outbox's, whatever the wall clock says
-  CHECK(TimeUtil::TimestampToMilliseconds(e.ingested_at()) == k_now + 1000 - 3'600'000);
+  CHECK(TimeUtil::TimestampToMilliseconds(e.ingested_at()) == k_marking_now + 1000 - 3'600'000);
 
   rig.c.pass(61'000);
-  CHECK(rig.store(3, k_now).gateway_clock_quality() == events::v1::CLOCK_QUALITY_SYNCED);
+  CHECK(rig.store(3, k_marking_now).gateway_clock_quality() == events::v1::CLOCK_QUALITY_SYNCED);
 
   rig.c.kernel = {true, false, 16'000'000};  // NTP lost
   rig.c.pass(1000);
@@ -153,7 +153,7 @@ TEST_CASE("unsynced and without sensor time, a reading belongs to the collar's c
 
 TEST_CASE("the backlog age of an event stored by this process ignores wall clock steps") {
   ingest_rig rig;
-  rig.store(1, k_now);
+  rig.store(1, k_marking_now);
   auto oldest = rig.ob->peek(0, 1);
   REQUIRE(oldest.ok());
   const auto first = oldest->front();
@@ -163,13 +163,13 @@ TEST_CASE("the backlog age of an event stored by this process ignores wall clock
   CHECK_FALSE(a.lower_bound);
 
   rig.c.wall.advance(7'200'000);  // two hours forward: a wall-clock age would say 2 h 30 s
-  rig.store(2, k_now);
+  rig.store(2, k_marking_now);
   rig.c.pass(10'000);
   a = rig.ages->age_of(first.seq, first.created_ms, rig.monitor.sample());
   CHECK(a.ms == 40'000);
 
   rig.c.wall.advance(-9'000'000);  // and further back than where it started: never negative
-  rig.store(3, k_now);
+  rig.store(3, k_marking_now);
   rig.c.pass(5'000);
   const auto s = rig.monitor.sample();
   CHECK(rig.ages->age_of(first.seq, first.created_ms, s).ms == 45'000);
@@ -186,7 +186,7 @@ TEST_CASE("an event from before this process: at least as old as the process unt
   c.wall.set(*core::parse_iso8601_utc("2026-11-20"));  // fake-hwclock: the last shutdown time
   core::clock_monitor monitor(c.wall, c.mono, {}, [&] { return c.kernel; });
   gateway::backlog_age ages(monitor.sample(), core::k_wall_floor_ms);
-  const std::int64_t stamped = k_now - 600'000;  // stored 10 min before the reboot, real time
+  const std::int64_t stamped = k_marking_now - 600'000;  // stored 10 min before the reboot, real time
   c.pass(20'000);
   auto a = ages.age_of(7, stamped, monitor.sample());
   CHECK(a.ms == 20'000);  // the wall clock would say -6 days
@@ -194,7 +194,7 @@ TEST_CASE("an event from before this process: at least as old as the process unt
 
   // NTP syncs and steps the clock to the real time (plus the 20 s since boot).
   c.kernel = {true, true, 30'000};
-  c.wall.set(k_now + 20'000);
+  c.wall.set(k_marking_now + 20'000);
   c.pass(1'000);
   const auto s = monitor.sample();
   ages.on_sample(s);

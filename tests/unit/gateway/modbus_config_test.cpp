@@ -12,7 +12,7 @@ using herd::test::k_minimal_config;
 // Profiles resolve against the config file's folder: pretend the config is in config/.
 const std::string k_origin = HERD_SOURCE_DIR "/config/t.toml";
 
-std::string errors_of(const std::string& text) {
+std::string modbus_errors_of(const std::string& text) {
   auto c = parse_config(k_minimal_config + text, k_origin);
   REQUIRE_FALSE(c.ok());
   return c.err().message;
@@ -84,31 +84,31 @@ TEST_CASE("register map problems carry their key path") {
   // A complete map is valid.
   REQUIRE(parse_config(k_minimal_config + k_inline_head + seq + rest, k_origin).ok());
 
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"x\"\naddress = 1\ntype = \"f64\"\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"x\"\naddress = 1\ntype = \"f64\"\n")
             .find("modbus.device[0].register[4].type: unknown value 'f64'") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"colour\"\naddress = 30\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"colour\"\naddress = 30\n")
             .find("modbus.device[0].register[4].field: unknown field 'colour'") != std::string::npos);
   // weighing_seq is a u32 at 8-9; a u16 at 9 overlaps it.
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 9\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 9\n")
             .find("modbus.device[0].register[4].address: 9 (1 register(s)) overlaps register[0]") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 65535\ntype = \"u32\"\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 65535\ntype = \"u32\"\n")
             .find("register[4].address: 65535 + 2 register(s) goes past 65535") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 70000\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 70000\n")
             .find("register[4].address: must be between 0 and 65535") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq).find("modbus.device[0]: modbus.device[0]: the required field 'rfid_country'") !=
+  CHECK(modbus_errors_of(k_inline_head + seq).find("modbus.device[0]: modbus.device[0]: the required field 'rfid_country'") !=
         std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"stable\"\naddress = 7\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"stable\"\naddress = 7\n")
             .find("register[4].mask: is required") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 20\nunit = \"ms\"\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 20\nunit = \"ms\"\n")
             .find("register[4].unit: 'weighed_at_s' is in 's'") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 20\nword_order = \"middle\"\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 20\nword_order = \"middle\"\n")
             .find("register[4].word_order: unknown value 'middle'") != std::string::npos);
-  CHECK(errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 20\ncolor = 1\n")
+  CHECK(modbus_errors_of(k_inline_head + seq + rest + "[[modbus.device.register]]\nfield = \"weighed_at_s\"\naddress = 20\ncolor = 1\n")
             .find("register[4].color: unknown key") != std::string::npos);
 }
 
 TEST_CASE("errors from a profile's map name the profile") {
-  const auto e = errors_of(R"(
+  const auto e = modbus_errors_of(R"(
 [[modbus.device]]
 name = "s"
 profile = "modbus/herd-walkover-scale.toml"
@@ -119,7 +119,7 @@ farm_id = "f"
 )");
   CHECK(e.find("modbus.device[0].profile(" HERD_SOURCE_DIR "/config/modbus/herd-walkover-scale.toml).register[0].field: "
                "unknown field 'shown' for a collar_base_station") != std::string::npos);
-  CHECK(errors_of("[[modbus.device]]\nname = \"s\"\nprofile = \"modbus/nope.toml\"\n").find("modbus.device[0].profile: ") !=
+  CHECK(modbus_errors_of("[[modbus.device]]\nname = \"s\"\nprofile = \"modbus/nope.toml\"\n").find("modbus.device[0].profile: ") !=
         std::string::npos);
 }
 
@@ -134,12 +134,12 @@ baud = 9600
 parity = "N"
 unit_id = 3
 )";
-  const auto e = errors_of(k_scale_rtu + second);
+  const auto e = modbus_errors_of(k_scale_rtu + second);
   CHECK(e.find("modbus.device[1].baud: 9600 differs from modbus.device[0] ('scale-1': 19200) on the same serial line /dev/ttyUSB0") !=
         std::string::npos);
   CHECK(e.find("modbus.device[1].parity: N differs") != std::string::npos);
   CHECK(e.find("modbus.device[1].unit_id: 3 is already modbus.device[0] ('scale-1') on /dev/ttyUSB0") != std::string::npos);
-  CHECK(errors_of(k_scale_rtu + k_scale_rtu).find("modbus.device[1].name: 'scale-1' is already modbus.device[0]") !=
+  CHECK(modbus_errors_of(k_scale_rtu + k_scale_rtu).find("modbus.device[1].name: 'scale-1' is already modbus.device[0]") !=
         std::string::npos);
   // Another serial line may use other settings and the same unit id.
   std::string other = second;
@@ -148,8 +148,8 @@ unit_id = 3
 }
 
 TEST_CASE("transport settings are checked") {
-  CHECK(errors_of(k_scale_rtu + "parity = \"X\"\n").find("modbus.device[0].parity: must be N, E or O") != std::string::npos);
-  CHECK(errors_of(R"(
+  CHECK(modbus_errors_of(k_scale_rtu + "parity = \"X\"\n").find("modbus.device[0].parity: must be N, E or O") != std::string::npos);
+  CHECK(modbus_errors_of(R"(
 [[modbus.device]]
 name = "scale-1"
 profile = "modbus/herd-walkover-scale.toml"
@@ -157,8 +157,8 @@ transport = "rtu"
 serial = "/dev/ttyUSB0"
 unit_id = 0
 )").find("modbus.device[0].unit_id: must be between 1 and 247") != std::string::npos);
-  CHECK(errors_of(k_station + "transport = \"udp\"\n").find("transport") != std::string::npos);
-  CHECK(errors_of(R"(
+  CHECK(modbus_errors_of(k_station + "transport = \"udp\"\n").find("transport") != std::string::npos);
+  CHECK(modbus_errors_of(R"(
 [[modbus.device]]
 name = "st"
 profile = "modbus/herd-base-station.toml"

@@ -49,6 +49,14 @@ struct registry_entry {
   std::int64_t valid_from_ms = 0;  // ms since the epoch, UTC
 };
 
+// The valid_from of the collar -> animal rows a simulation starting at `start_ms` (ms since the
+// epoch, UTC) writes: collars were fitted long before it starts (2020-01-01T00:00:00Z), so every
+// reading resolves; a start before 2020 moves the fitting back to its whole second.
+inline std::int64_t registry_valid_from_ms(std::int64_t start_ms) {
+  constexpr std::int64_t k_fitted_ms = 1'577'836'800'000;  // 2020-01-01T00:00:00Z
+  return start_ms / 1000 * 1000 < k_fitted_ms ? start_ms / 1000 * 1000 : k_fitted_ms;
+}
+
 // Yields readings round robin: collar 0..N-1 of interval 0, then of interval 1, and so on.
 // Not thread-safe; one thread calls next().
 class fleet {

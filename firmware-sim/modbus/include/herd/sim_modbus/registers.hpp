@@ -25,6 +25,11 @@ inline void put_u48(register_image& r, std::size_t at, std::uint64_t v) {
   r.at(at + 2) = static_cast<std::uint16_t>(v & 0xFFFFu);
 }
 
+// A device clock register: seconds since the Unix epoch, 0 before it, saturating at UINT32_MAX.
+inline std::uint32_t epoch_s(std::int64_t ms) {
+  return ms <= 0 ? 0 : static_cast<std::uint32_t>(ms / 1000 < UINT32_MAX ? ms / 1000 : UINT32_MAX);
+}
+
 // "Value absent" markers: the collar format lets every field but seq and ts be missing.
 inline constexpr std::int16_t k_absent_s16 = INT16_MIN;  // 0x8000
 inline constexpr std::uint16_t k_absent_u16 = 0xFFFF;

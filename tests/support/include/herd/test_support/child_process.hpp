@@ -62,4 +62,10 @@ class child_process {
   std::filesystem::path log_path_;
 };
 
+// Runs `cmd` (program, then its arguments) to its end, output appended to log_dir/commands.log.
+// Returns its exit code (128 + signal if a signal ended it), or -1 if it still ran after
+// `deadline` (it is then killed). Throws std::runtime_error if it cannot be started.
+int run_command(const std::vector<std::string>& cmd, const std::filesystem::path& log_dir,
+                std::chrono::milliseconds deadline = std::chrono::seconds(60));
+
 }  // namespace herd::test_support

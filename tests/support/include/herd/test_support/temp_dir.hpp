@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <string>
 
 namespace herd::test_support {
 
@@ -19,5 +20,8 @@ class temp_dir {
  private:
   std::filesystem::path path_;
 };
+
+// The bytes of the file at `p`; empty if it cannot be opened (a log not written yet).
+std::string read_file(const std::filesystem::path& p);
 
 }  // namespace herd::test_support
