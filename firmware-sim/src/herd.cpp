@@ -24,7 +24,6 @@ using namespace detail;
 
 namespace {
 
-
 struct window {
   std::int64_t from_ms, to_ms;
 };

@@ -15,7 +15,6 @@ namespace herd::sim {
 
 namespace {
 
-
 // "YYYY-MM-DDTHH:MM:SSZ": the registry is second-precision.
 std::string iso8601_seconds(std::int64_t epoch_ms) {
   using namespace std::chrono;

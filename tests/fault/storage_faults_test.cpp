@@ -8,7 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <thread>
 
@@ -73,10 +72,7 @@ class scratch_fs {
     test_support::run_command({"e2fsck", "-fy", (dir_ / "fs.img").string()}, dir_.path());
     REQUIRE(test_support::run_command({"mount", "-o", "loop,errors=remount-ro", (dir_ / "fs.img").string(), mnt_.string()}, dir_.path()) == 0);
   }
-  std::string log_text() const {
-    std::ifstream in(dir_ / "commands.log");
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
+  std::string log_text() const { return test_support::read_file(dir_ / "commands.log"); }
 
  private:
   std::string loop_device() {

@@ -14,8 +14,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -73,10 +71,7 @@ class freezable_fs {
   void thaw() {
     if (frozen_ && test_support::run_command({"fsfreeze", "-u", mnt_.string()}, dir_.path()) == 0) frozen_ = false;
   }
-  std::string log_text() const {
-    std::ifstream in(dir_ / "commands.log");
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
+  std::string log_text() const { return test_support::read_file(dir_ / "commands.log"); }
 
  private:
   test_support::temp_dir dir_;

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <mutex>
 #include <vector>
 
@@ -145,8 +144,7 @@ void check_refused(sensors::mqtt_options o) {
 // The conf block after "Per-collar ACL, `/etc/mosquitto/acl`" in docs/deployment.md; empty if
 // the guide has none.
 std::string documented_acl() {
-  std::ifstream in(test_support::source_dir() + "/docs/deployment.md");
-  const std::string doc{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string doc = test_support::read_file(test_support::source_dir() + "/docs/deployment.md");
   const auto at = doc.find("**Per-collar ACL, `/etc/mosquitto/acl`:**");
   if (at == std::string::npos) return "";
   const std::string open = "```conf\n";

@@ -20,7 +20,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-
 // One acknowledge() call's delivery report (heap: a report may come after the call gave up).
 struct pending {
   std::mutex mu;

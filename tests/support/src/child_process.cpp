@@ -4,8 +4,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -15,6 +13,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <herd/test_support/temp_dir.hpp>
 
 extern char** environ;  // NOLINT: POSIX global
 
@@ -225,12 +225,7 @@ std::optional<int> child_process::wait_exit(std::chrono::milliseconds deadline) 
   return exit_status_;
 }
 
-std::string child_process::log_text() const {
-  std::ifstream in(log_path_, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string child_process::log_text() const { return read_file(log_path_); }
 
 int run_command(const std::vector<std::string>& cmd, const std::filesystem::path& log_dir,
                 std::chrono::milliseconds deadline) {

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <herd/test_support/net.hpp>

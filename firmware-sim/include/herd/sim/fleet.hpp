@@ -1,6 +1,7 @@
 #pragma once
 // A deterministic, simulated collar fleet: a pure generator of MQTT messages in the collar
 // format (DESIGN.md, "The collar MQTT format"). No I/O except write_registry().
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -54,7 +55,7 @@ struct registry_entry {
 // reading resolves; a start before 2020 moves the fitting back to its whole second.
 inline std::int64_t registry_valid_from_ms(std::int64_t start_ms) {
   constexpr std::int64_t k_fitted_ms = 1'577'836'800'000;  // 2020-01-01T00:00:00Z
-  return start_ms / 1000 * 1000 < k_fitted_ms ? start_ms / 1000 * 1000 : k_fitted_ms;
+  return std::min(k_fitted_ms, start_ms / 1000 * 1000);
 }
 
 // Yields readings round robin: collar 0..N-1 of interval 0, then of interval 1, and so on.

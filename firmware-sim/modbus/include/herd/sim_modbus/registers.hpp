@@ -3,6 +3,7 @@
 // firmware-sim/README.md ("Modbus devices"); every constant here is a row of those tables.
 // Word order: a 32- or 48-bit value puts its most significant register at the lowest address
 // (big-endian, "ABCD"); each register travels big-endian as Modbus says.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -27,7 +28,7 @@ inline void put_u48(register_image& r, std::size_t at, std::uint64_t v) {
 
 // A device clock register: seconds since the Unix epoch, 0 before it, saturating at UINT32_MAX.
 inline std::uint32_t epoch_s(std::int64_t ms) {
-  return ms <= 0 ? 0 : static_cast<std::uint32_t>(ms / 1000 < UINT32_MAX ? ms / 1000 : UINT32_MAX);
+  return ms <= 0 ? 0 : static_cast<std::uint32_t>(std::min<std::int64_t>(ms / 1000, UINT32_MAX));
 }
 
 // "Value absent" markers: the collar format lets every field but seq and ts be missing.
