@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
+#include "herd/pg/connection.hpp"
 #include "pg_fixture.hpp"
 
 using namespace herd;
@@ -104,4 +106,65 @@ TEST_CASE("pg store: edge values round-trip exactly") {
   REQUIRE(none.ok());
   CHECK(none->empty());
   CHECK((*t)->commit().ok());
+}
+
+namespace {
+
+std::string state_compression(const std::string& db) {
+  auto c = pg::connection::open(db);
+  REQUIRE(c.ok());
+  auto r = (*c)->query("SELECT attcompression::text FROM pg_attribute "
+                       "WHERE attrelid = 'animals'::regclass AND attname = 'state'");
+  REQUIRE(r.ok());
+  REQUIRE(r->rows() == 1);
+  return r->string(0, 0);
+}
+
+read_model::animal_row big_state_animal(const std::string& id, char fill) {
+  read_model::animal_row a;
+  a.animal_id = id;
+  a.topic = "t";
+  a.state.assign(8000, fill);  // compressible and over the 2 KB TOAST threshold: compressed
+  for (int i = 0; i < 256; ++i) a.state[static_cast<std::size_t>(i) * 31] = static_cast<char>(i);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("pg store: the animal state is lz4-compressed, also in a database made before, and reads back the same") {
+  const std::string db = pg_test::fresh_database();
+  const auto old_value = big_state_animal("old", 'o');
+  {
+    auto s = pg_test::open_store(pg_test::options_for(db));
+    CHECK(state_compression(db) == "l");
+    // A database created before the change: pglz, with a value stored that way.
+    auto c = pg::connection::open(db);
+    REQUIRE(c.ok());
+    REQUIRE((*c)->execute("ALTER TABLE animals ALTER COLUMN state SET COMPRESSION pglz").ok());
+    auto t = s->begin();
+    REQUIRE(t.ok());
+    REQUIRE((*t)->upsert_animals({&old_value, 1}).ok());
+    REQUIRE((*t)->commit().ok());
+  }
+  auto s = pg_test::open_store(pg_test::options_for(db));  // the schema step converts the column
+  CHECK(state_compression(db) == "l");
+  const auto new_value = big_state_animal("new", 'n');
+  {
+    auto t = s->begin();
+    REQUIRE(t.ok());
+    REQUIRE((*t)->upsert_animals({&new_value, 1}).ok());
+    REQUIRE((*t)->commit().ok());
+  }
+  auto c = pg::connection::open(db);
+  REQUIRE(c.ok());
+  auto methods = (*c)->query("SELECT animal_id, pg_column_compression(state) FROM animals ORDER BY animal_id");
+  REQUIRE(methods.ok());
+  REQUIRE(methods->rows() == 2);
+  CHECK(methods->string(0, 1) == "lz4");   // "new"
+  CHECK(methods->string(1, 1) == "pglz");  // "old": stored before, still readable
+  auto an = s->read_animals("", 10);
+  REQUIRE(an.ok());
+  REQUIRE(an->size() == 2);
+  CHECK((*an)[0].state == new_value.state);
+  CHECK((*an)[1].state == old_value.state);
 }
