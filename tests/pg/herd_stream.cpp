@@ -58,14 +58,18 @@ std::vector<stream_record> herd_readings(int animals, int first, int last, int r
   std::vector<stream_record> resends;
   for (int n = first; n < last; ++n) {
     for (int a = 0; a < animals; ++a) {
-      // A late upload: for every `late_every`-th animal, each block of 6 readings goes out as
-      // its second half, then its first (a permutation: every reading exactly once).
+      // A late upload: every `late_every`-th animal's blocks of 6 readings (an hour) are held back
+      // and go out together in the block's last round, newer half first (every reading exactly
+      // once, none before its own round: a reading sent early would move the partition's
+      // watermark ahead of the other animals and make them look offline).
       const int block = n - n % 6;
-      const bool permute = late_every > 0 && a % late_every == 0 && block >= first &&
-                           block + 6 <= last;
-      out.push_back(reading(a, permute ? block + (n - block + 3) % 6 : n));
+      const bool late = late_every > 0 && a % late_every == 0 && block >= first && block + 6 <= last;
+      if (late && n - block < 5) continue;
       const int serial = n * animals + a;
-      if (resend_every > 0 && serial % resend_every == 0) resends.push_back(out.back());
+      for (int k = 0; k < (late ? 6 : 1); ++k) {
+        out.push_back(reading(a, late ? block + (k + 3) % 6 : n));
+        if (resend_every > 0 && (serial + k) % resend_every == 0) resends.push_back(out.back());
+      }
     }
     // Resends of the previous rounds go out now: a gateway that did not get its acks.
     if (n % 4 == 3) {

@@ -19,7 +19,8 @@ struct stream_record {
 
 // Readings n in [first, last) of `animals` animals (ids "DE0<1000+a>"), 10 min apart; every
 // `resend_every`-th reading is followed, a few readings later, by a byte-identical resend; every
-// `late_every`-th block of readings of an animal is held back and sent after the next ones.
+// `late_every`-th animal's readings are held back an hour at a time and uploaded together at the
+// hour's last round, newer half first (a gateway's late batch upload; never a reading early).
 std::vector<stream_record> herd_readings(int animals, int first, int last, int resend_every = 17,
                                          int late_every = 5);
 
