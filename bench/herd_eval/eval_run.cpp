@@ -132,11 +132,12 @@ run_output run_herd(sim::herd& h, const run_options& options) {
       // 10-minute boundary it crosses, before the event is applied.
       const auto p = static_cast<std::size_t>(partition_of(*animal));
       auto& wm = part_wm[p];
-      if (occ.ms > wm) {
+      const std::int64_t event_ms = rules::watermark_ms(env);
+      if (event_ms > wm) {
         if (wm > 0) {
-          for (std::int64_t b = (wm / k_step_ms + 1) * k_step_ms; b <= occ.ms; b += k_step_ms) advance_part(part[p], b);
+          for (std::int64_t b = (wm / k_step_ms + 1) * k_step_ms; b <= event_ms; b += k_step_ms) advance_part(part[p], b);
         }
-        wm = occ.ms;
+        wm = event_ms;
       }
     } else if (occ.ms > watermark) {
       // Boundaries the watermark crosses before this event: advance first, as a projector would

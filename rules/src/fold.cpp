@@ -4,11 +4,13 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "engine.hpp"
 #include "herd/events/v1/collar_reading.pb.h"
+#include "herd/rules/thresholds.hpp"
 #include "state_ops.hpp"
 
 namespace herd::rules {
@@ -96,6 +98,13 @@ bool accepts_reading(const animal_state& s, const events::v1::EventEnvelope& e) 
   if (e.event_type() != k_collar_reading_v1 || e.aggregate_id().empty()) return false;
   if (!s.animal_id.empty() && s.animal_id != e.aggregate_id()) return false;
   return to_reading(e).ok();
+}
+
+std::int64_t watermark_ms(const events::v1::EventEnvelope& e) {
+  if (!e.has_ingested_at()) return 0;
+  using google::protobuf::util::TimeUtil;
+  return std::min(TimeUtil::TimestampToMilliseconds(e.occurred_at()),
+                  TimeUtil::TimestampToMilliseconds(e.ingested_at()) + thresholds::watermark_lead_ms);
 }
 
 std::vector<alert_change> advance(animal_state& s, std::int64_t now_ms, const herd_context& herd) {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -274,4 +276,19 @@ TEST_CASE("fold: the same events give the same bytes") {
     apply(b, e);
   }
   CHECK(encode(a) == encode(b));
+}
+
+TEST_CASE("fold: a reading moves its partition's time to occurred_at, at most 5 min past its ingest") {
+  using google::protobuf::util::TimeUtil;
+  auto e = reading_event({.at_ms = k_t0});
+  *e.mutable_ingested_at() = TimeUtil::MillisecondsToTimestamp(k_t0 + 2'000);
+  CHECK(watermark_ms(e) == k_t0);  // the usual case: taken a moment after it was measured
+  *e.mutable_ingested_at() = TimeUtil::MillisecondsToTimestamp(k_t0 + 3 * k_day);
+  CHECK(watermark_ms(e) == k_t0);  // a late upload keeps its own time
+  *e.mutable_ingested_at() = TimeUtil::MillisecondsToTimestamp(k_t0 - 5 * k_min);
+  CHECK(watermark_ms(e) == k_t0);  // exactly the gateway's 5-minute tolerance ahead
+  *e.mutable_ingested_at() = TimeUtil::MillisecondsToTimestamp(k_t0 - 2 * k_day);
+  CHECK(watermark_ms(e) == k_t0 - 2 * k_day + 5 * k_min);  // stamped 2 days ahead: capped
+  e.clear_ingested_at();
+  CHECK(watermark_ms(e) == 0);  // no gateway time to hold it against: moves nothing
 }

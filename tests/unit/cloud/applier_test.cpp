@@ -325,6 +325,44 @@ TEST_CASE("applier: every alert change is an outbox message of herd.alerts in th
   CHECK(header((*again)[1], "ce_id") == header((*ob)[1], "ce_id"));
 }
 
+TEST_CASE("applier: a reading stamped days ahead of its gateway's clock does not move the partition's time") {
+  herd::test_support::temp_dir dir;
+  auto s = open(dir, "rm.db");
+  applier app(*s);
+  REQUIRE(app.load_positions().ok());
+  // Two animals of one partition, a reading each every 10 min for 4 h; after 2 h, DE1's collar
+  // sends one reading stamped 2 days ahead of the time the gateway took it (its clock gone wrong
+  // behind a gateway without time sync).
+  constexpr std::int64_t t0 = 1'780'000'000'000;
+  std::vector<record> recs;
+  for (int i = 0; i < 24; ++i) {
+    for (const char* animal : {"DE1", "DE2"}) {
+      reading r;
+      r.animal = animal;
+      r.collar = std::string("C") + animal;
+      r.event_id = r.animal + "-" + std::to_string(i);
+      r.seq = static_cast<std::uint32_t>(i + 1);
+      r.occurred_ms = t0 + i * 600'000LL;
+      if (i == 12 && r.animal == "DE1") {
+        r.ingested_ms = r.occurred_ms + 1500;
+        r.occurred_ms += 2 * 86'400'000LL;
+      }
+      recs.push_back(record{"herd.events", 0, 0, r.animal, collar_envelope(r)});
+    }
+  }
+  feed(app, renumber(recs), 7);
+  // DE2 kept sending: no collar of the partition went offline (before, the partition's time
+  // jumped 2 days and DE2's collar was raised offline, and resolved by its next reading).
+  auto alerts = s->read_alerts("", 100);
+  REQUIRE(alerts.ok());
+  for (const auto& a : *alerts) CHECK_MESSAGE(a.kind != "device_offline", a.alert_id);
+  auto progress = s->load_progress();
+  REQUIRE(progress.ok());
+  REQUIRE(progress->size() == 1);
+  CHECK((*progress)[0].watermark_us <= (t0 + 23 * 600'000LL + 5 * 60'000LL) * 1000);
+  CHECK((*progress)[0].applied == 48);  // the reading itself is applied to DE1
+}
+
 TEST_CASE("applier: an acknowledgement of an animal never seen writes no animal row") {
   herd::test_support::temp_dir dir;
   auto s = open(dir, "rm.db");

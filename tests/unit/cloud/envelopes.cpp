@@ -31,7 +31,7 @@ std::string collar_envelope(const reading& r) {
   e.set_event_id(r.event_id);
   e.set_event_type("collar.reading.v1");
   stamp(e.mutable_occurred_at(), r.occurred_ms);
-  stamp(e.mutable_ingested_at(), r.occurred_ms + 1500);
+  stamp(e.mutable_ingested_at(), r.ingested_ms != 0 ? r.ingested_ms : r.occurred_ms + 1500);
   e.set_aggregate_id(r.animal);
   e.mutable_actor()->set_device_kind("collar");
   e.mutable_actor()->set_device_id(r.collar);

@@ -14,6 +14,7 @@ struct reading {
   std::string collar;
   std::uint32_t seq = 0;
   std::int64_t occurred_ms = 0;
+  std::int64_t ingested_ms = 0;  // 0: occurred_ms + 1.5 s
   double temp_c = 38.6;
   std::uint32_t steps = 100;
   double rum_min = 3.0;

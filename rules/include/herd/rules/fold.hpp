@@ -42,6 +42,15 @@ apply_result apply(animal_state& state, const herd::events::v1::EventEnvelope& e
 // reading may move its partition's watermark. Pure; thread: any.
 bool accepts_reading(const animal_state& state, const herd::events::v1::EventEnvelope& event);
 
+// The event time, in ms since the Unix epoch, that an accepted reading moves its partition's
+// watermark to: occurred_at, but never more than thresholds::watermark_lead_ms past ingested_at
+// (the gateway's clock when it took the reading). A reading stamped further ahead (a collar
+// clock gone wrong behind a gateway without time sync, or another producer) still applies to its
+// own animal; it must not advance every other animal of the partition into the future, where
+// their collars would all look offline and the time-driven rules would wait for real time to
+// catch up. 0 (moves nothing) when ingested_at is missing. Pure; thread: any.
+std::int64_t watermark_ms(const herd::events::v1::EventEnvelope& event);
+
 // Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no
 // reading for longer than the expected intervals; time-outs of heat and calving alerts) and
 // returns the alert changes. `now_ms` is event time, not a wall clock: the projector passes a

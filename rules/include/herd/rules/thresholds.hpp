@@ -127,6 +127,10 @@ inline constexpr std::int64_t calving_quiet_ms = 7 * k_day_ms;      // [guess] o
 // a gap is alerted within 3 intervals of its start; never sooner than 15 min [guess].
 inline constexpr std::int32_t offline_intervals_x10 = 21;
 inline constexpr std::int64_t offline_min_ms = 15 * 60'000;
+// How far past the gateway's ingest time a reading may move its partition's event time: the
+// gateway's own tolerance for a collar's `ts` (README "Time": up to 5 min ahead of a synchronized
+// gateway clock is plausible).
+inline constexpr std::int64_t watermark_lead_ms = 5 * 60'000;
 // Fallen off: at least 2 lifeless readings covering >= 30 min [guess] (HERD.md: collar drop-off;
 // flat activity, ambient-like temperature).
 inline constexpr std::int32_t fallen_min_readings = 2;
