@@ -5,6 +5,7 @@
 #include "device_rules.hpp"
 #include "health_rules.hpp"
 #include "herd/events/v1/alert.pb.h"
+#include "herd/rules/fold.hpp"
 #include "lifecycle.hpp"
 
 namespace herd::rules::detail {
@@ -38,6 +39,9 @@ core::result<std::vector<alert_change>> apply_acknowledgement(animal_state& s, c
     return core::error::permanent("alert.acknowledged.v1 payload is not a herd.events.v1.AlertAcknowledged");
   }
   if (ack.alert_id().empty()) return core::error::permanent("alert.acknowledged.v1 without alert_id");
+  if (ack.has_acknowledged_at() ? !valid_timestamp(ack.acknowledged_at()) : !valid_timestamp(e.occurred_at())) {
+    return core::error::permanent("alert.acknowledged.v1: acknowledged_at (or occurred_at) is not a valid Timestamp");
+  }
   std::vector<alert_change> out;
   for (auto& a : s.alerts) {
     if (a.alert_id != ack.alert_id()) continue;

@@ -31,6 +31,7 @@ core::result<detail::reading> to_reading(const events::v1::EventEnvelope& e) {
   }
   if (!e.payload().UnpackTo(&p)) return core::error::permanent("collar.reading.v1 payload does not parse");
   if (!e.has_occurred_at()) return core::error::permanent("occurred_at missing");
+  if (!valid_timestamp(e.occurred_at())) return core::error::permanent("occurred_at is not a valid Timestamp");
   detail::reading r;
   r.at_ms = TimeUtil::TimestampToMilliseconds(e.occurred_at());
   if (r.at_ms < k_min_valid_ms) return core::error::permanent("occurred_at before 2020-01-01");
@@ -71,6 +72,11 @@ core::result<detail::reading> to_reading(const events::v1::EventEnvelope& e) {
 
 }  // namespace
 
+bool valid_timestamp(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= TimeUtil::kTimestampMinSeconds && t.seconds() <= TimeUtil::kTimestampMaxSeconds &&
+         t.nanos() >= 0 && t.nanos() <= 999'999'999;
+}
+
 apply_result apply(animal_state& s, const events::v1::EventEnvelope& e) {
   if (e.event_type() != k_collar_reading_v1 && e.event_type() != k_alert_acknowledged_v1) {
     return {apply_status::unknown_type, e.event_type(), {}};
@@ -101,8 +107,7 @@ bool accepts_reading(const animal_state& s, const events::v1::EventEnvelope& e) 
 }
 
 std::int64_t watermark_ms(const events::v1::EventEnvelope& e) {
-  if (!e.has_ingested_at()) return 0;
-  using google::protobuf::util::TimeUtil;
+  if (!e.has_ingested_at() || !valid_timestamp(e.ingested_at()) || !valid_timestamp(e.occurred_at())) return 0;
   return std::min(TimeUtil::TimestampToMilliseconds(e.occurred_at()),
                   TimeUtil::TimestampToMilliseconds(e.ingested_at()) + thresholds::watermark_lead_ms);
 }

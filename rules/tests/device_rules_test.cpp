@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <limits>
+
 #include "herd/rules/alert_events.hpp"
 #include "herd/rules/thresholds.hpp"
 #include "rule_fixture.hpp"
@@ -97,6 +99,16 @@ TEST_CASE("alert ids are reproducible and acknowledgements are events that survi
   e.set_aggregate_id("276000000000001");
   *e.mutable_occurred_at() = ack.acknowledged_at();
   e.mutable_payload()->PackFrom(ack);
+  {
+    auto bad = ack;  // acknowledged_at outside protobuf's Timestamp range: refused, nothing changes
+    bad.mutable_acknowledged_at()->set_seconds(std::numeric_limits<std::int64_t>::max());
+    auto be = e;
+    be.mutable_payload()->PackFrom(bad);
+    const auto rb = apply(a.state, be);
+    CHECK(rb.status == apply_status::rejected);
+    CHECK_MESSAGE(rb.reason.find("not a valid Timestamp") != std::string::npos, rb.reason);
+    CHECK(encode(a.state) == encode(b.state));
+  }
   auto r = apply(a.state, e);
   REQUIRE(r.status == apply_status::applied);
   REQUIRE(r.alert_changes.size() == 1);

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "envelope_builder.hpp"
@@ -291,4 +292,26 @@ TEST_CASE("fold: a reading moves its partition's time to occurred_at, at most 5 
   CHECK(watermark_ms(e) == k_t0 - 2 * k_day + 5 * k_min);  // stamped 2 days ahead: capped
   e.clear_ingested_at();
   CHECK(watermark_ms(e) == 0);  // no gateway time to hold it against: moves nothing
+}
+
+TEST_CASE("fold: times outside protobuf's Timestamp range are refused, never converted") {
+  animal_state s;
+  REQUIRE(apply(s, reading_event({})).status == apply_status::applied);
+  const animal_state before = s;
+  auto e = reading_event({.seq = 2, .at_ms = k_t0 + k_hour});
+  e.mutable_occurred_at()->set_seconds(std::numeric_limits<std::int64_t>::max());
+  auto r = apply(s, e);
+  CHECK(r.status == apply_status::rejected);
+  CHECK_MESSAGE(r.reason.find("not a valid Timestamp") != std::string::npos, r.reason);
+  CHECK(s == before);
+  CHECK(watermark_ms(e) == 0);
+  e = reading_event({.seq = 2, .at_ms = k_t0 + k_hour});
+  e.mutable_ingested_at()->set_nanos(-1);
+  CHECK(watermark_ms(e) == 0);
+  e.mutable_ingested_at()->set_nanos(0);
+  e.mutable_ingested_at()->set_seconds(std::numeric_limits<std::int64_t>::min());
+  CHECK(watermark_ms(e) == 0);
+  CHECK_FALSE(valid_timestamp(e.ingested_at()));
+  e.mutable_ingested_at()->set_seconds(253'402'300'799);  // 9999-12-31T23:59:59Z: the last valid second
+  CHECK(valid_timestamp(e.ingested_at()));
 }

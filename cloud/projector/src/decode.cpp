@@ -1,5 +1,7 @@
 #include "herd/projector/decode.hpp"
 
+#include "herd/rules/fold.hpp"
+
 namespace herd::projector {
 
 namespace {
@@ -17,6 +19,9 @@ core::result<decoded_record> decode_record(const record& r) {
     return core::error::permanent("value is not a protobuf herd.events.v1.EventEnvelope");
   }
   const auto& e = d.envelope;
+  // Converting a time outside protobuf's Timestamp range is undefined behaviour: refuse it here.
+  if (!rules::valid_timestamp(e.occurred_at())) return core::error::permanent("envelope occurred_at is not a valid Timestamp");
+  if (!rules::valid_timestamp(e.ingested_at())) return core::error::permanent("envelope ingested_at is not a valid Timestamp");
   for (const auto& [name, v] : {std::pair{"event_id", &e.event_id()}, std::pair{"event_type", &e.event_type()},
                                 std::pair{"aggregate_id", &e.aggregate_id()}}) {
     if (v->empty()) return core::error::permanent(std::string("envelope without ") + name);

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "envelopes.hpp"
@@ -106,22 +107,30 @@ TEST_CASE("applier: undecodable and rejected records become dead letters with th
   bad.seq = 1;
   bad.occurred_ms = 1'780'000'000'000;
   bad.temp_c = 99.0;  // outside the collar format's range: the fold rejects it
+  herd::events::v1::EventEnvelope far;  // a time protobuf's Timestamp cannot hold (year > 9999)
+  REQUIRE(far.ParseFromString(collar_envelope(bad)));
+  far.set_event_id("bad-2");
+  far.mutable_ingested_at()->set_seconds(std::numeric_limits<std::int64_t>::max());
   std::vector<record> b = {{"herd.events", 3, 40, "k", "garbage"},
-                           {"herd.events", 3, 41, "DE01000", collar_envelope(bad)}};
+                           {"herd.events", 3, 41, "DE01000", collar_envelope(bad)},
+                           {"herd.events", 3, 42, "DE01000", far.SerializeAsString()}};
   // The stored position is -1: claim it by making the first batch start there.
   auto r = app.prepare(b);
   REQUIRE(r.ok());
-  REQUIRE(app.dead_letters().size() == 2);
+  REQUIRE(app.dead_letters().size() == 3);
   CHECK(app.dead_letters()[0].original.offset == 40);
   CHECK(app.dead_letters()[0].reason.find("EventEnvelope") != std::string::npos);
-  CHECK(app.dead_letters()[1].original.offset == 41);
-  CHECK(app.dead_letters()[1].reason.find("rejected") != std::string::npos);
+  // Undecodable records are dead-lettered as they are decoded, rejected ones when folded.
+  CHECK(app.dead_letters()[1].original.offset == 42);
+  CHECK(app.dead_letters()[1].reason.find("ingested_at is not a valid Timestamp") != std::string::npos);
+  CHECK(app.dead_letters()[2].original.offset == 41);
+  CHECK(app.dead_letters()[2].reason.find("rejected") != std::string::npos);
   REQUIRE(app.commit().ok());
   auto p = s->load_progress();
   REQUIRE(p.ok());
-  CHECK((*p)[0].next_offset == 42);
+  CHECK((*p)[0].next_offset == 43);
   CHECK((*p)[0].rejected == 1);
-  CHECK((*p)[0].dead_lettered == 2);
+  CHECK((*p)[0].dead_lettered == 3);
   auto st = s->stats();
   REQUIRE(st.ok());
   CHECK(st->animals == 0);  // a rejected event changes no state

@@ -28,10 +28,15 @@ struct apply_result {
   std::vector<alert_change> alert_changes;  // lifecycle changes this event caused, in order
 };
 
+// True iff `t` is in the range protobuf's Timestamp defines (0001-01-01 .. 9999-12-31, nanos
+// 0 .. 999,999,999). Outside it, TimeUtil's conversions are undefined behaviour (signed
+// overflow), so every time from an event is checked with this before it is converted. Pure.
+bool valid_timestamp(const google::protobuf::Timestamp& t);
+
 // Applies one event to the animal's state. Duplicates must be filtered before (event store).
 // Out-of-order events (older occurred_at) go into the windows they belong to. Rejected when:
 // the payload is not the message event_type names, aggregate_id is empty or differs from the
-// state's animal, occurred_at is missing or before 2020, or a value is outside the collar
+// state's animal, occurred_at is missing, not a valid Timestamp or before 2020, or a value is outside the collar
 // format's ranges (README: temp 25-45 °C, steps <= 100,000, rumination <= interval, interval
 // 1-86,400 s, battery 0-100 %, RSSI -140-0 dBm). A rejected or unknown event leaves `state`
 // exactly as it was. Thread: any; the state is the caller's.
@@ -48,7 +53,8 @@ bool accepts_reading(const animal_state& state, const herd::events::v1::EventEnv
 // clock gone wrong behind a gateway without time sync, or another producer) still applies to its
 // own animal; it must not advance every other animal of the partition into the future, where
 // their collars would all look offline and the time-driven rules would wait for real time to
-// catch up. 0 (moves nothing) when ingested_at is missing. Pure; thread: any.
+// catch up. 0 (moves nothing) when ingested_at is missing or either time is not a valid
+// Timestamp. Pure; thread: any.
 std::int64_t watermark_ms(const herd::events::v1::EventEnvelope& event);
 
 // Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no

@@ -17,7 +17,9 @@ struct decoded_record {
 
 // Errors: permanent, with the reason (goes into the dead letter's header). Checks: the value
 // parses as an EventEnvelope; event_id, event_type and aggregate_id are set (each at most 256
-// bytes); the rest (payload, times, ranges) is the fold's to judge.
+// bytes); occurred_at and ingested_at (unset is 0) are valid protobuf Timestamps
+// (rules::valid_timestamp: converting one outside that range is undefined behaviour); the rest
+// (payload, how plausible a time is, ranges) is the fold's to judge.
 core::result<decoded_record> decode_record(const record& r);
 
 // google.protobuf.Timestamp -> µs since the epoch (0 when unset).
