@@ -108,8 +108,12 @@ bool accepts_reading(const animal_state& s, const events::v1::EventEnvelope& e) 
 
 std::int64_t watermark_ms(const events::v1::EventEnvelope& e) {
   if (!e.has_ingested_at() || !valid_timestamp(e.ingested_at()) || !valid_timestamp(e.occurred_at())) return 0;
-  return std::min(TimeUtil::TimestampToMilliseconds(e.occurred_at()),
-                  TimeUtil::TimestampToMilliseconds(e.ingested_at()) + thresholds::watermark_lead_ms);
+  const std::int64_t ms = std::min(TimeUtil::TimestampToMilliseconds(e.occurred_at()),
+                                   TimeUtil::TimestampToMilliseconds(e.ingested_at()) + thresholds::watermark_lead_ms);
+  // A gateway that booted at 1970 and has no time yet: its readings say nothing about now. A
+  // partition time before 2020 would make the next good reading advance it boundary by boundary
+  // across decades.
+  return ms < k_min_valid_ms ? 0 : ms;
 }
 
 std::vector<alert_change> advance(animal_state& s, std::int64_t now_ms, const herd_context& herd) {

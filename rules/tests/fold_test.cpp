@@ -290,6 +290,8 @@ TEST_CASE("fold: a reading moves its partition's time to occurred_at, at most 5 
   CHECK(watermark_ms(e) == k_t0);  // exactly the gateway's 5-minute tolerance ahead
   *e.mutable_ingested_at() = TimeUtil::MillisecondsToTimestamp(k_t0 - 2 * k_day);
   CHECK(watermark_ms(e) == k_t0 - 2 * k_day + 5 * k_min);  // stamped 2 days ahead: capped
+  *e.mutable_ingested_at() = TimeUtil::MillisecondsToTimestamp(3'000);
+  CHECK(watermark_ms(e) == 0);  // taken by a gateway at 1970 (booted without time): moves nothing
   e.clear_ingested_at();
   CHECK(watermark_ms(e) == 0);  // no gateway time to hold it against: moves nothing
 }

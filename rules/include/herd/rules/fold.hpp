@@ -38,7 +38,8 @@ bool valid_timestamp(const google::protobuf::Timestamp& t);
 // the payload is not the message event_type names, aggregate_id is empty or differs from the
 // state's animal, occurred_at is missing, not a valid Timestamp or before 2020, or a value is outside the collar
 // format's ranges (README: temp 25-45 °C, steps <= 100,000, rumination <= interval, interval
-// 1-86,400 s, battery 0-100 %, RSSI -140-0 dBm). A rejected or unknown event leaves `state`
+// 1-86,400 s, battery 0-100 %, RSSI -140-0 dBm); an acknowledgement without alert_id or whose
+// acknowledged_at (occurred_at when absent) is not a valid Timestamp. A rejected or unknown event leaves `state`
 // exactly as it was. Thread: any; the state is the caller's.
 apply_result apply(animal_state& state, const herd::events::v1::EventEnvelope& event);
 
@@ -53,8 +54,9 @@ bool accepts_reading(const animal_state& state, const herd::events::v1::EventEnv
 // clock gone wrong behind a gateway without time sync, or another producer) still applies to its
 // own animal; it must not advance every other animal of the partition into the future, where
 // their collars would all look offline and the time-driven rules would wait for real time to
-// catch up. 0 (moves nothing) when ingested_at is missing or either time is not a valid
-// Timestamp. Pure; thread: any.
+// catch up. 0 (moves nothing) when ingested_at is missing, either time is not a valid
+// Timestamp, or the result is before 2020-01-01 (a gateway clock that was never set). Pure;
+// thread: any.
 std::int64_t watermark_ms(const herd::events::v1::EventEnvelope& event);
 
 // Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no
