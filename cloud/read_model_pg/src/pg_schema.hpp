@@ -98,14 +98,16 @@ CREATE TABLE IF NOT EXISTS progress (
   dead_lettered   bigint NOT NULL,
   PRIMARY KEY (topic, kafka_partition)
 ) WITH (fillfactor = 50);
--- The state blob (~6 KB, rewritten for every animal a batch touches) is compressed with lz4, not
--- the default pglz: pglz_compress was the server's top symbol in the projector's profile (issue 9).
--- Only new values are compressed the new way; the values stay the same bytes. A server built
--- without lz4 keeps pglz. Looked up first, so a restart takes no lock on animals.
+-- The state blob (several KB, rewritten for every animal a batch touches) is compressed with lz4,
+-- not the default pglz: pglz_compress was the server's top symbol in the projector's profile
+-- (issue 9). Only new values are compressed the new way; the values stay the same bytes. A server
+-- built without lz4 (it is then missing from default_toast_compression's values) keeps pglz. Both
+-- are looked up first, so a restart takes no lock on animals.
 DO $$
 BEGIN
-  IF (SELECT attcompression FROM pg_attribute
-      WHERE attrelid = 'animals'::regclass AND attname = 'state') IS DISTINCT FROM 'l' THEN
+  IF (SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression')
+     AND (SELECT attcompression FROM pg_attribute
+          WHERE attrelid = 'animals'::regclass AND attname = 'state') IS DISTINCT FROM 'l' THEN
     ALTER TABLE animals ALTER COLUMN state SET COMPRESSION lz4;
   END IF;
 EXCEPTION WHEN feature_not_supported THEN
