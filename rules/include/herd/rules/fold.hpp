@@ -36,11 +36,12 @@ bool valid_timestamp(const google::protobuf::Timestamp& t);
 // Applies one event to the animal's state. Duplicates must be filtered before (event store).
 // Out-of-order events (older occurred_at) go into the windows they belong to. Rejected when:
 // the payload is not the message event_type names, aggregate_id is empty or differs from the
-// state's animal, occurred_at is missing, not a valid Timestamp or before 2020, or a value is outside the collar
-// format's ranges (README: temp 25-45 °C, steps <= 100,000, rumination <= interval, interval
-// 1-86,400 s, battery 0-100 %, RSSI -140-0 dBm); an acknowledgement without alert_id or whose
-// acknowledged_at (occurred_at when absent) is not a valid Timestamp. A rejected or unknown event leaves `state`
-// exactly as it was. Thread: any; the state is the caller's.
+// state's animal, occurred_at is missing, not a valid Timestamp or before 2020, or a value is
+// outside the collar format's ranges (README: temp 25-45 °C, steps <= 100,000, rumination <=
+// interval, interval 1-86,400 s, battery 0-100 %, RSSI -140-0 dBm); an acknowledgement without
+// alert_id or whose acknowledged_at (occurred_at when absent) is not a valid Timestamp. A
+// rejected or unknown event leaves `state` exactly as it was. Thread: any; the state is the
+// caller's.
 apply_result apply(animal_state& state, const herd::events::v1::EventEnvelope& event);
 
 // True iff apply(state, event) would take `event` as a collar reading (event_type
