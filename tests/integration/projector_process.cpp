@@ -24,6 +24,7 @@ projector_process::projector_process(projector_settings s) : s_(std::move(s)) {
       << "batch_max = " << s_.batch_max << "\nlinger_ms = " << s_.linger_ms << "\n"
       << "backoff_min_ms = 50\nbackoff_max_ms = 1000\n"
       << "[kafka.properties]\n\"session.timeout.ms\" = 3000\n\"heartbeat.interval.ms\" = 300\n"
+      << s_.kafka_properties_extra
       << "[read_model]\npath = \"" << db_path() << "\"\n"
       << s_.read_model_extra
       << "[metrics]\nlisten = \"127.0.0.1:0\"\n"

@@ -23,6 +23,7 @@ struct projector_settings {
   std::size_t batch_max = 500;
   int linger_ms = 20;
   std::string read_model_extra;  // more lines of the [read_model] section
+  std::string kafka_properties_extra;  // more lines of [kafka.properties] (e.g. "debug" = "cgrp")
   std::string extra;             // more top-level lines / sections
 };
 
