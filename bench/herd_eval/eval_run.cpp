@@ -22,7 +22,7 @@ namespace herd::eval {
 
 namespace {
 
-constexpr std::int64_t k_step_ms = 10 * 60'000;  // advance() at every 10-minute boundary
+constexpr std::int64_t k_step_ms = rules::k_advance_step_ms;  // advance() at every 10-minute boundary
 
 std::uint32_t fnv1a(const std::string& s) {
   std::uint32_t h = 2166136261u;
@@ -71,7 +71,7 @@ run_output run_herd(sim::herd& h, const run_options& options) {
   gateway::event_factory factory("gw-eval");
   std::uint64_t gateway_seq = 0;
   std::int64_t watermark = 0, next_boundary = 0;
-  // as_projector: per partition, the watermark (newest occurred_at) and the animals in id order.
+  // as_projector: per partition, the watermark (rules::move_watermark) and the animals in id order.
   std::vector<std::int64_t> part_wm(static_cast<std::size_t>(partitions), 0);
   const auto partition_of = [&](const std::string& animal) {
     return options.as_projector ? kafka_partition(animal, partitions)
@@ -127,18 +127,14 @@ run_output run_herd(sim::herd& h, const run_options& options) {
     meta.gateway_seq = gateway_seq;
     meta.clock_quality = events::v1::CLOCK_QUALITY_SYNCED;
     const auto env = factory.collar_reading_event(*r, meta);
+    auto [it, fresh] = states.try_emplace(*animal);
     if (options.as_projector) {
-      // herd-projector: the partition's own watermark; its animals advance (in id order) at every
-      // 10-minute boundary it crosses, before the event is applied.
+      // herd-projector's partition time (rules::move_watermark): the partition's animals advance
+      // (in id order) to every boundary it crosses, before the event is applied.
       const auto p = static_cast<std::size_t>(partition_of(*animal));
-      auto& wm = part_wm[p];
-      const std::int64_t event_ms = rules::watermark_ms(env);
-      if (event_ms > wm) {
-        if (wm > 0) {
-          for (std::int64_t b = (wm / k_step_ms + 1) * k_step_ms; b <= event_ms; b += k_step_ms) advance_part(part[p], b);
-        }
-        wm = event_ms;
-      }
+      auto moved = rules::move_watermark(part_wm[p], it->second, env);
+      part_wm[p] = moved.watermark_ms;
+      for (const std::int64_t b : moved.boundaries_ms) advance_part(part[p], b);
     } else if (occ.ms > watermark) {
       // Boundaries the watermark crosses before this event: advance first, as a projector would
       // on seeing the event's time.
@@ -149,7 +145,6 @@ run_output run_herd(sim::herd& h, const run_options& options) {
         next_boundary += k_step_ms;
       }
     }
-    auto [it, fresh] = states.try_emplace(*animal);
     if (fresh) {
       auto& members = part[static_cast<std::size_t>(partition_of(*animal))];
       members.insert(std::lower_bound(members.begin(), members.end(), *animal), *animal);

@@ -116,6 +116,19 @@ std::int64_t watermark_ms(const events::v1::EventEnvelope& e) {
   return ms < k_min_valid_ms ? 0 : ms;
 }
 
+watermark_move move_watermark(std::int64_t wm, const animal_state& state, const events::v1::EventEnvelope& e) {
+  watermark_move out{wm, {}};
+  const std::int64_t event_ms = watermark_ms(e);
+  if (event_ms <= wm || !accepts_reading(state, e)) return out;
+  out.watermark_ms = event_ms;
+  if (wm > 0) {
+    for (std::int64_t b = (wm / k_advance_step_ms + 1) * k_advance_step_ms; b <= event_ms; b += k_advance_step_ms) {
+      out.boundaries_ms.push_back(b);
+    }
+  }
+  return out;
+}
+
 std::vector<alert_change> advance(animal_state& s, std::int64_t now_ms, const herd_context& herd) {
   std::vector<alert_change> changes;
   if (now_ms <= s.advanced_ms) return changes;

@@ -317,3 +317,36 @@ TEST_CASE("fold: times outside protobuf's Timestamp range are refused, never con
   e.mutable_ingested_at()->set_seconds(253'402'300'799);  // 9999-12-31T23:59:59Z: the last valid second
   CHECK(valid_timestamp(e.ingested_at()));
 }
+
+TEST_CASE("fold: move_watermark - boundaries crossed by an accepted, newer reading only") {
+  const auto at = [](std::int64_t ms, std::uint32_t seq, std::string animal = "276000000000001") {
+    return reading_event({.animal = std::move(animal), .seq = seq, .at_ms = ms});  // ingested 1 s later
+  };
+  animal_state s;
+  // A partition's first time: set, nothing crossed (no earlier time to advance from).
+  auto m = move_watermark(0, s, at(k_t0 + 3 * k_min, 1));
+  CHECK(m.watermark_ms == k_t0 + 3 * k_min);
+  CHECK(m.boundaries_ms.empty());
+  // 3 min -> 31 min crosses 10, 20 and 30 min, in order; a reading exactly on a boundary crosses it.
+  m = move_watermark(k_t0 + 3 * k_min, s, at(k_t0 + 31 * k_min, 2));
+  CHECK(m.watermark_ms == k_t0 + 31 * k_min);
+  CHECK(m.boundaries_ms ==
+        std::vector<std::int64_t>{k_t0 + 10 * k_min, k_t0 + 20 * k_min, k_t0 + 30 * k_min});
+  m = move_watermark(k_t0 + 31 * k_min, s, at(k_t0 + 40 * k_min, 3));
+  CHECK(m.boundaries_ms == std::vector<std::int64_t>{k_t0 + 40 * k_min});
+  // An older (late) reading and one at the watermark move nothing.
+  for (const std::int64_t ms : {k_t0, k_t0 + 40 * k_min}) {
+    m = move_watermark(k_t0 + 40 * k_min, s, at(ms, 4));
+    CHECK(m.watermark_ms == k_t0 + 40 * k_min);
+    CHECK(m.boundaries_ms.empty());
+  }
+  // A reading the fold would reject (another animal's, for this state) moves nothing.
+  REQUIRE(apply(s, at(k_t0, 1)).status == apply_status::applied);
+  m = move_watermark(k_t0 + 40 * k_min, s, at(k_t0 + 2 * k_hour, 5, "276000000000002"));
+  CHECK(m.watermark_ms == k_t0 + 40 * k_min);
+  CHECK(m.boundaries_ms.empty());
+  // Nor does an event that is not a reading.
+  auto other = at(k_t0 + 2 * k_hour, 6);
+  other.set_event_type("scale.weight.v1");
+  CHECK(move_watermark(k_t0 + 40 * k_min, s, other).boundaries_ms.empty());
+}

@@ -254,24 +254,15 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
       return a.err();
     }
     const bool known = (*a)->state.events > 0;
-    // The partition's event-time watermark: every 10-minute boundary this reading moves it past
-    // advances the partition's animals FIRST, in order (/work/coord/rules.md, herd-eval does the
-    // same), then the reading is applied. A reading the fold rejects moves nothing, and one
-    // stamped ahead of its gateway's clock moves it no further than rules::watermark_ms allows.
-    if (env.event_type() == rules::k_collar_reading_v1) {
-      const std::int64_t event_ms = rules::watermark_ms(env);
-      const std::int64_t old_wm = (*ps)->watermark_ms;
-      if (event_ms > old_wm && rules::accepts_reading((*a)->state, env)) {
-        (*ps)->watermark_ms = event_ms;
-        if (old_wm > 0) {
-          for (std::int64_t b = (old_wm / k_advance_step_ms + 1) * k_advance_step_ms; b <= event_ms;
-               b += k_advance_step_ms) {
-            if (auto st = advance_partition(p, **ps, b, r.offset, to_us(env.occurred_at())); !st) {
-              abandon();
-              return st.err();
-            }
-          }
-        }
+    // The partition's event-time watermark (rules::move_watermark, which herd-eval uses too):
+    // the partition's animals advance to every boundary it crosses FIRST, in order, then the
+    // reading is applied.
+    auto moved = rules::move_watermark((*ps)->watermark_ms, (*a)->state, env);
+    (*ps)->watermark_ms = moved.watermark_ms;
+    for (const std::int64_t b : moved.boundaries_ms) {
+      if (auto st = advance_partition(p, **ps, b, r.offset, to_us(env.occurred_at())); !st) {
+        abandon();
+        return st.err();
       }
     }
     auto res = rules::apply((*a)->state, env);

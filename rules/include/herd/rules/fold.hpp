@@ -60,6 +60,25 @@ bool accepts_reading(const animal_state& state, const herd::events::v1::EventEnv
 // thread: any.
 std::int64_t watermark_ms(const herd::events::v1::EventEnvelope& event);
 
+// Event time between two advance() rounds of a partition, in ms (README, "Alerts": the
+// time-driven rules run at every 10-minute boundary of the partition's watermark).
+inline constexpr std::int64_t k_advance_step_ms = 10 * 60 * 1000;
+
+// What applying `event` to an animal whose state is `state` does to its partition's watermark
+// (`watermark_ms`, ms since the Unix epoch; 0 = the partition has no time yet).
+struct watermark_move {
+  std::int64_t watermark_ms = 0;             // the partition's watermark after the event
+  std::vector<std::int64_t> boundaries_ms;  // k_advance_step_ms boundaries crossed, ascending
+};
+
+// The one rule for partition time, shared by the projector and herd-eval: an event accepts_reading()
+// takes moves the watermark to watermark_ms(event) if that is newer, and every boundary b with
+// old < b <= new is crossed: the caller advances the partition's animals to each b, in order,
+// BEFORE it applies the event. A partition's first time (old 0) crosses nothing. Any other event
+// leaves the watermark as it was. Pure; thread: any.
+watermark_move move_watermark(std::int64_t watermark_ms, const animal_state& state,
+                              const herd::events::v1::EventEnvelope& event);
+
 // Moves the animal's event time to `now_ms` for the time-driven rules (device offline: no
 // reading for longer than the expected intervals; time-outs of heat and calving alerts) and
 // returns the alert changes. `now_ms` is event time, not a wall clock: the projector passes a

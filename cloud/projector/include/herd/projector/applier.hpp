@@ -28,6 +28,7 @@
 #include "herd/read_model/store.hpp"
 #include "herd/rules/alert.hpp"
 #include "herd/rules/animal_state.hpp"
+#include "herd/rules/fold.hpp"
 
 namespace herd::projector {
 
@@ -60,8 +61,8 @@ struct batch_counts {
   std::uint64_t animals_written = 0;
 };
 
-// Event time between two rules::advance rounds of a partition (see /work/coord/rules.md).
-inline constexpr std::int64_t k_advance_step_ms = 10 * 60 * 1000;
+// Event time between two rules::advance rounds of a partition (rules/fold.hpp).
+inline constexpr std::int64_t k_advance_step_ms = rules::k_advance_step_ms;
 
 class applier {
  public:
