@@ -177,7 +177,7 @@ TEST_CASE("projector: event store retention deletes events older than retention_
     r.animal = "DE01000";
     r.collar = "C1";
     r.seq = static_cast<std::uint32_t>(i + 1);
-    r.occurred_ms = (i < 5 ? now_ms - 40LL * 86'400'000 : now_ms - 3'600'000) + i * 600'000LL;
+    r.occurred_ms = i < 5 ? now_ms - 40LL * 86'400'000 + i * 600'000LL : now_ms - 3'600'000 + (i - 5) * 600'000LL;
     pr.produce("DE01000", test_envelopes::collar_envelope(r));
   }
   pr.proj->start();

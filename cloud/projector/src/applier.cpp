@@ -13,13 +13,10 @@
 namespace herd::projector {
 
 namespace {
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+const core::system_clock k_system_clock;
 }  // namespace
 
-applier::applier(read_model::store& store) : store_(store) {}
+applier::applier(read_model::store& store) : store_(store), wall_(&k_system_clock) {}
 
 core::status applier::load_positions() {
   auto p = store_.load_progress();
@@ -141,7 +138,7 @@ core::status applier::advance_partition(const pkey& p, partition_state& ps, std:
 void applier::record_changes(const std::vector<rules::alert_change>& changes) {
   for (const auto& c : changes) {
     alerts_.push_back(to_row(c.animal_id, c.alert));
-    if (outbox_on_) outbox_.push_back(alert_outbox_message(c, alerts_topic_, wall_ms()));
+    if (outbox_on_) outbox_.push_back(alert_outbox_message(c, alerts_topic_, wall_->now_ms()));
     ++counts_.alert_changes;
   }
 }
@@ -173,11 +170,17 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
   std::vector<std::optional<decoded_record>> decoded(batch.size());
   std::vector<read_model::stored_event> to_append;
   std::vector<std::size_t> appended_index;
+  const std::int64_t now_ms = wall_->now_ms();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto d = decode_record(batch[i]);
     if (!d) {
       ++counts_.undecodable;
       if (dead_lettering_) dead_letters_.push_back({batch[i], d.err().message});
+      continue;
+    }
+    if (auto future = future_check_ ? future_dated(d->envelope, now_ms) : std::nullopt) {
+      ++counts_.future_dated;
+      if (dead_lettering_) dead_letters_.push_back({batch[i], *future});
       continue;
     }
     decoded[i] = std::move(*d);
@@ -294,7 +297,7 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
         break;
     }
   }
-  counts_.dead_lettered = counts_.undecodable + counts_.rejected;
+  counts_.dead_lettered = counts_.undecodable + counts_.future_dated + counts_.rejected;
   if (auto st = write_batch(); !st) {
     abandon();
     return st.err();

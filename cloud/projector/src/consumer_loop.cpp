@@ -338,6 +338,7 @@ struct consumer_loop::impl {
     stats.unknown_type += c.unknown_type;
     stats.rejected += c.rejected;
     stats.undecodable += c.undecodable;
+    stats.future_dated += c.future_dated;
     stats.dead_lettered += c.dead_lettered;
     stats.advances += c.advances;
     stats.alert_changes += c.alert_changes;

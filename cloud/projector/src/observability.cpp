@@ -20,6 +20,9 @@ std::string render_prometheus(const loop_stats& s, const char* backend) {
   counter("herd_projector_rejected_total", "events the fold rejected (poison pills), dead-lettered", s.rejected);
   counter("herd_projector_undecodable_total", "records that are not an EventEnvelope, dead-lettered",
           s.undecodable);
+  counter("herd_projector_future_dated_total",
+          "records whose ingested_at is more than 5 min ahead of the projector's clock, dead-lettered",
+          s.future_dated);
   counter("herd_projector_dead_lettered_total", "records sent to the projector's dead-letter topic",
           s.dead_lettered);
   counter("herd_projector_batches_total", "transactions committed to the read model", s.batches);

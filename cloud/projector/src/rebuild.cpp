@@ -7,6 +7,7 @@ core::result<batch_counts> rebuild_from_store(read_model::store& source, read_mo
   applier app(target);
   app.set_dead_lettering(false);
   app.set_outbox(with_outbox);
+  app.set_future_check(false);  // stored events passed it when first consumed
   if (auto st = app.load_positions(); !st) return st.err();
   batch_counts total;
   std::vector<record> records;
@@ -30,6 +31,7 @@ core::result<batch_counts> rebuild_from_store(read_model::store& source, read_mo
     total.unknown_type += c.unknown_type;
     total.rejected += c.rejected;
     total.undecodable += c.undecodable;
+    total.future_dated += c.future_dated;
     total.advances += c.advances;
     total.alert_changes += c.alert_changes;
   }

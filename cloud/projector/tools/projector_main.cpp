@@ -204,7 +204,8 @@ int rebuild(const projector_config& config, const std::string& from, const std::
     const auto& s = loop.stats();
     std::cout << "rebuilt from topic " << opts.topic << ": " << s.records << " records, " << s.applied
               << " applied, " << s.duplicates << " duplicates, " << s.unknown_type << " unknown type, "
-              << s.rejected << " rejected, " << s.undecodable << " undecodable\n";
+              << s.rejected << " rejected, " << s.undecodable << " undecodable, " << s.future_dated
+              << " future-dated\n";
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto d = herd::read_model::digest(**target);

@@ -394,3 +394,66 @@ TEST_CASE("applier: an acknowledgement of an animal never seen writes no animal 
   REQUIRE(st.ok());
   CHECK(st->events == 1);  // kept in the event store
 }
+
+TEST_CASE("applier: an envelope ingested ahead of the projector's clock is dead-lettered and moves no time") {
+  herd::test_support::temp_dir dir;
+  auto s = open(dir, "rm.db");
+  applier app(*s);
+  constexpr std::int64_t t0 = 1'780'000'000'000;
+  herd::core::manual_clock wall(t0 + 4 * 3'600'000LL);  // the projector's clock: the herd's "now"
+  app.set_clock(wall);
+  REQUIRE(app.load_positions().ok());
+  // Two animals of one partition, a reading each every 10 min for 4 h. After 2 h, DE1's events
+  // come from a gateway whose own clock is wrong, so both its times are ahead: 2 days, then the
+  // last second protobuf's Timestamp can hold (year 9999; any other producer can write that).
+  std::vector<record> recs;
+  for (int i = 0; i < 24; ++i) {
+    for (const char* animal : {"DE1", "DE2"}) {
+      reading r;
+      r.animal = animal;
+      r.collar = std::string("C") + animal;
+      r.event_id = r.animal + "-" + std::to_string(i);
+      r.seq = static_cast<std::uint32_t>(i + 1);
+      r.occurred_ms = t0 + i * 600'000LL;
+      recs.push_back(record{"herd.events", 0, 0, r.animal, collar_envelope(r)});
+      if (i == 12 && r.animal == "DE1") {
+        for (const std::int64_t ahead_ms : {2 * 86'400'000LL, 253'402'300'799'000LL - r.occurred_ms}) {
+          reading f = r;
+          f.event_id += "-ahead-" + std::to_string(ahead_ms);
+          f.occurred_ms += ahead_ms;
+          f.ingested_ms = f.occurred_ms;
+          recs.push_back(record{"herd.events", 0, 0, f.animal, collar_envelope(f)});
+        }
+      }
+    }
+  }
+  recs = renumber(recs);
+  std::vector<std::string> reasons;
+  for (std::size_t i = 0; i < recs.size(); i += 7) {
+    std::vector<record> b(recs.begin() + static_cast<std::ptrdiff_t>(i),
+                          recs.begin() + static_cast<std::ptrdiff_t>(std::min(recs.size(), i + 7)));
+    auto r = app.prepare(b);
+    REQUIRE(r.ok());
+    for (const auto& d : app.dead_letters()) reasons.push_back(d.reason);
+    REQUIRE(app.commit().ok());
+  }
+  REQUIRE(reasons.size() == 2);
+  // Taken 2 h into the 4 h: 2 days minus 2 h ahead of the clock.
+  CHECK_MESSAGE(reasons[0].find("is 165600 s ahead of the projector's clock") != std::string::npos, reasons[0]);
+  CHECK_MESSAGE(reasons[1].find("ingested_at 9999-12-31T23:59:59") != std::string::npos, reasons[1]);
+  // Before, the first moved the partition's time 2 days on: DE2's collar was raised offline. The
+  // second made it advance the partition one 10-minute boundary at a time towards year 9999.
+  auto alerts = s->read_alerts("", 100);
+  REQUIRE(alerts.ok());
+  for (const auto& a : *alerts) CHECK_MESSAGE(a.kind != "device_offline", a.alert_id);
+  auto progress = s->load_progress();
+  REQUIRE(progress.ok());
+  REQUIRE(progress->size() == 1);
+  CHECK((*progress)[0].watermark_us <= (t0 + 23 * 600'000LL + 1500) * 1000);
+  CHECK((*progress)[0].applied == 48);
+  CHECK((*progress)[0].dead_lettered == 2);
+  CHECK((*progress)[0].next_offset == 50);
+  auto st = s->stats();
+  REQUIRE(st.ok());
+  CHECK(st->events == 48);  // not in the event store: a rebuild from it never meets them
+}

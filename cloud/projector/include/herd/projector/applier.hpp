@@ -1,7 +1,8 @@
 #pragma once
 // The projector's core, without Kafka: turns a batch of consumed records into ONE read-model
 // transaction (store.hpp). Per record, in order: decode the envelope (undecodable -> dead letter),
-// append to the event store (duplicate event_id -> counted, nothing else), fold it into the
+// refuse an envelope whose ingested_at is ahead of this projector's wall clock by more than
+// rules::thresholds::watermark_lead_ms (future-dated -> dead letter, not stored), append to the event store (duplicate event_id -> counted, nothing else), fold it into the
 // animal's state with rules::apply (unknown type -> kept, counted, not applied; rejected -> a
 // poison pill: dead letter), advance the partition's animals when its event-time watermark crosses
 // a 10-minute boundary (rules::advance), then write the touched animals, their alert rows and the
@@ -24,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "herd/core/clock.hpp"
 #include "herd/core/result.hpp"
 #include "herd/read_model/store.hpp"
 #include "herd/rules/alert.hpp"
@@ -55,7 +57,8 @@ struct batch_counts {
   std::uint64_t unknown_type = 0;
   std::uint64_t rejected = 0;
   std::uint64_t undecodable = 0;
-  std::uint64_t dead_lettered = 0;  // undecodable + rejected
+  std::uint64_t future_dated = 0;   // ingested_at too far ahead of the wall clock (set_clock)
+  std::uint64_t dead_lettered = 0;  // undecodable + future_dated + rejected
   std::uint64_t advances = 0;       // rules::advance calls
   std::uint64_t alert_changes = 0;
   std::uint64_t animals_written = 0;
@@ -91,6 +94,18 @@ class applier {
   // The partition was revoked (or its ownership is in doubt): forget its cached states.
   void forget_partition(const std::string& topic, std::int32_t partition);
   void forget_all();
+
+  // The wall clock (ms since the Unix epoch) that bounds an envelope's ingested_at: a record
+  // stamped more than rules::thresholds::watermark_lead_ms (5 min, the gateway's own tolerance)
+  // ahead of it is future-dated: its producer's clock is wrong. It is dead-lettered and kept out
+  // of the event store, because its time would move its partition's watermark (rules::watermark_ms
+  // trusts ingested_at) and every animal of the partition with it into the future. Default:
+  // core::system_clock. `wall` must outlive the applier. Thread: the applier's.
+  void set_clock(const core::clock& wall) { wall_ = &wall; }
+  // Whether the future-dated check above runs (default true). A replay of the event store turns it
+  // off: every stored event passed it when first consumed, and a replay must take the same events
+  // whatever the replaying machine's clock says.
+  void set_future_check(bool on) { future_check_ = on; }
 
   // When false, rejected events and undecodable records are counted but not returned as dead
   // letters (a rebuild: they were dead-lettered when first consumed).
@@ -131,6 +146,8 @@ class applier {
 
   read_model::store& store_;
   std::unique_ptr<read_model::store_txn> txn_;
+  const core::clock* wall_;
+  bool future_check_ = true;
   bool dead_lettering_ = true;
   bool outbox_on_ = true;
   std::string alerts_topic_ = "herd.alerts";

@@ -70,7 +70,7 @@ inline constexpr std::array<double, 10> k_latency_buckets_s = {0.001, 0.0025, 0.
 
 struct loop_stats {
   std::atomic<std::uint64_t> records{0}, applied{0}, duplicates{0}, unknown_type{0}, rejected{0},
-      undecodable{0}, dead_lettered{0}, batches{0}, advances{0}, alert_changes{0}, pruned{0};
+      undecodable{0}, future_dated{0}, dead_lettered{0}, batches{0}, advances{0}, alert_changes{0}, pruned{0};
   std::atomic<std::uint64_t> store_errors{0}, dlq_errors{0}, stale_claims{0}, rebalances{0};
   std::atomic<std::int64_t> heartbeat_steady_ms{0};  // the loop went round (steady clock ms)
   std::atomic<bool> backing_off{false};              // waiting for the store or the DLQ

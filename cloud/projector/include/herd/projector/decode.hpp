@@ -1,6 +1,8 @@
 #pragma once
 // Kafka record -> envelope + event-store row. A record that fails here is undecodable (a dead
 // letter): not a protobuf EventEnvelope, or without the fields the event store keys on.
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "herd/core/result.hpp"
@@ -21,6 +23,13 @@ struct decoded_record {
 // (rules::valid_timestamp: converting one outside that range is undefined behaviour); the rest
 // (payload, how plausible a time is, ranges) is the fold's to judge.
 core::result<decoded_record> decode_record(const record& r);
+
+// Why a decoded envelope is future-dated, or nullopt: its ingested_at (the gateway's clock when
+// it took the event; unset counts as 0) is more than rules::thresholds::watermark_lead_ms (5 min,
+// the gateway's own tolerance for a reading ahead of its clock, gateway time_policy) after
+// `now_ms`, this projector's wall clock in ms since the Unix epoch. Such a producer's clock is
+// wrong: the reason names both times and the difference. Pure; thread: any.
+std::optional<std::string> future_dated(const herd::events::v1::EventEnvelope& e, std::int64_t now_ms);
 
 // google.protobuf.Timestamp -> µs since the epoch (0 when unset).
 std::int64_t to_us(const google::protobuf::Timestamp& t);
