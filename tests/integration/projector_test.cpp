@@ -3,6 +3,9 @@
 // the dead-letter, unknown-type and duplicate paths.
 #include <doctest/doctest.h>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
 #include <csignal>
 #include <sstream>
 
@@ -205,4 +208,46 @@ TEST_CASE("projector: event store retention deletes events older than retention_
   REQUIRE(animals.ok());
   REQUIRE(animals->size() == 1);
   CHECK((*animals)[0].events_applied == 10);  // pruning the store does not undo the fold
+}
+
+TEST_CASE("projector: /health says so while the member cannot settle in its consumer group, and recovers") {
+  test::projector_rig pr;
+  test::projector_settings settings(pr.kafka->bootstrap(), pr.dir.path());
+  settings.extra = "[health]\nmax_stall_s = 2\n";
+  // The group's coordinator answers the first JoinGroup 8 s late: past the mock's sync deadline
+  // (session.timeout.ms, 3 s here), so that round fails and the member joins again. Meanwhile the
+  // loop goes round but no partition is consumed.
+  auto* mc = pr.kafka->mock();
+  constexpr std::int16_t k_join_group_api = 11;  // Kafka protocol ApiKey JoinGroup (rdkafka_protocol.h)
+  REQUIRE(rd_kafka_mock_coordinator_set(mc, "group", settings.group_id.c_str(), 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_mock_broker_push_request_error_rtts(mc, 1, k_join_group_api, 1, RD_KAFKA_RESP_ERR_NO_ERROR,
+                                                       8000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  pr.proj = std::make_unique<test::projector_process>(settings);
+  pr.proj->start();
+  std::optional<test::http_reply> h;
+  const bool flagged = test_support::wait_until(
+      [&] {
+        h = test::http_get(pr.proj->metrics_address(), "/health");
+        return h && h->status == 503 && h->body.find("not settled in the consumer group") != std::string::npos;
+      },
+      15s, 100ms);
+  INFO("health: ", h ? h->body : std::string("no answer"));
+  INFO(pr.proj->log_text());
+  CHECK(flagged);
+  const bool settled = test_support::wait_until(
+      [&] {
+        h = test::http_get(pr.proj->metrics_address(), "/health");
+        return h && h->status == 200 && h->body.find("\"group_state\":\"up/steady\"") != std::string::npos;
+      },
+      60s, 100ms);
+  CHECK(settled);
+  test_envelopes::reading r;
+  r.event_id = "settled-1";
+  r.animal = "DE01000";
+  r.collar = "C1";
+  r.seq = 1;
+  r.occurred_ms = 1'780'000'000'000;
+  pr.produce("DE01000", test_envelopes::collar_envelope(r));
+  CHECK(test_support::wait_until([&] { return pr.proj->applied() >= 1; }, 30s, 50ms));
+  CHECK(pr.proj->stop() == 0);
 }

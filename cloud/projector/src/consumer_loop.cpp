@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "herd/core/logging.hpp"
 
@@ -48,6 +51,8 @@ struct consumer_loop::impl {
   std::vector<record> batch;
   steady::time_point batch_started;
   std::map<std::int32_t, std::int64_t> end_offsets;  // stop_at_end: per partition, the high mark at start
+  std::int64_t subscribed_steady_ms = 0;
+  bool group_ever_settled = false;
   std::shared_ptr<spdlog::logger> log = core::module_logger("projector");
 
   impl(consumer_options opts, loop_stats& s, read_model::store& st)
@@ -84,6 +89,8 @@ struct consumer_loop::impl {
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"log_level", "4"}};
+    // The group's state for /health (group_statistics); the config may change the interval.
+    if (o.use_group) props.emplace_back("statistics.interval.ms", "1000");
     for (const auto& [k, v] : o.properties) props.emplace_back(k, v);
     for (const auto& [k, v] : props) {
       if (auto st = set(conf, k, v); !st) {
@@ -95,6 +102,10 @@ struct consumer_loop::impl {
       rd_kafka_conf_set_rebalance_cb(conf, [](rd_kafka_t* h, rd_kafka_resp_err_t err,
                                               rd_kafka_topic_partition_list_t* parts, void* opaque) {
         static_cast<impl*>(opaque)->rebalance(h, err, parts);
+      });
+      rd_kafka_conf_set_stats_cb(conf, [](rd_kafka_t*, char* json, size_t len, void* opaque) {
+        static_cast<impl*>(opaque)->group_statistics(std::string_view(json, len));
+        return 0;  // librdkafka frees the JSON
       });
     }
     rd_kafka_conf_set_opaque(conf, this);
@@ -137,6 +148,7 @@ struct consumer_loop::impl {
     if (o.use_group) {
       rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
       rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+      subscribed_steady_ms = steady_ms();
       const auto e = rd_kafka_subscribe(rk, topics);
       rd_kafka_topic_partition_list_destroy(topics);
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return core::error::fatal(std::string("subscribe: ") + rd_kafka_err2str(e));
@@ -229,6 +241,26 @@ struct consumer_loop::impl {
       }
     }
     stats.assigned = assigned.size();
+  }
+
+  // librdkafka's statistics (on the loop's thread, inside poll): the consumer group's part
+  // (STATISTICS.md, "cgrp": state, join_state) tells whether this member is settled in the group.
+  void group_statistics(std::string_view json) {
+    const auto j = nlohmann::json::parse(json, nullptr, false);
+    if (j.is_discarded() || !j.contains("cgrp") || !j["cgrp"].is_object()) return;
+    const auto& g = j["cgrp"];
+    const std::string state = g.value("state", ""), join = g.value("join_state", "");
+    const bool settled = state == "up" && join == "steady";
+    {
+      std::lock_guard lock(stats.mu);
+      stats.group_state = state + "/" + join;
+    }
+    if (settled) {
+      group_ever_settled = true;
+      stats.group_unsettled_since_steady_ms = 0;
+    } else if (stats.group_unsettled_since_steady_ms == 0) {
+      stats.group_unsettled_since_steady_ms = group_ever_settled ? steady_ms() : subscribed_steady_ms;
+    }
   }
 
   // Polls once; a record goes into the batch. Returns false on nothing.

@@ -76,10 +76,16 @@ health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, 
   if (s.heartbeat_steady_ms.load() == 0 || age_ms > max_stall.count() * 1000) {
     problems.push_back(fmt::format("consumer loop has not gone round for {:.1f} s", age_ms / 1000.0));
   }
-  std::string last_error;
+  std::string last_error, group_state;
   {
     std::lock_guard lock(s.mu);
     last_error = s.last_error;
+    group_state = s.group_state;
+  }
+  const std::int64_t unsettled_since = s.group_unsettled_since_steady_ms.load();
+  if (unsettled_since != 0 && now_steady_ms - unsettled_since > max_stall.count() * 1000) {
+    problems.push_back(fmt::format("not settled in the consumer group for {:.1f} s (librdkafka state/join state: {})",
+                                   (now_steady_ms - unsettled_since) / 1000.0, group_state));
   }
   if (s.backing_off) problems.push_back("backing off: " + last_error);
   if (!extra_problem.empty()) problems.push_back(extra_problem);
@@ -87,6 +93,7 @@ health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, 
   j["status"] = v.healthy ? "ok" : "unhealthy";
   j["problems"] = problems;
   j["partitions_assigned"] = s.assigned.load();
+  if (!group_state.empty()) j["group_state"] = group_state;
   j["applied"] = s.applied.load();
   j["batches"] = s.batches.load();
   std::int64_t total_lag = 0;

@@ -44,3 +44,23 @@ TEST_CASE("projector health: a stalled loop or a batch waiting for the store is 
   CHECK(!busy.healthy);
   CHECK(busy.json.find("database is locked") != std::string::npos);
 }
+
+TEST_CASE("projector health: a member not settled in its consumer group for longer than max_stall is unhealthy") {
+  loop_stats s;
+  s.heartbeat_steady_ms = 1'000'000;  // the loop goes round: only the group is the problem
+  {
+    std::lock_guard lock(s.mu);
+    s.group_state = "up/wait-join";
+  }
+  s.group_unsettled_since_steady_ms = 1'000'000 - 20'000;
+  auto joining = evaluate_health(s, 1'000'000, std::chrono::seconds(30));  // 20 s: a rebalance may take that
+  CHECK(joining.healthy);
+  CHECK(joining.json.find("\"group_state\":\"up/wait-join\"") != std::string::npos);
+  s.group_unsettled_since_steady_ms = 1'000'000 - 31'000;
+  auto stuck = evaluate_health(s, 1'000'000, std::chrono::seconds(30));
+  CHECK(!stuck.healthy);
+  CHECK(stuck.json.find("not settled in the consumer group for 31.0 s") != std::string::npos);
+  CHECK(stuck.json.find("up/wait-join") != std::string::npos);
+  s.group_unsettled_since_steady_ms = 0;  // joined (with or without partitions)
+  CHECK(evaluate_health(s, 1'000'000, std::chrono::seconds(30)).healthy);
+}

@@ -75,12 +75,18 @@ struct loop_stats {
   std::atomic<std::int64_t> heartbeat_steady_ms{0};  // the loop went round (steady clock ms)
   std::atomic<bool> backing_off{false};              // waiting for the store or the DLQ
   std::atomic<std::uint64_t> assigned{0};            // partitions owned
+  // The consumer group as librdkafka's statistics (statistics.interval.ms, every 1 s unless the
+  // config changes it) last described it: settled = coordinator known ("up") and the member's
+  // join done ("steady"), even with no partition (more instances than partitions). Since when it
+  // has not been settled, steady clock ms; 0 = settled, not in a group, or no statistics yet.
+  std::atomic<std::int64_t> group_unsettled_since_steady_ms{0};
   std::array<std::atomic<std::uint64_t>, k_latency_buckets_s.size()> latency_le{};
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<std::uint64_t> latency_sum_us{0};
   mutable std::mutex mu;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> lag;  // under mu
   std::string last_error;                                             // under mu
+  std::string group_state;  // under mu: "<cgrp.state>/<cgrp.join_state>", "" = not known
 };
 
 class consumer_loop {

@@ -15,8 +15,10 @@ struct health_verdict {
   bool healthy = true;
   std::string json;
 };
-// Unhealthy when the loop has not gone round for `max_stall` (hung) or is backing off because the
-// read model or the DLQ fails. `now_steady_ms`: steady clock, ms.
+// Unhealthy when the loop has not gone round for `max_stall` (hung), has not been settled in its
+// consumer group for longer than `max_stall` (loop_stats::group_unsettled_since_steady_ms: the
+// group cannot be joined, so no partition is consumed), or is backing off because the read model
+// or the DLQ fails. `now_steady_ms`: steady clock, ms.
 // `extra_problem`: another part's reason to fail (the herd.alerts relay stuck), "" = none.
 health_verdict evaluate_health(const loop_stats& s, std::int64_t now_steady_ms, std::chrono::seconds max_stall,
                                const std::string& extra_problem = {});
