@@ -55,6 +55,30 @@ std::vector<record> renumber(std::vector<record> v) {
   return v;
 }
 
+// Two animals of one partition ("DE1", "DE2"), a reading each every 10 min for 4 h from t0, in
+// time order (DE1 first at each time); event ids "<animal>-<i>".
+std::vector<reading> two_animals_four_hours(std::int64_t t0) {
+  std::vector<reading> out;
+  for (int i = 0; i < 24; ++i) {
+    for (const char* animal : {"DE1", "DE2"}) {
+      reading r;
+      r.animal = animal;
+      r.collar = std::string("C") + animal;
+      r.event_id = r.animal + "-" + std::to_string(i);
+      r.seq = static_cast<std::uint32_t>(i + 1);
+      r.occurred_ms = t0 + i * 600'000LL;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+std::vector<record> partition_zero(const std::vector<reading>& readings) {
+  std::vector<record> out;
+  for (const auto& r : readings) out.push_back(record{"herd.events", 0, 0, r.animal, collar_envelope(r)});
+  return renumber(out);
+}
+
 }  // namespace
 
 TEST_CASE("applier: each distinct event counts once: offsets and counters commit with the state") {
@@ -343,23 +367,11 @@ TEST_CASE("applier: a reading stamped days ahead of its gateway's clock does not
   // sends one reading stamped 2 days ahead of the time the gateway took it (its clock gone wrong
   // behind a gateway without time sync).
   constexpr std::int64_t t0 = 1'780'000'000'000;
-  std::vector<record> recs;
-  for (int i = 0; i < 24; ++i) {
-    for (const char* animal : {"DE1", "DE2"}) {
-      reading r;
-      r.animal = animal;
-      r.collar = std::string("C") + animal;
-      r.event_id = r.animal + "-" + std::to_string(i);
-      r.seq = static_cast<std::uint32_t>(i + 1);
-      r.occurred_ms = t0 + i * 600'000LL;
-      if (i == 12 && r.animal == "DE1") {
-        r.ingested_ms = r.occurred_ms + 1500;
-        r.occurred_ms += 2 * 86'400'000LL;
-      }
-      recs.push_back(record{"herd.events", 0, 0, r.animal, collar_envelope(r)});
-    }
-  }
-  feed(app, renumber(recs), 7);
+  auto readings = two_animals_four_hours(t0);
+  reading& ahead = readings[2 * 12];  // DE1 at 2 h
+  ahead.ingested_ms = ahead.occurred_ms + 1500;
+  ahead.occurred_ms += 2 * 86'400'000LL;
+  feed(app, partition_zero(readings), 7);
   // DE2 kept sending: no collar of the partition went offline (before, the partition's time
   // jumped 2 days and DE2's collar was raised offline, and resolved by its next reading).
   auto alerts = s->read_alerts("", 100);
@@ -406,28 +418,18 @@ TEST_CASE("applier: an envelope ingested ahead of the projector's clock is dead-
   // Two animals of one partition, a reading each every 10 min for 4 h. After 2 h, DE1's events
   // come from a gateway whose own clock is wrong, so both its times are ahead: 2 days, then the
   // last second protobuf's Timestamp can hold (year 9999; any other producer can write that).
-  std::vector<record> recs;
-  for (int i = 0; i < 24; ++i) {
-    for (const char* animal : {"DE1", "DE2"}) {
-      reading r;
-      r.animal = animal;
-      r.collar = std::string("C") + animal;
-      r.event_id = r.animal + "-" + std::to_string(i);
-      r.seq = static_cast<std::uint32_t>(i + 1);
-      r.occurred_ms = t0 + i * 600'000LL;
-      recs.push_back(record{"herd.events", 0, 0, r.animal, collar_envelope(r)});
-      if (i == 12 && r.animal == "DE1") {
-        for (const std::int64_t ahead_ms : {2 * 86'400'000LL, 253'402'300'799'000LL - r.occurred_ms}) {
-          reading f = r;
-          f.event_id += "-ahead-" + std::to_string(ahead_ms);
-          f.occurred_ms += ahead_ms;
-          f.ingested_ms = f.occurred_ms;
-          recs.push_back(record{"herd.events", 0, 0, f.animal, collar_envelope(f)});
-        }
-      }
-    }
+  auto readings = two_animals_four_hours(t0);
+  const reading de1 = readings[2 * 12];  // DE1 at 2 h; the two follow it
+  std::vector<reading> ahead;
+  for (const std::int64_t ahead_ms : {2 * 86'400'000LL, 253'402'300'799'000LL - de1.occurred_ms}) {
+    reading f = de1;
+    f.event_id += "-ahead-" + std::to_string(ahead_ms);
+    f.occurred_ms += ahead_ms;
+    f.ingested_ms = f.occurred_ms;
+    ahead.push_back(f);
   }
-  recs = renumber(recs);
+  readings.insert(readings.begin() + 2 * 12 + 1, ahead.begin(), ahead.end());
+  const auto recs = partition_zero(readings);
   std::vector<std::string> reasons;
   for (std::size_t i = 0; i < recs.size(); i += 7) {
     std::vector<record> b(recs.begin() + static_cast<std::ptrdiff_t>(i),
