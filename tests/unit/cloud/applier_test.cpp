@@ -73,6 +73,19 @@ std::vector<reading> two_animals_four_hours(std::int64_t t0) {
   return out;
 }
 
+// Checks that no collar of the read model's one partition was raised offline and that the
+// partition's time stayed at or before `max_watermark_ms`; returns the partition's progress row.
+herd::read_model::partition_progress partition_time_kept(herd::read_model::store& s, std::int64_t max_watermark_ms) {
+  auto alerts = s.read_alerts("", 100);
+  REQUIRE(alerts.ok());
+  for (const auto& a : *alerts) CHECK_MESSAGE(a.kind != "device_offline", a.alert_id);
+  auto progress = s.load_progress();
+  REQUIRE(progress.ok());
+  REQUIRE(progress->size() == 1);
+  CHECK((*progress)[0].watermark_us <= max_watermark_ms * 1000);
+  return (*progress)[0];
+}
+
 std::vector<record> partition_zero(const std::vector<reading>& readings) {
   std::vector<record> out;
   for (const auto& r : readings) out.push_back(record{"herd.events", 0, 0, r.animal, collar_envelope(r)});
@@ -374,14 +387,8 @@ TEST_CASE("applier: a reading stamped days ahead of its gateway's clock does not
   feed(app, partition_zero(readings), 7);
   // DE2 kept sending: no collar of the partition went offline (before, the partition's time
   // jumped 2 days and DE2's collar was raised offline, and resolved by its next reading).
-  auto alerts = s->read_alerts("", 100);
-  REQUIRE(alerts.ok());
-  for (const auto& a : *alerts) CHECK_MESSAGE(a.kind != "device_offline", a.alert_id);
-  auto progress = s->load_progress();
-  REQUIRE(progress.ok());
-  REQUIRE(progress->size() == 1);
-  CHECK((*progress)[0].watermark_us <= (t0 + 23 * 600'000LL + 5 * 60'000LL) * 1000);
-  CHECK((*progress)[0].applied == 48);  // the reading itself is applied to DE1
+  const auto progress = partition_time_kept(*s, t0 + 23 * 600'000LL + 5 * 60'000LL);
+  CHECK(progress.applied == 48);  // the reading itself is applied to DE1
 }
 
 TEST_CASE("applier: an acknowledgement of an animal never seen writes no animal row") {
@@ -445,16 +452,10 @@ TEST_CASE("applier: an envelope ingested ahead of the projector's clock is dead-
   CHECK_MESSAGE(reasons[1].find("ingested_at 9999-12-31T23:59:59") != std::string::npos, reasons[1]);
   // Before, the first moved the partition's time 2 days on: DE2's collar was raised offline. The
   // second made it advance the partition one 10-minute boundary at a time towards year 9999.
-  auto alerts = s->read_alerts("", 100);
-  REQUIRE(alerts.ok());
-  for (const auto& a : *alerts) CHECK_MESSAGE(a.kind != "device_offline", a.alert_id);
-  auto progress = s->load_progress();
-  REQUIRE(progress.ok());
-  REQUIRE(progress->size() == 1);
-  CHECK((*progress)[0].watermark_us <= (t0 + 23 * 600'000LL + 1500) * 1000);
-  CHECK((*progress)[0].applied == 48);
-  CHECK((*progress)[0].dead_lettered == 2);
-  CHECK((*progress)[0].next_offset == 50);
+  const auto progress = partition_time_kept(*s, t0 + 23 * 600'000LL + 1500);
+  CHECK(progress.applied == 48);
+  CHECK(progress.dead_lettered == 2);
+  CHECK(progress.next_offset == 50);
   auto st = s->stats();
   REQUIRE(st.ok());
   CHECK(st->events == 48);  // not in the event store: a rebuild from it never meets them
