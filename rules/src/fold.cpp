@@ -18,7 +18,7 @@ namespace herd::rules {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-constexpr std::int64_t k_min_valid_ms = 1'577'836'800'000;  // 2020-01-01: README, Time
+constexpr std::int64_t k_min_valid_ms = core::k_min_event_time_ms;  // 2020-01-01: README, Time
 
 apply_result reject(std::string why) { return {apply_status::rejected, std::move(why), {}}; }
 

@@ -6,6 +6,15 @@
 
 namespace herd::core {
 
+// The event contract's bounds on a time (README, "Time"), shared by the gateway (a collar's `ts`),
+// the rules (a partition's event time) and the projector (an envelope's `ingested_at`):
+// - a time more than this far ahead of the clock it is checked against is not believed
+//   (a collar or gateway clock gone wrong), in ms;
+inline constexpr std::int64_t k_max_clock_lead_ms = 5 * 60 * 1000;
+// - a time before 2020-01-01T00:00:00Z (ms since the Unix epoch) is a clock never set (a Pi or a
+//   collar after a boot without time), not an event time.
+inline constexpr std::int64_t k_min_event_time_ms = 1'577'836'800'000;
+
 // ms since the Unix epoch (UTC) -> "2026-11-26T05:00:00.123Z" (RFC 3339 / ISO-8601 UTC).
 std::string iso8601_utc_ms(std::int64_t epoch_ms);
 

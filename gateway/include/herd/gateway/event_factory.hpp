@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "herd/core/clock_monitor.hpp"
+#include "herd/core/time_format.hpp"
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/sensors/reading.hpp"
 
@@ -16,8 +17,8 @@ inline constexpr const char* k_scale_weight_type = "scale.weight.v1";
 
 // When is a device's own timestamp believable?
 struct time_policy {
-  std::int64_t max_future_ms = 5 * 60 * 1000;  // ahead of the gateway clock by more: invalid
-  std::int64_t min_valid_ms = 1577836800000;   // before 2020-01-01T00:00:00Z: invalid
+  std::int64_t max_future_ms = core::k_max_clock_lead_ms;  // ahead of the gateway clock by more: invalid
+  std::int64_t min_valid_ms = core::k_min_event_time_ms;   // before 2020-01-01T00:00:00Z: invalid
 };
 
 struct occurred_at {

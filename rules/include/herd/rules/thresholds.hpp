@@ -4,6 +4,7 @@
 // _centi = 0.01 °C, _pct = percent, _ms = milliseconds.
 #include <cstdint>
 
+#include "herd/core/time_format.hpp"
 #include "herd/rules/animal_state.hpp"
 
 namespace herd::rules::thresholds {
@@ -130,7 +131,7 @@ inline constexpr std::int64_t offline_min_ms = 15 * 60'000;
 // How far past the gateway's ingest time a reading may move its partition's event time: the
 // gateway's own tolerance for a collar's `ts` (README "Time": up to 5 min ahead of a synchronized
 // gateway clock is plausible).
-inline constexpr std::int64_t watermark_lead_ms = 5 * 60'000;
+inline constexpr std::int64_t watermark_lead_ms = core::k_max_clock_lead_ms;
 // Fallen off: at least 2 lifeless readings covering >= 30 min [guess] (HERD.md: collar drop-off;
 // flat activity, ambient-like temperature).
 inline constexpr std::int32_t fallen_min_readings = 2;

@@ -2,11 +2,12 @@
 // The projector's core, without Kafka: turns a batch of consumed records into ONE read-model
 // transaction (store.hpp). Per record, in order: decode the envelope (undecodable -> dead letter),
 // refuse an envelope whose ingested_at is ahead of this projector's wall clock by more than
-// rules::thresholds::watermark_lead_ms (future-dated -> dead letter, not stored), append to the event store (duplicate event_id -> counted, nothing else), fold it into the
-// animal's state with rules::apply (unknown type -> kept, counted, not applied; rejected -> a
-// poison pill: dead letter), advance the partition's animals when its event-time watermark crosses
-// a 10-minute boundary (rules::advance), then write the touched animals, their alert rows and the
-// partitions' progress (next offset, watermark, counters) in the same transaction.
+// core::k_max_clock_lead_ms (future-dated -> dead letter, not stored), append to the event store
+// (duplicate event_id -> counted, nothing else), fold it into the animal's state with
+// rules::apply (unknown type -> kept, counted, not applied; rejected -> a poison pill: dead
+// letter), advance the partition's animals when its event-time watermark crosses a 10-minute
+// boundary (rules::advance), then write the touched animals, their alert rows and the partitions'
+// progress (next offset, watermark, counters) in the same transaction.
 //
 // Two steps so that dead letters are never lost: prepare() builds the transaction and returns
 // the dead letters; the caller produces them (and waits for the DLQ's acks); then commit().
@@ -96,7 +97,7 @@ class applier {
   void forget_all();
 
   // The wall clock (ms since the Unix epoch) that bounds an envelope's ingested_at: a record
-  // stamped more than rules::thresholds::watermark_lead_ms (5 min, the gateway's own tolerance)
+  // stamped more than core::k_max_clock_lead_ms (5 min, the gateway's own tolerance)
   // ahead of it is future-dated: its producer's clock is wrong. It is dead-lettered and kept out
   // of the event store, because its time would move its partition's watermark (rules::watermark_ms
   // trusts ingested_at) and every animal of the partition with it into the future. Default:

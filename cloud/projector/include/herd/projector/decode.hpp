@@ -25,8 +25,8 @@ struct decoded_record {
 core::result<decoded_record> decode_record(const record& r);
 
 // Why a decoded envelope is future-dated, or nullopt: its ingested_at (the gateway's clock when
-// it took the event; unset counts as 0) is more than rules::thresholds::watermark_lead_ms (5 min,
-// the gateway's own tolerance for a reading ahead of its clock, gateway time_policy) after
+// it took the event; unset counts as 0) is more than core::k_max_clock_lead_ms (5 min, the
+// contract's tolerance for a time ahead of a clock, which the gateway applies to a collar's ts) after
 // `now_ms`, this projector's wall clock in ms since the Unix epoch. Such a producer's clock is
 // wrong: the reason names both times and the difference. Pure; thread: any.
 std::optional<std::string> future_dated(const herd::events::v1::EventEnvelope& e, std::int64_t now_ms);
