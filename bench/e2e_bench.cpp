@@ -2,7 +2,9 @@
 // Prints, in one run and for each outbox durability setting:
 //   - raw SQLite insert rate, one row per transaction, same settings and row size (the limit),
 //   - end-to-end throughput: first publish to last Kafka acknowledgement, flood,
-//   - latency p50/p99 (publish -> visible to a Kafka consumer) at a fixed offered rate.
+//   - latency p50/p99 (publish -> visible to a Kafka consumer) at a fixed offered rate,
+//   - and in the same paced run, arrival at herdgate -> Kafka acknowledgement p50/p99, from the
+//     forwarder's ack latency histogram (a bucket bound: "<= 25" means in the bucket up to 25 ms).
 // Usage: herd-bench-e2e [readings=20000] [rate=500] [seconds=10]
 #include <google/protobuf/util/time_util.h>
 
@@ -96,6 +98,20 @@ struct rig {
   }
 };
 
+// The bound (ms) of the histogram bucket holding the p-quantile of the events acknowledged between
+// two forwarder stats snapshots; -1 when none.
+double ack_quantile_ms(const forwarder::forwarder_stats& before, const forwarder::forwarder_stats& after, double p) {
+  const auto n = after.ack_latency_count - before.ack_latency_count;
+  if (n == 0) return -1;
+  for (std::size_t b = 0; b < forwarder::k_ack_latency_buckets_ms.size(); ++b) {
+    const auto at_most = after.ack_latency_le[b] - before.ack_latency_le[b];
+    if (static_cast<double>(at_most) >= p * static_cast<double>(n)) {
+      return static_cast<double>(forwarder::k_ack_latency_buckets_ms[b]);
+    }
+  }
+  return static_cast<double>(forwarder::k_ack_latency_buckets_ms.back());
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -113,8 +129,8 @@ int main(int argc, char** argv) {
   rig r;
   std::printf("herdgate end-to-end benchmark: %d collars, flood of %d readings, latency at %d/s for %d s\n",
               k_collars, readings, rate, seconds);
-  std::printf("%-8s %16s %18s %8s %12s %12s %12s\n", "sync", "raw insert/s", "end-to-end/s", "ratio",
-              "lat p50 ms", "lat p99 ms", "lat max ms");
+  std::printf("%-8s %16s %18s %8s %12s %12s %12s %12s %12s\n", "sync", "raw insert/s", "end-to-end/s", "ratio",
+              "lat p50 ms", "lat p99 ms", "lat max ms", "ack p50 <=", "ack p99 <=");
   int run = 0;
   for (const auto mode : {buffer::sync_mode::full, buffer::sync_mode::normal}) {
     const double raw = raw_insert_rate((r.dir / ("raw-" + std::string(name_of(mode)) + ".db")).string(),
@@ -141,6 +157,7 @@ int main(int argc, char** argv) {
     // Catch up on what is already in the topic first, so the reader's backlog is not counted.
     reader.read_until([](const auto&) { return false; }, 2s);
     std::size_t seen = reader.records().size();
+    const auto acks_before = gw->current_stats().forward;
     auto paced = r.sim({"--collars", std::to_string(k_collars), "--count", std::to_string(n), "--rate",
                         std::to_string(rate), "--ts-mode", "now", "--seed", std::to_string(100 + run),
                         "--first-seq", std::to_string(first_seq)});
@@ -159,11 +176,14 @@ int main(int argc, char** argv) {
         },
         std::chrono::seconds(seconds * 3 + 30));
     paced->wait_exit(60s);
+    const auto acks_after = gw->current_stats().forward;
     (void)gw->stop();
-    std::printf("%-8s %16.0f %18.0f %8.2f %12.1f %12.1f %12.1f\n", name_of(mode), raw, e2e, e2e / raw,
-                percentile(latencies, 0.50), percentile(latencies, 0.99), percentile(latencies, 1.0));
+    std::printf("%-8s %16.0f %18.0f %8.2f %12.1f %12.1f %12.1f %12.0f %12.0f\n", name_of(mode), raw, e2e, e2e / raw,
+                percentile(latencies, 0.50), percentile(latencies, 0.99), percentile(latencies, 1.0),
+                ack_quantile_ms(acks_before, acks_after, 0.50), ack_quantile_ms(acks_before, acks_after, 0.99));
   }
-  std::printf("(ratio = end-to-end / raw insert; latency over %d readings each; ts has ms resolution)\n",
+  std::printf("(ratio = end-to-end / raw insert; latency over %d readings each; ts has ms resolution;\n"
+              " ack = arrival at herdgate -> Kafka ack, the bound of its histogram bucket)\n",
               rate * seconds);
   return 0;
 }

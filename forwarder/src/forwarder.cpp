@@ -78,7 +78,13 @@ void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
   const std::uint64_t seq = tag.id;
   if (in_flight > 0) --in_flight;
   planner.reported(seq);
+  std::int64_t created_ms = -1;
+  if (auto c = created_ms_of.find(seq); c != created_ms_of.end()) {
+    created_ms = c->second;
+    created_ms_of.erase(c);
+  }
   if (o.ok()) {
+    if (created_ms >= 0) observe_ack_latency(wall.now_ms() - created_ms);
     acks.add_event(seq);
     errors.ok();
     rebuild_backoff = k_rebuild_backoff_min;
@@ -148,6 +154,7 @@ void forwarder::impl::rebuild_producer() {
   cursor = 0;
   in_flight = 0;
   dl_in_flight.clear();
+  created_ms_of.clear();
   planner.reset();
   rebuild = false;
   {
@@ -213,6 +220,7 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   }
   ++in_flight;
   ++produced;
+  created_ms_of[r.seq] = r.created_ms;
   // In flight from now on, for stats() too: not only after the next poll, whose reports (and the
   // decider's questions about them) come before the count drops again in apply_acks().
   in_flight_gauge.store(in_flight);
@@ -395,6 +403,9 @@ forwarder_stats forwarder::stats() const {
   s.acked_pending_delete = p.pending_gauge.load();
   s.acked_through = p.acked_through_gauge.load();
   p.errors.fill(s, std::chrono::steady_clock::now());
+  for (std::size_t b = 0; b < s.ack_latency_le.size(); ++b) s.ack_latency_le[b] = p.ack_le[b].load();
+  s.ack_latency_count = p.ack_count.load();
+  s.ack_latency_sum_ms = p.ack_sum_ms.load();
   return s;
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <thread>
 
@@ -53,6 +54,7 @@ struct forwarder::impl {
   std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
   std::size_t in_flight = 0;
   std::set<std::int64_t> dl_in_flight;
+  std::unordered_map<std::uint64_t, std::int64_t> created_ms_of;  // in flight: seq -> outbox created_ms
   acked_rows acks;  // acknowledged, to be deleted / marked forwarded
   bool rebuild = false;
   bool halted = false;  // the decider said stop: nothing more is produced
@@ -76,6 +78,8 @@ struct forwarder::impl {
   std::atomic<std::uint64_t> held_gauge{0}, drains{0}, pending_gauge{0};
   std::atomic<std::uint64_t> acked_through_gauge{0};  // forwarder_stats::acked_through
   kafka_error_log errors;  // Kafka errors (delivery reports, error callback, produce calls)
+  std::array<std::atomic<std::uint64_t>, k_ack_latency_buckets_ms.size()> ack_le{};  // forwarder_stats
+  std::atomic<std::uint64_t> ack_count{0}, ack_sum_ms{0};
 
   impl(forwarder_options o, buffer::outbox& ob, storage_reporter r, kafka_decider d);
   static drain_limits limits_of(const forwarder_options& o);
@@ -85,6 +89,16 @@ struct forwarder::impl {
   }
   void beat() {
     heartbeat.store(std::chrono::duration_cast<std::chrono::milliseconds>(steady::now().time_since_epoch()).count());
+  }
+  void observe_ack_latency(std::int64_t ms) {
+    ms = std::max<std::int64_t>(ms, 0);
+    // Widest bucket first: stats() reads them narrowest first, so it never sees a narrower bucket
+    // ahead of a wider one.
+    for (std::size_t b = k_ack_latency_buckets_ms.size(); b-- > 0 && ms <= k_ack_latency_buckets_ms[b];) {
+      ack_le[b].fetch_add(1);
+    }
+    ack_count.fetch_add(1);
+    ack_sum_ms.fetch_add(static_cast<std::uint64_t>(ms));
   }
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);

@@ -81,6 +81,11 @@ struct app::impl {
     s.evicted = outbox->evicted_events();
     s.failures = failures->snapshot();
     s.acked_pending_delete = out.acked_pending_delete;
+    for (std::size_t b = 0; b < out.ack_latency_le.size(); ++b) {
+      s.ack_latency_le.emplace_back(forwarder::k_ack_latency_buckets_ms[b], out.ack_latency_le[b]);
+    }
+    s.ack_latency_count = out.ack_latency_count;
+    s.ack_latency_sum_ms = out.ack_latency_sum_ms;
     s.kafka_errors = out.kafka_errors;
     s.last_kafka_error = out.last_kafka_error;
     s.last_kafka_error_message = out.last_kafka_error_message;

@@ -33,6 +33,16 @@ class exposition {
     out_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     for (const auto& [labels, value] : rows) out_ += fmt::format("{}{{{}}} {}\n", name, labels, value);
   }
+  // A histogram in seconds from cumulative (bound in ms, count) buckets, count and sum in ms.
+  void histogram_ms(const char* name, const char* help, const std::vector<std::pair<std::int64_t, std::uint64_t>>& le,
+                    std::uint64_t count, std::uint64_t sum_ms) {
+    out_ += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    for (const auto& [bound_ms, n] : le) {
+      out_ += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, static_cast<double>(bound_ms) / 1000.0, n);
+    }
+    out_ += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {:.3f}\n{}_count {}\n", name, count, name,
+                        static_cast<double>(sum_ms) / 1000.0, name, count);
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -63,6 +73,9 @@ std::string render_prometheus(const observability_snapshot& s) {
   e.metric("herdgate_ingested_total", "counter", "Readings committed to the outbox.", s.ingested);
   e.metric("herdgate_forwarded_total", "counter", "Events acknowledged by Kafka and removed from the outbox.",
            s.forwarded);
+  e.histogram_ms("herdgate_forward_ack_latency_seconds",
+                 "From a reading's arrival at the gateway to Kafka's acknowledgement of its event (this run).",
+                 s.ack_latency_le, s.ack_latency_count, s.ack_latency_sum_ms);
   e.metric("herdgate_dead_letters_total", "counter",
            "Messages rejected at ingest and stored in the dead-letter table.", s.dead_letters);
   e.metric("herdgate_dead_letters_forwarded_total", "counter",

@@ -50,6 +50,13 @@ TEST_CASE("metrics follow the readings and health follows the MQTT broker") {
   CHECK(sample(metrics, "herdgate_outbox_bytes") > 0.0);
   CHECK(sample(metrics, "herdgate_producer_rebuilds_total").has_value());
   CHECK(metrics.find("# TYPE herdgate_forwarded_total counter\n") != std::string::npos);
+  // Every forwarded event's arrival -> Kafka ack latency is in the histogram, within a minute here.
+  CHECK(metrics.find("# TYPE herdgate_forward_ack_latency_seconds histogram\n") != std::string::npos);
+  CHECK(sample(metrics, "herdgate_forward_ack_latency_seconds_count") == n);
+  CHECK(sample(metrics, "herdgate_forward_ack_latency_seconds_bucket{le=\"+Inf\"}") == n);
+  CHECK(sample(metrics, "herdgate_forward_ack_latency_seconds_bucket{le=\"60\"}") == n);
+  CHECK(sample(metrics, "herdgate_forward_ack_latency_seconds_bucket{le=\"0.001\"}") <= n);
+  CHECK(sample(metrics, "herdgate_forward_ack_latency_seconds_sum") > 0.0);
   CHECK(metrics.find("# TYPE herdgate_outbox_depth gauge\n") != std::string::npos);
   CHECK(http_get(address, "/metrics")->content_type.find("text/plain; version=0.0.4") == 0);
 

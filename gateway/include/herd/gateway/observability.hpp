@@ -78,6 +78,11 @@ struct observability_snapshot {
   // failed attempts by step and code, and the fatal error that stops the gateway.
   failure_snapshot failures;
   std::uint64_t acked_pending_delete = 0;  // acknowledged by Kafka, delete pending (retried)
+  // Arrival at the gateway -> Kafka's acknowledgement, per event acknowledged in this run
+  // (forwarder::k_ack_latency_buckets_ms): (bucket bound in ms, events at most that, cumulative).
+  std::vector<std::pair<std::int64_t, std::uint64_t>> ack_latency_le;
+  std::uint64_t ack_latency_count = 0;
+  std::uint64_t ack_latency_sum_ms = 0;
   std::map<std::string, std::uint64_t> kafka_errors;  // by librdkafka error name
   std::string last_kafka_error;
   std::string last_kafka_error_message;
