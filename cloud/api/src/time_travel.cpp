@@ -89,7 +89,6 @@ core::result<replay_result> state_at(read_model::queries& q, const std::string& 
   if (!mem) return mem.err();
   projector::applier ap(**mem);
   ap.set_dead_lettering(false);
-  ap.set_future_check(false);  // stored events passed it when first consumed
   if (auto st = ap.load_positions(); !st) return st.err();
   replay_result out;
   std::int64_t after = 0;

@@ -178,7 +178,10 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
       if (dead_lettering_) dead_letters_.push_back({batch[i], d.err().message});
       continue;
     }
-    if (auto future = future_check_ ? future_dated(d->envelope, now_ms) : std::nullopt) {
+    const record& r = batch[i];
+    const bool by_broker = r.log_append_ms != 0;
+    const std::int64_t judge_ms = by_broker ? r.log_append_ms : r.polled_ms != 0 ? r.polled_ms : now_ms;
+    if (auto future = future_dated(d->envelope, judge_ms, by_broker ? "Kafka's log-append time" : "the projector's clock")) {
       ++counts_.future_dated;
       if (dead_lettering_) dead_letters_.push_back({batch[i], *future});
       continue;

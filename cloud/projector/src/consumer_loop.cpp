@@ -23,7 +23,8 @@ std::int64_t steady_ms() {
 const std::set<std::string>& reserved() {
   static const std::set<std::string> r = {"bootstrap.servers", "group.id", "enable.auto.commit",
                                           "enable.auto.offset.store", "auto.offset.reset",
-                                          "enable.idempotence", "acks", "rebalance_cb"};
+                                          "enable.idempotence", "acks", "rebalance_cb",
+                                          "statistics.interval.ms"};
   return r;
 }
 
@@ -35,6 +36,13 @@ void dlq_delivered(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 }  // namespace
 
 bool is_reserved_consumer_property(const std::string& name) { return reserved().count(name) != 0; }
+
+bool is_consumer_only_property(const std::string& name) {
+  for (const char* prefix : {"fetch.", "session.", "max.poll", "partition.assignment", "heartbeat"}) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
 
 struct consumer_loop::impl {
   consumer_options o;
@@ -51,6 +59,7 @@ struct consumer_loop::impl {
   std::vector<record> batch;
   steady::time_point batch_started;
   std::map<std::int32_t, std::int64_t> end_offsets;  // stop_at_end: per partition, the high mark at start
+  core::system_clock wall;  // record::polled_ms
   std::int64_t subscribed_steady_ms = 0;
   bool group_ever_settled = false;
   std::shared_ptr<spdlog::logger> log = core::module_logger("projector");
@@ -89,7 +98,7 @@ struct consumer_loop::impl {
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"log_level", "4"}};
-    // The group's state for /health (group_statistics); the config may change the interval.
+    // The group's state for /health (group_statistics), every second.
     if (o.use_group) props.emplace_back("statistics.interval.ms", "1000");
     for (const auto& [k, v] : o.properties) props.emplace_back(k, v);
     for (const auto& [k, v] : props) {
@@ -123,12 +132,7 @@ struct consumer_loop::impl {
           {"bootstrap.servers", o.bootstrap}, {"enable.idempotence", "true"}, {"acks", "all"},
           {"log_level", "4"}};
       for (const auto& [k, v] : o.properties) {
-        // Consumer-only properties would make the producer refuse its config: skip those.
-        if (k.rfind("fetch.", 0) == 0 || k.rfind("session.", 0) == 0 || k.rfind("max.poll", 0) == 0 ||
-            k.rfind("partition.assignment", 0) == 0 || k.rfind("heartbeat", 0) == 0) {
-          continue;
-        }
-        pprops.emplace_back(k, v);
+        if (!is_consumer_only_property(k)) pprops.emplace_back(k, v);
       }
       for (const auto& [k, v] : pprops) {
         if (auto st = set(pc, k, v); !st) {
@@ -249,7 +253,10 @@ struct consumer_loop::impl {
     const auto j = nlohmann::json::parse(json, nullptr, false);
     if (j.is_discarded() || !j.contains("cgrp") || !j["cgrp"].is_object()) return;
     const auto& g = j["cgrp"];
-    const std::string state = g.value("state", ""), join = g.value("join_state", "");
+    auto text = [&](const char* k) {
+      return g.contains(k) && g[k].is_string() ? g[k].get<std::string>() : std::string();
+    };
+    const std::string state = text("state"), join = text("join_state");
     const bool settled = state == "up" && join == "steady";
     {
       std::lock_guard lock(stats.mu);
@@ -279,6 +286,10 @@ struct consumer_loop::impl {
     r.offset = m->offset;
     if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
     if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_timestamp_type_t ts_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    const std::int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+    if (ts_type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ts > 0) r.log_append_ms = ts;
+    r.polled_ms = wall.now_ms();
     rd_kafka_message_destroy(m);
     if (!assigned.count({r.topic, r.partition})) return false;  // fetched before a revoke
     const std::int64_t pos = app.position(r.topic, r.partition);

@@ -47,13 +47,14 @@ core::result<decoded_record> decode_record(const record& r) {
   return d;
 }
 
-std::optional<std::string> future_dated(const events::v1::EventEnvelope& e, std::int64_t now_ms) {
+std::optional<std::string> future_dated(const events::v1::EventEnvelope& e, std::int64_t now_ms,
+                                        std::string_view judge) {
   // decode_record checked the Timestamp's range: this cannot overflow (year 9999 is ~2.5e14 ms).
   const std::int64_t ingested_ms = to_us(e.ingested_at()) / 1000;
   if (ingested_ms - now_ms <= core::k_max_clock_lead_ms) return std::nullopt;
-  return fmt::format("envelope ingested_at {} is {:.0f} s ahead of the projector's clock ({}), more than {} s: "
+  return fmt::format("envelope ingested_at {} is {:.0f} s ahead of {} ({}), more than {} s: "
                      "the producer's clock is wrong",
-                     core::iso8601_utc_ms(ingested_ms), static_cast<double>(ingested_ms - now_ms) / 1000.0,
+                     core::iso8601_utc_ms(ingested_ms), static_cast<double>(ingested_ms - now_ms) / 1000.0, judge,
                      core::iso8601_utc_ms(now_ms), core::k_max_clock_lead_ms / 1000);
 }
 

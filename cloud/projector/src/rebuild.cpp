@@ -7,7 +7,6 @@ core::result<batch_counts> rebuild_from_store(read_model::store& source, read_mo
   applier app(target);
   app.set_dead_lettering(false);
   app.set_outbox(with_outbox);
-  app.set_future_check(false);  // stored events passed it when first consumed
   if (auto st = app.load_positions(); !st) return st.err();
   batch_counts total;
   std::vector<record> records;

@@ -89,12 +89,7 @@ int run_daemon(const projector_config& config, const std::string& ready_file, co
     ro.max_in_flight = config.alerts.max_in_flight;
     ro.dedup_scan = config.alerts.dedup_scan;
     for (const auto& [k, v] : config.kafka.properties) {
-      // Consumer-only settings would make the relay's producer refuse its config.
-      if (k.rfind("fetch.", 0) == 0 || k.rfind("session.", 0) == 0 || k.rfind("max.poll", 0) == 0 ||
-          k.rfind("partition.assignment", 0) == 0 || k.rfind("heartbeat", 0) == 0) {
-        continue;
-      }
-      ro.properties[k] = v;
+      if (!herd::projector::is_consumer_only_property(k)) ro.properties[k] = v;
     }
     relay = std::make_unique<herd::alerts::relay>(ro, [rm = config.read_model] { return open_store(rm); });
     if (auto st = relay->start(); !st) {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "envelopes.hpp"
+#include "herd/core/time_format.hpp"
 #include "herd/projector/applier.hpp"
 #include "herd/projector/rebuild.hpp"
 #include "herd/read_model/digest.hpp"
@@ -459,4 +460,77 @@ TEST_CASE("applier: an envelope ingested ahead of the projector's clock is dead-
   auto st = s->stats();
   REQUIRE(st.ok());
   CHECK(st->events == 48);  // not in the event store: a rebuild from it never meets them
+}
+
+TEST_CASE("applier: what judges a future-dated envelope: Kafka's log-append time, the poll time, the clock") {
+  herd::test_support::temp_dir dir;
+  auto s = open(dir, "rm.db");
+  applier app(*s);
+  constexpr std::int64_t w = 1'780'000'000'000;
+  constexpr std::int64_t lead = herd::core::k_max_clock_lead_ms;
+  herd::core::manual_clock wall(w + 3'600'000);  // an hour after the records were polled
+  app.set_clock(wall);
+  REQUIRE(app.load_positions().ok());
+  struct probe {
+    std::int64_t ingested_ms, log_append_ms, polled_ms;
+    bool refused;
+  };
+  const std::vector<probe> probes = {
+      {w + lead, 0, w, false},                         // exactly the tolerance past the poll time
+      {w + lead + 1, 0, w, true},                      // 1 ms more; the clock has moved on since
+      {w + 3'600'000, w + 3'600'000, w, false},        // the broker's time says it is not ahead
+      {w, w - 3'600'000, w + 7'200'000, true},         // the broker's time wins over the poll time
+      {w + 3'600'000 + lead, 0, 0, false},             // nothing else known: the clock
+      {w + 3'600'000 + lead + 1, 0, 0, true}};
+  std::vector<record> recs;
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    reading r;
+    r.animal = "DE" + std::to_string(i);
+    r.collar = "C" + std::to_string(i);
+    r.event_id = "probe-" + std::to_string(i);
+    r.seq = 1;
+    r.occurred_ms = r.ingested_ms = probes[i].ingested_ms;
+    record rec{"herd.events", static_cast<std::int32_t>(i), 0, r.animal, collar_envelope(r)};
+    rec.log_append_ms = probes[i].log_append_ms;
+    rec.polled_ms = probes[i].polled_ms;
+    recs.push_back(rec);  // one partition each: no probe moves another's time
+  }
+  auto prepared = app.prepare(recs);
+  REQUIRE(prepared.ok());
+  std::vector<std::int64_t> refused;
+  for (const auto& d : app.dead_letters()) refused.push_back(d.original.partition);
+  CHECK(refused == std::vector<std::int64_t>{1, 3, 5});
+  REQUIRE(app.dead_letters().size() == 3);
+  CHECK(app.dead_letters()[0].reason.find("s ahead of the projector's clock") != std::string::npos);
+  CHECK(app.dead_letters()[1].reason.find("ahead of Kafka's log-append time") != std::string::npos);
+  CHECK(app.counts().future_dated == 3);
+  REQUIRE(app.commit().ok());
+}
+
+TEST_CASE("applier: a rebuild from an event store that kept a far-future event refuses it") {
+  herd::test_support::temp_dir dir;
+  auto old_store = open(dir, "old.db");
+  {
+    // A projector from before the check (its clock at the end of protobuf's time takes anything)
+    // stored a year-9999 reading, the first of its partition (so it crossed no boundary).
+    applier before(*old_store);
+    herd::core::manual_clock end_of_time(253'402'300'799'000);
+    before.set_clock(end_of_time);
+    REQUIRE(before.load_positions().ok());
+    reading r;
+    r.animal = "DE1";
+    r.collar = "C1";
+    r.event_id = "far";
+    r.seq = 1;
+    r.occurred_ms = r.ingested_ms = 253'402'300'000'000;
+    feed(before, {record{"herd.events", 0, 0, "DE1", collar_envelope(r)}}, 1);
+  }
+  auto rebuilt = open(dir, "rebuilt.db");
+  auto counts = herd::projector::rebuild_from_store(*old_store, *rebuilt);
+  REQUIRE(counts.ok());
+  CHECK(counts->future_dated == 1);
+  CHECK(counts->applied == 0);
+  auto progress = rebuilt->load_progress();
+  REQUIRE(progress.ok());
+  for (const auto& p : *progress) CHECK(p.watermark_us == 0);
 }

@@ -32,6 +32,7 @@ backoff_max_ms = 100
 typo = 1
 [kafka.properties]
 "enable.auto.commit" = true
+"statistics.interval.ms" = 0
 "fetch.min.bytes" = 1
 [read_model]
 synchronous = "sometimes"
@@ -47,6 +48,8 @@ listen = "nowhere"
   CHECK(m.find("kafka.backoff_max_ms: must not be below backoff_min_ms") != std::string::npos);
   CHECK(m.find("kafka.typo: unknown key") != std::string::npos);
   CHECK(m.find("kafka.properties.enable.auto.commit: is set by herd-projector") != std::string::npos);
+  // /health reads the consumer group's state from the statistics every second.
+  CHECK(m.find("kafka.properties.statistics.interval.ms: is set by herd-projector") != std::string::npos);
   CHECK(m.find("fetch.min.bytes") == std::string::npos);
   CHECK(m.find("read_model.path: is required") != std::string::npos);
   CHECK(m.find("read_model.synchronous: must be one of normal, full") != std::string::npos);
@@ -61,4 +64,15 @@ TEST_CASE("projector config: postgresql needs a conninfo, not a path") {
   CHECK(c.err().message.find("read_model.path: unknown key") != std::string::npos);
   auto ok = parse_config("[kafka]\nbootstrap = \"b:1\"\n[read_model]\nbackend = \"postgresql\"\nconninfo = \"host=x\"\n", "t");
   CHECK(ok.ok());
+}
+
+TEST_CASE("projector config: the producers leave out consumer-only librdkafka properties") {
+  using herd::projector::is_consumer_only_property;
+  for (const char* k : {"fetch.min.bytes", "session.timeout.ms", "max.poll.interval.ms",
+                        "partition.assignment.strategy", "heartbeat.interval.ms"}) {
+    CHECK_MESSAGE(is_consumer_only_property(k), k);
+  }
+  for (const char* k : {"security.protocol", "linger.ms", "client.id", "message.max.bytes"}) {
+    CHECK_MESSAGE(!is_consumer_only_property(k), k);
+  }
 }

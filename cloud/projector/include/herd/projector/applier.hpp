@@ -42,6 +42,12 @@ struct record {
   std::int64_t offset = 0;
   std::string key;
   std::string value;
+  // What judges whether the envelope is future-dated (applier::set_clock), ms since the Unix
+  // epoch, 0 = not known: the broker's append time when the topic has message.timestamp.type =
+  // LogAppendTime (the same on every read of the record), else the wall clock when this projector
+  // polled it (so a retried batch judges as its first attempt did).
+  std::int64_t log_append_ms = 0;
+  std::int64_t polled_ms = 0;
 };
 
 // A record for herd.events.projector.dlq: the original bytes and why.
@@ -96,20 +102,19 @@ class applier {
   void forget_partition(const std::string& topic, std::int32_t partition);
   void forget_all();
 
-  // The wall clock (ms since the Unix epoch) that bounds an envelope's ingested_at: a record
-  // stamped more than core::k_max_clock_lead_ms (5 min, the gateway's own tolerance)
-  // ahead of it is future-dated: its producer's clock is wrong. It is dead-lettered and kept out
-  // of the event store, because its time would move its partition's watermark (rules::watermark_ms
-  // trusts ingested_at) and every animal of the partition with it into the future. Default:
-  // core::system_clock. `wall` must outlive the applier. Thread: the applier's.
+  // What bounds an envelope's ingested_at: the record's log_append_ms, else its polled_ms, else
+  // this wall clock (ms since the Unix epoch) when prepare() starts. An envelope stamped more than
+  // core::k_max_clock_lead_ms (5 min, the gateway's own tolerance) ahead of that is future-dated:
+  // its producer's clock is wrong. It is dead-lettered and kept out of the event store, because
+  // its time would move its partition's watermark (rules::watermark_ms trusts ingested_at) and
+  // every animal of the partition with it into the future. Replays (rebuild from the store, time
+  // travel) run later than the first consumption, so what passed then passes again; an older
+  // store's far-future events are refused. Default: core::system_clock; `wall` must outlive the
+  // applier; it also stamps the herd.alerts outbox messages. Thread: the applier's.
   void set_clock(const core::clock& wall) { wall_ = &wall; }
-  // Whether the future-dated check above runs (default true). A replay of the event store turns it
-  // off: every stored event passed it when first consumed, and a replay must take the same events
-  // whatever the replaying machine's clock says.
-  void set_future_check(bool on) { future_check_ = on; }
 
-  // When false, rejected events and undecodable records are counted but not returned as dead
-  // letters (a rebuild: they were dead-lettered when first consumed).
+  // When false, rejected events and undecodable or future-dated records are counted but not
+  // returned as dead letters (a rebuild: they were dead-lettered when first consumed).
   void set_dead_lettering(bool on) { dead_lettering_ = on; }
 
   // When true (the default), every alert lifecycle change is also written, in the same
@@ -148,7 +153,6 @@ class applier {
   read_model::store& store_;
   std::unique_ptr<read_model::store_txn> txn_;
   const core::clock* wall_;
-  bool future_check_ = true;
   bool dead_lettering_ = true;
   bool outbox_on_ = true;
   std::string alerts_topic_ = "herd.alerts";

@@ -64,6 +64,11 @@ struct consumer_options {
 // librdkafka properties the projector sets itself (its guarantees depend on them).
 bool is_reserved_consumer_property(const std::string& name);
 
+// librdkafka properties only a consumer takes (fetch.*, session.*, max.poll*,
+// partition.assignment*, heartbeat*): a producer given one refuses its config, so the projector's
+// producers (the DLQ's, the herd.alerts relay's) leave them out of [kafka.properties]. Pure.
+bool is_consumer_only_property(const std::string& name);
+
 // Batch apply latency histogram buckets, seconds (Prometheus `le`).
 inline constexpr std::array<double, 10> k_latency_buckets_s = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                0.05,  0.1,    0.25,  0.5,  1.0};

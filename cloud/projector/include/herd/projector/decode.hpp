@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "herd/core/result.hpp"
 #include "herd/events/v1/envelope.pb.h"
@@ -24,12 +25,14 @@ struct decoded_record {
 // (payload, how plausible a time is, ranges) is the fold's to judge.
 core::result<decoded_record> decode_record(const record& r);
 
-// Why a decoded envelope is future-dated, or nullopt: its ingested_at (the gateway's clock when
-// it took the event; unset counts as 0) is more than core::k_max_clock_lead_ms (5 min, the
-// contract's tolerance for a time ahead of a clock, which the gateway applies to a collar's ts) after
-// `now_ms`, this projector's wall clock in ms since the Unix epoch. Such a producer's clock is
-// wrong: the reason names both times and the difference. Pure; thread: any.
-std::optional<std::string> future_dated(const herd::events::v1::EventEnvelope& e, std::int64_t now_ms);
+// Why an envelope decode_record() accepted (its Timestamps are valid) is future-dated, or
+// nullopt: its ingested_at (the gateway's clock when it took the event; unset counts as 0) is
+// more than core::k_max_clock_lead_ms (5 min, the contract's tolerance for a time ahead of a
+// clock, which the gateway applies to a collar's ts) after `now_ms` (ms since the Unix epoch),
+// the time of the clock `judge` names (for the reason). Such a producer's clock is wrong: the
+// reason names both times and the difference. Pure; thread: any.
+std::optional<std::string> future_dated(const herd::events::v1::EventEnvelope& e, std::int64_t now_ms,
+                                        std::string_view judge);
 
 // google.protobuf.Timestamp -> µs since the epoch (0 when unset).
 std::int64_t to_us(const google::protobuf::Timestamp& t);
