@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -99,7 +100,7 @@ struct rig {
 };
 
 // The bound (ms) of the histogram bucket holding the p-quantile of the events acknowledged between
-// two forwarder stats snapshots; -1 when none.
+// two forwarder stats snapshots; -1 when none, infinity when past the last bucket.
 double ack_quantile_ms(const forwarder::forwarder_stats& before, const forwarder::forwarder_stats& after, double p) {
   const auto n = after.ack_latency_count - before.ack_latency_count;
   if (n == 0) return -1;
@@ -109,7 +110,7 @@ double ack_quantile_ms(const forwarder::forwarder_stats& before, const forwarder
       return static_cast<double>(forwarder::k_ack_latency_buckets_ms[b]);
     }
   }
-  return static_cast<double>(forwarder::k_ack_latency_buckets_ms.back());
+  return std::numeric_limits<double>::infinity();
 }
 
 double percentile(std::vector<double> v, double p) {

@@ -92,13 +92,13 @@ struct forwarder::impl {
   }
   void observe_ack_latency(std::int64_t ms) {
     ms = std::max<std::int64_t>(ms, 0);
-    // Widest bucket first: stats() reads them narrowest first, so it never sees a narrower bucket
-    // ahead of a wider one.
+    // The count first, then the buckets widest first; stats() reads the buckets narrowest first and
+    // the count last, so it never sees a bucket ahead of a wider one or of the count (+Inf).
+    ack_count.fetch_add(1);
+    ack_sum_ms.fetch_add(static_cast<std::uint64_t>(ms));
     for (std::size_t b = k_ack_latency_buckets_ms.size(); b-- > 0 && ms <= k_ack_latency_buckets_ms[b];) {
       ack_le[b].fetch_add(1);
     }
-    ack_count.fetch_add(1);
-    ack_sum_ms.fetch_add(static_cast<std::uint64_t>(ms));
   }
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);

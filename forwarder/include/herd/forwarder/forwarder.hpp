@@ -65,7 +65,7 @@ core::status check_producer_config(const forwarder_options& opts);
 // Upper bounds (ms) of the buckets of the ack latency histogram (forwarder_stats): from an event's
 // arrival at the gateway (its outbox created_ms, gateway wall clock) to Kafka's acknowledgement of
 // it. Fine around 25 ms, issue 15's online goal (p99 below it at 500 and 2,000 readings/s); up to
-// a minute for a backlog's events (an event that waited out an outage lands in the last bucket).
+// 10 min for a backlog's events (a longer wait, e.g. out an outage, is only in the count, +Inf).
 inline constexpr std::array<std::int64_t, 16> k_ack_latency_buckets_ms = {1,  2,   5,   10,   15,    20,    25, 30,
                                                                            40, 50, 100, 250, 1000, 10000, 60000, 600000};
 
@@ -102,7 +102,7 @@ struct forwarder_stats {
   // Ack latency of the events acknowledged during this run (k_ack_latency_buckets_ms): per
   // bucket, how many took at most its bound (cumulative, as Prometheus' `le`); their count and
   // the sum of their latencies in ms. A wall clock step during an event's wait counts as 0 or adds.
-  std::array<std::uint64_t, k_ack_latency_buckets_ms.size()> ack_latency_le{};
+  std::array<std::uint64_t, k_ack_latency_buckets_ms.size()> ack_latency_le{};  // read before the count
   std::uint64_t ack_latency_count = 0;
   std::uint64_t ack_latency_sum_ms = 0;
 };
