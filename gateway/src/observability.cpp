@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "herd/core/time_format.hpp"
+#include "herd/daemon/prometheus.hpp"
 #include "modbus_observability.hpp"
 
 namespace herd::gateway {
@@ -36,12 +37,9 @@ class exposition {
   // A histogram in seconds from cumulative (bound in ms, count) buckets, count and sum in ms.
   void histogram_ms(const char* name, const char* help, const std::vector<std::pair<std::int64_t, std::uint64_t>>& le,
                     std::uint64_t count, std::uint64_t sum_ms) {
-    out_ += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
-    for (const auto& [bound_ms, n] : le) {
-      out_ += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, static_cast<double>(bound_ms) / 1000.0, n);
-    }
-    out_ += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {:.3f}\n{}_count {}\n", name, count, name,
-                        static_cast<double>(sum_ms) / 1000.0, name, count);
+    std::vector<std::pair<double, std::uint64_t>> le_s;
+    for (const auto& [bound_ms, n] : le) le_s.emplace_back(static_cast<double>(bound_ms) / 1000.0, n);
+    out_ += daemon::prometheus_histogram(name, help, le_s, count, static_cast<double>(sum_ms) / 1000.0);
   }
   std::string take() { return std::move(out_); }
 

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "herd/daemon/prometheus.hpp"
+
 namespace herd::projector {
 
 std::string render_prometheus(const loop_stats& s, const char* backend) {
@@ -48,16 +50,13 @@ std::string render_prometheus(const loop_stats& s, const char* backend) {
       "# HELP herd_projector_info the read-model back-end\n# TYPE herd_projector_info gauge\n"
       "herd_projector_info{{backend=\"{}\"}} 1\n",
       backend);
-  out += "# HELP herd_projector_batch_apply_seconds time to apply and commit one batch (prepare, DLQ, commit)\n"
-         "# TYPE herd_projector_batch_apply_seconds histogram\n";
+  std::vector<std::pair<double, std::uint64_t>> le;
   for (std::size_t i = 0; i < k_latency_buckets_s.size(); ++i) {
-    out += fmt::format("herd_projector_batch_apply_seconds_bucket{{le=\"{}\"}} {}\n", k_latency_buckets_s[i],
-                       s.latency_le[i].load());
+    le.emplace_back(k_latency_buckets_s[i], s.latency_le[i].load());
   }
-  out += fmt::format("herd_projector_batch_apply_seconds_bucket{{le=\"+Inf\"}} {}\n", s.latency_count.load());
-  out += fmt::format("herd_projector_batch_apply_seconds_sum {:.6f}\n",
-                     static_cast<double>(s.latency_sum_us.load()) / 1e6);
-  out += fmt::format("herd_projector_batch_apply_seconds_count {}\n", s.latency_count.load());
+  out += daemon::prometheus_histogram("herd_projector_batch_apply_seconds",
+                                      "time to apply and commit one batch (prepare, DLQ, commit)", le,
+                                      s.latency_count.load(), static_cast<double>(s.latency_sum_us.load()) / 1e6);
   out += "# HELP herd_projector_lag_records records in the partition not yet in the read model\n"
          "# TYPE herd_projector_lag_records gauge\n";
   std::lock_guard lock(s.mu);
