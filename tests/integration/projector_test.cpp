@@ -241,12 +241,8 @@ TEST_CASE("projector: /health says so while the member cannot settle in its cons
       },
       60s, 100ms);
   CHECK(settled);
-  test_envelopes::reading r;
-  r.event_id = "settled-1";
-  r.animal = "DE01000";
-  r.collar = "C1";
-  r.seq = 1;
-  r.occurred_ms = 1'780'000'000'000;
+  const test_envelopes::reading r{
+      .event_id = "settled-1", .animal = "DE01000", .collar = "C1", .seq = 1, .occurred_ms = 1'780'000'000'000};
   pr.produce("DE01000", test_envelopes::collar_envelope(r));
   CHECK(test_support::wait_until([&] { return pr.proj->applied() >= 1; }, 30s, 50ms));
   CHECK(pr.proj->stop() == 0);

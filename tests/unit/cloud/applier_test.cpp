@@ -517,12 +517,8 @@ TEST_CASE("applier: a rebuild from an event store that kept a far-future event r
     herd::core::manual_clock end_of_time(253'402'300'799'000);
     before.set_clock(end_of_time);
     REQUIRE(before.load_positions().ok());
-    reading r;
-    r.animal = "DE1";
-    r.collar = "C1";
-    r.event_id = "far";
-    r.seq = 1;
-    r.occurred_ms = r.ingested_ms = 253'402'300'000'000;
+    const reading r{.event_id = "far", .animal = "DE1", .collar = "C1", .seq = 1,
+                    .occurred_ms = 253'402'300'000'000, .ingested_ms = 253'402'300'000'000};
     feed(before, {record{"herd.events", 0, 0, "DE1", collar_envelope(r)}}, 1);
   }
   auto rebuilt = open(dir, "rebuilt.db");
