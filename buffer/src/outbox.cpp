@@ -1,5 +1,8 @@
 #include "herd/buffer/outbox.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -185,6 +188,20 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     const std::string jsl = "PRAGMA journal_size_limit=" + std::to_string(limit);
     if (exec(p->db, jsl.c_str()) != SQLITE_OK) return sqlite_error(p->db, SQLITE_ERROR, "init: journal_size_limit");
     p->wal = std::make_unique<detail::wal_guard>(options.path + "-wal", limit, p->log, *p->clock);
+    // The checkpointer's connection: same file, same synchronous (a checkpoint fsyncs by it).
+    rc = sqlite3_open_v2(options.path.c_str(), &p->checkpoint_conn.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                         nullptr);
+    if (rc != SQLITE_OK) return sqlite_error(p->checkpoint_conn.db, rc, "open (checkpointer) " + options.path);
+    sqlite3_extended_result_codes(p->checkpoint_conn.db, 1);
+    sqlite3_busy_timeout(p->checkpoint_conn.db, k_busy_timeout_ms);
+    for (const char* sql : {sync_pragma(options.synchronous), "PRAGMA wal_autocheckpoint=0"}) {
+      rc = exec(p->checkpoint_conn.db, sql);
+      if (rc != SQLITE_OK) return sqlite_error(p->checkpoint_conn.db, rc, std::string("init (checkpointer): ") + sql);
+    }
+    p->checkpoint_db_fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);  // -1: step 2 syncs it all
+    // The writer's automatic checkpoint moves to the checkpointer (replaces PRAGMA wal_autocheckpoint).
+    p->autocheckpoint_pages = options.wal_autocheckpoint_pages;
+    sqlite3_wal_hook(p->db, &outbox::impl::on_wal_commit, p.get());
     auto* self = p.get();
     const std::chrono::milliseconds every(options.checkpoint_interval_ms);
     p->checkpointer = std::thread([self, every] { self->run_checkpointer(every); });
@@ -384,7 +401,8 @@ core::result<outbox::backlog_summary> outbox::backlog() {
 outbox::wal_status outbox::wal() const {
   const auto* w = impl_->wal.get();
   if (w == nullptr) return {};
-  return {w->wal_bytes(), w->limit(), w->pinned_since_ms()};
+  return {w->wal_bytes(), w->limit(), w->pinned_since_ms(),
+          impl_->checkpoints_in_commit.load(std::memory_order_relaxed)};
 }
 
 std::uint64_t outbox::file_bytes() const {

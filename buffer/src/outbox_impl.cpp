@@ -1,5 +1,7 @@
 #include "outbox_impl.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -52,24 +54,74 @@ void outbox::impl::release_reservation() {
   }
 }
 
+int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
+  auto* p = static_cast<impl*>(self);
+  p->wal_commits.fetch_add(1, std::memory_order_relaxed);
+  const auto pages = static_cast<int>(p->autocheckpoint_pages);
+  if (pages == 0 || frames < pages / 2) return SQLITE_OK;
+  if (frames < pages) {  // half full: the checkpointer copies it while appends go on
+    if (!p->checkpoint_asked.exchange(true)) {  // once until the checkpointer takes it
+      std::lock_guard lock(p->ckpt_mu);
+      p->ckpt_cv.notify_one();
+    }
+    return SQLITE_OK;
+  }
+  // Full, and the checkpointer has not caught up (ingest outruns it, or it is slow): here, as
+  // SQLite's own automatic checkpoint would, so the WAL stays within the bound. Busy when the
+  // checkpointer is in the middle of one: the next commit tries again.
+  if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
+    p->checkpoints_in_commit.fetch_add(1, std::memory_order_relaxed);
+  }
+  return SQLITE_OK;
+}
+
 void outbox::impl::run_checkpointer(std::chrono::milliseconds every) {
   std::unique_lock lock(ckpt_mu);
-  while (!ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop; })) {
+  for (;;) {
+    ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop || checkpoint_asked.load(); });
+    if (ckpt_stop) break;
+    const bool asked = checkpoint_asked.exchange(false);
     // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
-    if (!committed_since_checkpoint.exchange(false) && !(wal && wal->needs_attention())) continue;
+    if (!committed_since_checkpoint.exchange(false) && !asked && !(wal && wal->needs_attention())) continue;
+    lock.unlock();
+    checkpoint_twice();
+    lock.lock();
+  }
+  if (checkpoint_db_fd >= 0) ::close(checkpoint_db_fd);
+}
+
+void outbox::impl::checkpoint_twice() {
+  sqlite3* c = checkpoint_conn.db;
+  int log_frames = 0, done_frames = 0;
+  // 1. Without the outbox lock: appends commit to the WAL meanwhile. PASSIVE never waits for
+  // readers or the writer. It fsyncs the WAL before copying (what makes synchronous = normal
+  // commits durable), copies, and fsyncs the database file only when it copied the whole WAL.
+  const std::uint64_t commits_before = wal_commits.load();
+  int rc = sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+  bool whole = rc == SQLITE_OK && done_frames == log_frames && wal_commits.load() == commits_before;
+  if (rc == SQLITE_OK && !whole && checkpoint_db_fd >= 0) {
+    // What it copied is dirty in the page cache: write it out now, so that step 2's fsync of
+    // the database file (under the lock) has little left to do.
+    (void)::fdatasync(checkpoint_db_fd);
+  }
+  {
     std::lock_guard db_lock(mu);
-    // PASSIVE never waits for readers; whatever it cannot copy now is copied next time. It
-    // fsyncs the WAL before copying, which is what makes synchronous = normal commits durable.
-    int log_frames = 0, done_frames = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+    // 2. Under the lock, only when appends came in during step 1 (under steady ingest): no commit
+    // can come in now, so this copies the rest, the whole WAL is in the database file, and the
+    // next commit starts the WAL again from its beginning (a WAL is only reset after a checkpoint
+    // that copied all of it: without this, steady ingest would grow it to its limit).
+    if (rc == SQLITE_OK && !whole) {
+      rc = sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+    }
     if (rc != SQLITE_OK) {
       committed_since_checkpoint = true;  // try again next time
-      log->warn("timed checkpoint: {}", sqlite3_errmsg(db));
+      // Busy: a commit was running its own checkpoint (on_wal_commit); nothing is wrong.
+      if ((rc & 0xff) != SQLITE_BUSY) log->warn("timed checkpoint: {}", sqlite3_errmsg(c));
     } else {
       if (done_frames < log_frames) committed_since_checkpoint = true;  // a reader held some back
       checkpoints.fetch_add(1, std::memory_order_relaxed);
     }
-    if (wal) wal->after_checkpoint(db, k_busy_timeout_ms);
+    if (wal) wal->after_checkpoint(db, k_busy_timeout_ms);  // a forced reset runs on the writer
   }
 }
 

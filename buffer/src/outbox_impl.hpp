@@ -48,6 +48,9 @@ struct outbox::impl {
   connection conn;
   sqlite3*& db = conn.db;
   connection reader;  // read-only, for backlog(); its statements are declared after it
+  // The checkpointer's own connection (WAL with the timed checkpointer): its checkpoints copy and
+  // fsync without the outbox lock, so appends commit meanwhile. Closed before the writer.
+  connection checkpoint_conn;
   std::mutex mu;
   const core::clock* clock = nullptr;
   core::system_clock default_clock;
@@ -81,8 +84,14 @@ struct outbox::impl {
   std::uint64_t open_last_seq = 0;
   bool open_keys_scanned = false;
 
-  // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms.
+  // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms. It also runs
+  // the automatic checkpoints (wal_autocheckpoint_pages): the writer's WAL hook asks for one.
   std::atomic<bool> committed_since_checkpoint{false};
+  std::atomic<bool> checkpoint_asked{false};
+  std::atomic<std::uint64_t> checkpoints_in_commit{0};  // outbox::wal_status
+  std::atomic<std::uint64_t> wal_commits{0};  // commits of the writer (its WAL hook)
+  int checkpoint_db_fd = -1;  // the database file, for the checkpointer's own fdatasync
+  std::uint32_t autocheckpoint_pages = 0;
   std::atomic<std::uint64_t> checkpoints{0};
   std::mutex ckpt_mu;
   std::condition_variable ckpt_cv;
@@ -102,6 +111,14 @@ struct outbox::impl {
   // fails (storage already gone) the next start goes on after the reservation: a gap, no reuse.
   void release_reservation();
   void run_checkpointer(std::chrono::milliseconds every);
+  // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
+  // commits came in meanwhile, the remainder under it, so the WAL is copied whole and reset.
+  void checkpoint_twice();
+  // sqlite3_wal_hook of the writer connection, after each commit (under mu, on the committing
+  // thread); replaces SQLite's automatic checkpoint inside the commit. A WAL of `frames` pages past
+  // half of wal_autocheckpoint_pages wakes the checkpointer; one still at wal_autocheckpoint_pages
+  // (the checkpointer did not catch up) is checkpointed here. Returns SQLITE_OK.
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
   core::error fail(int rc, std::string_view what);
   // Deletes a batch of the oldest events (and their dedup keys, which would otherwise keep the
   // quota full) in its own transaction; returns how many. A batch is 1/64 of the backlog, at

@@ -68,6 +68,10 @@ std::string render_prometheus(const observability_snapshot& s) {
            "1 while another connection's read transaction keeps the outbox's WAL from being reset "
            "(it then counts in max_bytes), 0 otherwise.",
            s.outbox_wal_pinned_since_ms != 0 ? 1 : 0);
+  e.metric("herdgate_outbox_checkpoints_in_commit_total", "counter",
+           "Checkpoints a reading's commit ran itself: the WAL reached wal_autocheckpoint_pages before "
+           "the checkpointer thread reset it.",
+           s.outbox_checkpoints_in_commit);
   e.metric("herdgate_ingested_total", "counter", "Readings committed to the outbox.", s.ingested);
   e.metric("herdgate_forwarded_total", "counter", "Events acknowledged by Kafka and removed from the outbox.",
            s.forwarded);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -16,6 +17,10 @@ std::atomic<int> g_fault{0};
 std::atomic<long> g_refused{0};
 std::mutex g_part_mu;
 std::string g_part;
+std::mutex g_hold_mu;
+std::condition_variable g_hold_cv;
+bool g_holding = false;
+std::atomic<long> g_held{0};
 sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs{};
 
@@ -23,6 +28,7 @@ struct fault_file {
   sqlite3_file base;
   sqlite3_file* real;
   bool target;
+  bool wal;
 };
 
 sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<fault_file*>(f)->real; }
@@ -56,6 +62,13 @@ int x_truncate(sqlite3_file* f, sqlite3_int64 size) {
   return real(f)->pMethods->xTruncate(real(f), size);
 }
 int x_sync(sqlite3_file* f, int flags) {
+  if (const auto* ff = reinterpret_cast<fault_file*>(f); ff->target && ff->wal) {
+    std::unique_lock lock(g_hold_mu);
+    if (g_holding) {
+      ++g_held;
+      g_hold_cv.wait(lock, [] { return !g_holding; });
+    }
+  }
   if (auto fault = active(f); fault == storage_fault::io) {
     ++g_refused;
     return SQLITE_IOERR_FSYNC;
@@ -92,6 +105,7 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int*
     std::lock_guard lock(g_part_mu);
     ff->target = name != nullptr && !g_part.empty() && std::strstr(name, g_part.c_str()) != nullptr;
   }
+  ff->wal = (flags & SQLITE_OPEN_WAL) != 0;
   const int rc = g_real->xOpen(g_real, name, ff->real, flags, out_flags);
   if (ff->real->pMethods != nullptr) ff->base.pMethods = &k_methods;
   return rc;
@@ -126,9 +140,11 @@ fault_vfs::fault_vfs(std::string path_part) {
   g_part = std::move(path_part);
   g_fault = 0;
   g_refused = 0;
+  g_held = 0;
 }
 
 fault_vfs::~fault_vfs() {
+  release();
   g_fault = 0;
   std::lock_guard lock(g_part_mu);
   g_part.clear();
@@ -137,5 +153,20 @@ fault_vfs::~fault_vfs() {
 void fault_vfs::set(storage_fault f) { g_fault = static_cast<int>(f); }
 
 long fault_vfs::refused() const { return g_refused.load(); }
+
+void fault_vfs::hold_wal_syncs() {
+  std::lock_guard lock(g_hold_mu);
+  g_holding = true;
+}
+
+void fault_vfs::release() {
+  {
+    std::lock_guard lock(g_hold_mu);
+    g_holding = false;
+  }
+  g_hold_cv.notify_all();
+}
+
+long fault_vfs::held_syncs() const { return g_held.load(); }
 
 }  // namespace herd::test_support

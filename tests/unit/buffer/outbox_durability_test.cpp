@@ -4,10 +4,12 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <thread>
 
+#include <herd/test_support/fault_vfs.hpp>
 #include <herd/test_support/wait_until.hpp>
 
 #include "../temp_path.hpp"
@@ -61,6 +63,55 @@ TEST_CASE("the timed checkpoint runs after commits, and only then") {
   // That checkpoint may have run after the first few appends, whose rows still fitted in the
   // file's pages (CI saw it under load); a later one copies the rest and the file grows.
   CHECK(test_support::wait_until([&] { return std::filesystem::file_size(o.path) > db_size; }, 5s, 10ms));
+}
+
+// Regression (issue 15, goal 3): SQLite's automatic checkpoint ran inside the commit that passed
+// wal_autocheckpoint_pages, and the timed one under the outbox lock, so a reading's commit waited
+// for a checkpoint's copy and fsyncs (the tail of the ingest latency with synchronous = normal).
+// Now both run on the checkpointer's own connection: here the disk holds a checkpoint's fsync of the
+// WAL, and appends still commit. (Either half of the fix undone fails its case.)
+TEST_CASE("checkpoints run off the ingest path: appends commit while a checkpoint waits for the disk") {
+  struct trigger {
+    const char* name;
+    std::uint32_t interval_ms, autocheckpoint_pages;
+  };
+  // The WAL's size asks (the timer never fires here), or the timer does (no size trigger).
+  for (const trigger t : {trigger{"wal_autocheckpoint_pages", 3600 * 1000, 100}, trigger{"checkpoint_interval_ms", 50, 0}}) {
+    const std::string name = t.name;
+    CAPTURE(name);
+    test::scratch_dir dir;
+    test_support::fault_vfs vfs(dir.file(""));
+    buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
+    o.checkpoint_interval_ms = t.interval_ms;
+    o.wal_autocheckpoint_pages = t.autocheckpoint_pages;
+    auto opened = buffer::outbox::open(o);
+    REQUIRE(opened.ok());
+    auto& ob = **opened;
+    for (int i = 0; i < 3; ++i) append_one(ob);  // the first claims its seqs: a sync of its own
+    vfs.hold_wal_syncs();
+    std::atomic<int> stored{0}, failed{0};
+    std::atomic<bool> stop{false};
+    std::thread ingest([&] {  // a reading a millisecond, until told to stop
+      while (!stop) {
+        const bool ok = ob.append("animal", "", [](std::uint64_t) { return std::string(200, 'x'); }).ok();
+        (ok ? stored : failed).fetch_add(1);
+        std::this_thread::sleep_for(1ms);
+      }
+    });
+    // A checkpoint is in the disk's hands ...
+    const bool checkpoint_held = test_support::wait_until([&] { return vfs.held_syncs() >= 1; }, 10s, 5ms);
+    // ... and readings are stored meanwhile (before the fix the commit waited for it).
+    const int before = stored;
+    const bool stored_while_held = test_support::wait_until([&] { return stored >= before + 100; }, 10s, 5ms);
+    stop = true;
+    vfs.release();
+    ingest.join();
+    CHECK(checkpoint_held);
+    CHECK(stored_while_held);
+    CHECK(failed == 0);
+    // The checkpoint completes once the disk answers, and counts.
+    CHECK(test_support::wait_until([&] { return buffer::outbox_test_access::timed_checkpoints(ob) >= 1; }, 10s, 10ms));
+  }
 }
 
 TEST_CASE("no timed checkpoint when the interval is 0") {

@@ -56,8 +56,13 @@ struct outbox_options {
   // synchronous = normal (where commits are not fsynced one by one) it bounds the power-loss
   // window to about this interval; it also keeps the WAL small. 0 = only SQLite's automatic
   // checkpoints (every wal_autocheckpoint_pages pages), and then the normal window is unbounded.
+  // Both checkpoints run on the checkpointer thread's own connection, never inside a commit
+  // (issue 15): appends go on committing to the WAL while a checkpoint copies and fsyncs.
   std::uint32_t checkpoint_interval_ms = 1000;
-  std::uint32_t wal_autocheckpoint_pages = 1000;  // PRAGMA wal_autocheckpoint; 0 = off
+  // The WAL's bound in pages. With the timed checkpointer, a WAL half this size asks it for a
+  // checkpoint at once, and a commit that finds it still this size runs one itself; without it,
+  // SQLite's PRAGMA wal_autocheckpoint (inside the commit). 0 = off.
+  std::uint32_t wal_autocheckpoint_pages = 1000;
   // PRAGMA page_size for a new file (an existing outbox keeps its own); 0 = SQLite's (4096). Each
   // reading's transaction writes a few whole pages to the WAL, so smaller pages mean fewer bytes
   // written per reading (SD-card wear), at some cost in read speed.
@@ -182,6 +187,9 @@ class outbox {
     std::uint64_t bytes = 0;
     std::uint64_t limit_bytes = 0;
     std::int64_t pinned_since_ms = 0;  // wall time of the first failed reset of this episode; 0: not pinned
+    // Checkpoints a commit ran itself since open (count): the WAL reached wal_autocheckpoint_pages
+    // before the checkpointer reset it (ingest outran the checkpointer: a flood, a slow card).
+    std::uint64_t checkpoints_in_commit = 0;
   };
   wal_status wal() const;
 

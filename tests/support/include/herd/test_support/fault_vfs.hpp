@@ -4,7 +4,7 @@
 // failing device or a read-only remount would. Installed as the default VFS, so the code under
 // test opens its files through it unchanged. For unit and in-process fault tests.
 //
-// Threading: set()/clear() from any thread; the VFS reads the fault atomically on each call.
+// Threading: set()/clear(), hold/release from any thread; the VFS reads the fault atomically on each call.
 #include <string>
 
 namespace herd::test_support {
@@ -29,6 +29,14 @@ class fault_vfs {
   void clear() { set(storage_fault::none); }
   // Writes refused since construction.
   long refused() const;
+
+  // A slow device: while held, an fsync of a target WAL file waits until release() (or the
+  // destructor). With synchronous = normal only a checkpoint syncs the WAL (before it copies), so
+  // this holds a checkpoint at its start.
+  void hold_wal_syncs();
+  void release();
+  // WAL syncs that are waiting (or waited) since construction.
+  long held_syncs() const;
 };
 
 }  // namespace herd::test_support
