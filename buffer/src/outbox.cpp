@@ -1,8 +1,5 @@
 #include "herd/buffer/outbox.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -198,7 +195,6 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
       rc = exec(p->checkpoint_conn.db, sql);
       if (rc != SQLITE_OK) return sqlite_error(p->checkpoint_conn.db, rc, std::string("init (checkpointer): ") + sql);
     }
-    p->checkpoint_db_fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);  // -1: step 2 syncs it all
     // The writer's automatic checkpoint moves to the checkpointer (replaces PRAGMA wal_autocheckpoint).
     p->autocheckpoint_pages = options.wal_autocheckpoint_pages;
     sqlite3_wal_hook(p->db, &outbox::impl::on_wal_commit, p.get());

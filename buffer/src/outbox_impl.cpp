@@ -1,7 +1,5 @@
 #include "outbox_impl.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -26,6 +24,9 @@ core::status outbox::impl::wal_quota() {
   }
   if (total <= max_bytes) return core::ok_v;
   if (wal->pinned_since_ms() == 0) {
+    // While the checkpointer copies without the lock it holds SQLite's checkpoint lock, and a
+    // reset here would fail as if a reader pinned the WAL: its own step under the lock follows.
+    if (checkpoint_unlocked.load()) return core::ok_v;
     wal->after_checkpoint(db, k_busy_timeout_ms);  // reset now if nobody pins it (no waiting)
     if (wal->pinned_since_ms() == 0) return core::ok_v;
   }
@@ -69,7 +70,9 @@ int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int f
   // Full, and the checkpointer has not caught up (ingest outruns it, or it is slow): here, as
   // SQLite's own automatic checkpoint would, so the WAL stays within the bound. Busy when the
   // checkpointer is in the middle of one: the next commit tries again.
-  if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
+  int log_frames = 0, done_frames = 0;
+  if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames) == SQLITE_OK &&
+      done_frames > 0) {  // a pinned WAL copies nothing: not a checkpoint that delayed a reading
     p->checkpoints_in_commit.fetch_add(1, std::memory_order_relaxed);
   }
   return SQLITE_OK;
@@ -87,7 +90,6 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every) {
     checkpoint_twice();
     lock.lock();
   }
-  if (checkpoint_db_fd >= 0) ::close(checkpoint_db_fd);
 }
 
 void outbox::impl::checkpoint_twice() {
@@ -97,13 +99,23 @@ void outbox::impl::checkpoint_twice() {
   // readers or the writer. It fsyncs the WAL before copying (what makes synchronous = normal
   // commits durable), copies, and fsyncs the database file only when it copied the whole WAL.
   const std::uint64_t commits_before = wal_commits.load();
-  int rc = sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
-  bool whole = rc == SQLITE_OK && done_frames == log_frames && wal_commits.load() == commits_before;
-  if (rc == SQLITE_OK && !whole && checkpoint_db_fd >= 0) {
-    // What it copied is dirty in the page cache: write it out now, so that step 2's fsync of
-    // the database file (under the lock) has little left to do.
-    (void)::fdatasync(checkpoint_db_fd);
+  {
+    std::lock_guard db_lock(mu);  // so that wal_quota (under mu) sees the flag before step 1 starts
+    checkpoint_unlocked.store(true);
   }
+  int rc = sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
+  const bool whole = rc == SQLITE_OK && done_frames == log_frames && wal_commits.load() == commits_before;
+  if (rc == SQLITE_OK && !whole) {
+    // What it copied is dirty in the page cache: write it out now, through SQLite's own handle of
+    // the database file (closing a descriptor of our own would drop the process's locks on the
+    // file), so that step 2's fsync of the database file has little left to do.
+    sqlite3_file* f = nullptr;
+    if (sqlite3_file_control(c, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f != nullptr &&
+        f->pMethods != nullptr) {
+      (void)f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+    }
+  }
+  checkpoint_unlocked.store(false);
   {
     std::lock_guard db_lock(mu);
     // 2. Under the lock, only when appends came in during step 1 (under steady ingest): no commit

@@ -90,7 +90,7 @@ struct outbox::impl {
   std::atomic<bool> checkpoint_asked{false};
   std::atomic<std::uint64_t> checkpoints_in_commit{0};  // outbox::wal_status
   std::atomic<std::uint64_t> wal_commits{0};  // commits of the writer (its WAL hook)
-  int checkpoint_db_fd = -1;  // the database file, for the checkpointer's own fdatasync
+  std::atomic<bool> checkpoint_unlocked{false};  // the checkpointer is in its step without mu
   std::uint32_t autocheckpoint_pages = 0;
   std::atomic<std::uint64_t> checkpoints{0};
   std::mutex ckpt_mu;
@@ -112,7 +112,8 @@ struct outbox::impl {
   void release_reservation();
   void run_checkpointer(std::chrono::milliseconds every);
   // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
-  // commits came in meanwhile, the remainder under it, so the WAL is copied whole and reset.
+  // commits came in meanwhile, the remainder under it (a short copy and its fsyncs of the WAL and
+  // the database file), so the WAL is copied whole and reset.
   void checkpoint_twice();
   // sqlite3_wal_hook of the writer connection, after each commit (under mu, on the committing
   // thread); replaces SQLite's automatic checkpoint inside the commit. A WAL of `frames` pages past

@@ -56,8 +56,10 @@ struct outbox_options {
   // synchronous = normal (where commits are not fsynced one by one) it bounds the power-loss
   // window to about this interval; it also keeps the WAL small. 0 = only SQLite's automatic
   // checkpoints (every wal_autocheckpoint_pages pages), and then the normal window is unbounded.
-  // Both checkpoints run on the checkpointer thread's own connection, never inside a commit
-  // (issue 15): appends go on committing to the WAL while a checkpoint copies and fsyncs.
+  // Both checkpoints run on the checkpointer thread's own connection (issue 15): appends go on
+  // committing to the WAL while it copies and fsyncs; only the remainder that came in meanwhile
+  // is copied (and fsynced) under the outbox lock. A commit checkpoints itself only when the WAL
+  // reaches wal_autocheckpoint_pages before the checkpointer reset it.
   std::uint32_t checkpoint_interval_ms = 1000;
   // The WAL's bound in pages. With the timed checkpointer, a WAL half this size asks it for a
   // checkpoint at once, and a commit that finds it still this size runs one itself; without it,
