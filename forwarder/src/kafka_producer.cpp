@@ -196,9 +196,10 @@ core::result<std::unique_ptr<kafka_producer>> kafka_producer::create(const forwa
   // for them, and the first record is sent as soon as a broker is up. A topic librdkafka first
   // meets in a produce call waited for its once-a-second scan of unknown topics (rdkafka_topic.c):
   // ~1 s before anything was sent after a start or a producer rebuild (issue 15, goal 3).
-  for (const auto* name : {&opts.topic, &opts.dlq_topic}) {
-    if (name->empty()) continue;
-    if (auto* t = rd_kafka_topic_new(p->rk, name->c_str(), nullptr); t != nullptr) p->topics.push_back(t);
+  // Only herd.events: dead letters are rare, and a DLQ topic not created yet would be looked up
+  // (and complained about) from the start.
+  if (!opts.topic.empty()) {
+    if (auto* t = rd_kafka_topic_new(p->rk, opts.topic.c_str(), nullptr); t != nullptr) p->topics.push_back(t);
   }
   return std::unique_ptr<kafka_producer>(new kafka_producer(std::move(p)));
 }
