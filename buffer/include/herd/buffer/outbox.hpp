@@ -209,7 +209,8 @@ class outbox {
  private:
   struct impl;
   explicit outbox(std::unique_ptr<impl> p);
-  // Checkpoints run by the timed checkpointer since open: what the durability test observes
+  // Checkpoints the checkpointer thread completed since open (on its timer, or asked by the WAL's
+  // size): what the durability test observes
   // (tests/unit/buffer/outbox_durability_test.cpp, through outbox_test_access). Any thread.
   std::uint64_t timed_checkpoints() const;
   friend struct outbox_test_access;
