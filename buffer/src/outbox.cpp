@@ -38,6 +38,16 @@ core::status apply_quota(sqlite3* db, std::uint64_t max_bytes) {
   return core::ok_v;
 }
 
+// Opens one of the outbox's connections (writer, reader, checkpointer) to `path`: extended
+// result codes, the common busy timeout. `what` names it in the error ("open (reader)").
+core::status open_connection(const std::string& path, int flags, sqlite3*& db, const std::string& what) {
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db, rc, what + " " + path);
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, k_busy_timeout_ms);
+  return core::ok_v;
+}
+
 const char* sync_pragma(sync_mode m) {
   switch (m) {
     case sync_mode::off: return "PRAGMA synchronous=OFF";
@@ -103,12 +113,10 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
                  p->report.salvaged_dead_letters, p->report.salvaged_dedup_keys,
                  p->report.highest_seq);
   }
-  int rc = sqlite3_open_v2(options.path.c_str(), &p->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) return sqlite_error(p->db, rc, "open " + options.path);
-  sqlite3_extended_result_codes(p->db, 1);
-  sqlite3_busy_timeout(p->db, k_busy_timeout_ms);
+  if (auto st = open_connection(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, p->db, "open"); !st) {
+    return st.err();
+  }
+  int rc = SQLITE_OK;
   // WAL: appends do not block the forwarder's reads, and a crash never tears a committed row.
   if (options.page_size != 0) {  // before the journal mode: a WAL file's page size is fixed
     rc = exec(p->db, ("PRAGMA page_size=" + std::to_string(options.page_size)).c_str());
@@ -152,11 +160,9 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     p->dls = std::make_unique<detail::dead_letter_space>(p->db, dl);
     // The first read of table pages at open: a damaged page fails here as outbox.corrupt.
     if (auto st = p->dls->refresh(); !st) return st.err();
-    rc = sqlite3_open_v2(options.path.c_str(), &p->reader.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                         nullptr);
-    if (rc != SQLITE_OK) return sqlite_error(p->reader.db, rc, "open (reader) " + options.path);
-    sqlite3_extended_result_codes(p->reader.db, 1);
-    sqlite3_busy_timeout(p->reader.db, k_busy_timeout_ms);
+    if (auto st = open_connection(options.path, SQLITE_OPEN_READONLY, p->reader.db, "open (reader)"); !st) {
+      return st.err();
+    }
     p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
     p->reader_last_per_key = statement(
@@ -186,11 +192,9 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (exec(p->db, jsl.c_str()) != SQLITE_OK) return sqlite_error(p->db, SQLITE_ERROR, "init: journal_size_limit");
     p->wal = std::make_unique<detail::wal_guard>(options.path + "-wal", limit, p->log, *p->clock);
     // The checkpointer's connection: same file, same synchronous (a checkpoint fsyncs by it).
-    rc = sqlite3_open_v2(options.path.c_str(), &p->checkpoint_conn.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                         nullptr);
-    if (rc != SQLITE_OK) return sqlite_error(p->checkpoint_conn.db, rc, "open (checkpointer) " + options.path);
-    sqlite3_extended_result_codes(p->checkpoint_conn.db, 1);
-    sqlite3_busy_timeout(p->checkpoint_conn.db, k_busy_timeout_ms);
+    if (auto st = open_connection(options.path, SQLITE_OPEN_READWRITE, p->checkpoint_conn.db, "open (checkpointer)"); !st) {
+      return st.err();
+    }
     for (const char* sql : {sync_pragma(options.synchronous), "PRAGMA wal_autocheckpoint=0"}) {
       rc = exec(p->checkpoint_conn.db, sql);
       if (rc != SQLITE_OK) return sqlite_error(p->checkpoint_conn.db, rc, std::string("init (checkpointer): ") + sql);
