@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "recovery.hpp"
@@ -40,7 +41,7 @@ core::error io_error(const std::string& what) {
 
 std::string clean_stop_marker(const std::string& path) { return path + ".clean-stop"; }
 
-core::status write_clean_stop_marker(const std::string& path) {
+core::status write_clean_stop_marker(const std::string& path, const std::string& payload) {
   if (journal_left(path)) return core::ok_v;  // not a clean close: no marker, the next open checks
   // The file's modification time is set to now with random nanoseconds: a later write by anyone
   // stamps the kernel's clock, whose coarse ticks (~4 ms) would otherwise let a write right after
@@ -56,7 +57,7 @@ core::status write_clean_stop_marker(const std::string& path) {
   const std::string tmp = marker + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("create " + tmp);
-  const std::string text = id + "\n";
+  const std::string text = id + "\n" + payload;
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   const int saved = errno;
   ::close(fd);
@@ -73,16 +74,18 @@ core::status write_clean_stop_marker(const std::string& path) {
   return core::ok_v;
 }
 
-bool take_clean_stop_marker(const std::string& path) {
+bool take_clean_stop_marker(const std::string& path, std::string* payload) {
   const std::string marker = clean_stop_marker(path);
   std::ifstream in(marker);
   if (!in) return false;
   std::string recorded;
   std::getline(in, recorded);
+  std::string rest{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   in.close();
   const bool clean = !recorded.empty() && recorded == identity(path) && !journal_left(path);
   ::unlink(marker.c_str());
   fsync_dir(marker);  // gone for good before the file is written: a crash now leaves no marker
+  if (clean && payload != nullptr) *payload = std::move(rest);
   return clean;
 }
 

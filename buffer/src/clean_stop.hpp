@@ -16,14 +16,16 @@ std::string clean_stop_marker(const std::string& path);
 // records the file's size and that time in the marker (written to a temporary name, fsynced, renamed, directory fsynced), only if no
 // -wal or -journal file is left beside it (SQLite deletes them on a clean last close; one left
 // means another process still had the file open or the close failed): then nothing is written
-// and the next open checks the whole file. Errors: outbox.io (the marker could not be written;
-// the next open checks the whole file).
-core::status write_clean_stop_marker(const std::string& path);
+// and the next open checks the whole file. `payload` (text the outbox knew at close: each key's
+// rows, key_rows.hpp) follows on the next lines. Errors: outbox.io (the marker could not be
+// written; the next open checks the whole file).
+core::status write_clean_stop_marker(const std::string& path, const std::string& payload);
 
 // Called by open() before anything touches the file. True if the marker exists and matches the
 // file's present size and modification time with no -wal or -journal beside it: the file is as
 // the last orderly close left it. Deletes the marker in every case (and fsyncs the directory),
-// so a crash of this run leaves none and the next open checks the whole file.
-bool take_clean_stop_marker(const std::string& path);
+// so a crash of this run leaves none and the next open checks the whole file. On true, `payload`
+// (if given) receives what write_clean_stop_marker stored (possibly empty: an older marker).
+bool take_clean_stop_marker(const std::string& path, std::string* payload = nullptr);
 
 }  // namespace herd::buffer::detail

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "outbox_impl.hpp"
 #include "clean_stop.hpp"
@@ -73,8 +75,13 @@ outbox::~outbox() {
   if (!impl_ || !impl_->clean_stop.load()) return;
   const std::string path = impl_->path;
   const auto log = impl_->log;
+  std::string keys;
+  {
+    std::lock_guard lock(impl_->mu);
+    keys = detail::encode_key_rows(impl_->keys);
+  }
   impl_.reset();  // joins the checkpointer, gives the reservation back, closes both connections
-  if (auto st = detail::write_clean_stop_marker(path); !st) {
+  if (auto st = detail::write_clean_stop_marker(path, keys); !st) {
     log->warn("{}; the next start checks the whole outbox", st.err().message);
   }
 }
@@ -91,7 +98,8 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   // gateway starts (instead of failing on every start) and loses only rows on damaged pages.
   // After a clean stop (the marker matches the file), that check would read the whole file for
   // nothing: skipped, unless the config says always. The marker is taken in every case.
-  const bool clean_stop = detail::take_clean_stop_marker(options.path);
+  std::string marker_payload;
+  const bool clean_stop = detail::take_clean_stop_marker(options.path, &marker_payload);
   const bool check = options.check_at_start == start_check::always || !clean_stop;
   std::error_code exists_ec;
   p->report.checked = check && std::filesystem::exists(options.path, exists_ec);
@@ -136,7 +144,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     p->insert = statement(p->db, "INSERT INTO outbox(seq, key, value, created_ms) VALUES(?,?,?,?)");
     p->select_after = statement(
         p->db, "SELECT seq, key, value, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
-    p->remove = statement(p->db, "DELETE FROM outbox WHERE seq = ?");
+    p->remove = statement(p->db, "DELETE FROM outbox WHERE seq = ? RETURNING key");
     p->count = statement(p->db, "SELECT count(*) FROM outbox");
     p->dedup_find = statement(p->db, "SELECT seq FROM dedup WHERE key = ?");
     p->dedup_insert = statement(p->db, "INSERT OR REPLACE INTO dedup(key, seq) VALUES(?,?)");
@@ -153,7 +161,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     p->evict_range = statement(
         p->db, "SELECT min(seq), max(seq), count(*) FROM "
                "(SELECT seq FROM outbox ORDER BY seq LIMIT ?)");
-    p->evict = statement(p->db, "DELETE FROM outbox WHERE seq <= ?");
+    p->evict = statement(p->db, "DELETE FROM outbox WHERE seq <= ? RETURNING key");
     detail::dead_letter_limits dl{options.dead_letter_max_count, options.dead_letter_max_bytes,
                                   options.dead_letter_keep_forwarded};
     if (options.max_bytes != 0) dl.max_bytes = std::min(dl.max_bytes, options.max_bytes / 4);
@@ -165,15 +173,21 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     }
     p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
-    p->reader_last_per_key = statement(
-        p->reader.db, "SELECT key, max(seq) FROM outbox WHERE seq > ? AND seq <= ? GROUP BY key");
     statement last(p->db,
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
     // An error here (a damaged page) must not start the sequence again at 1.
     if (const int last_rc = last.step(); last_rc != SQLITE_ROW) return sqlite_error(p->db, last_rc, "read the last seq");
     p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
-    p->open_last_seq = p->next_seq - 1;
+    // Each key's rows: as the last orderly close left them (the marker matched the file, and no
+    // salvage replaced it), or counted now.
+    std::optional<detail::key_rows_map> keys;
+    if (clean_stop && !*corruption) keys = detail::decode_key_rows(marker_payload);
+    if (keys) {
+      p->keys = std::move(*keys);
+    } else if (auto st = p->scan_keys(); !st) {
+      return st.err();
+    }
     p->sync_default = sync_pragma(options.synchronous);
     if (options.synchronous != sync_mode::full) {
       p->reserve_step = k_seq_reservation;
@@ -268,7 +282,9 @@ core::result<outbox::appended> outbox::append(
   if (!out.duplicate) {
     if (reserve) p.reserved = seq + p.reserve_step;
     p.next_seq = seq + 1;
-    p.key_last[key] = seq;
+    auto& kr = p.keys[key];
+    ++kr.rows;
+    kr.last = seq;
   }
   return out;
 }
@@ -292,16 +308,21 @@ core::result<std::vector<record>> outbox::peek(std::uint64_t after_seq, std::siz
 core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   if (seqs.empty()) return core::ok_v;
   std::lock_guard lock(impl_->mu);
-  return impl_->run_in_tx([&]() -> core::status {
+  std::vector<std::string> deleted;
+  auto st = impl_->run_in_tx([&]() -> core::status {
+    deleted.clear();
     auto& del = impl_->remove;
     for (const auto seq : seqs) {
       del.bind(1, static_cast<std::int64_t>(seq));
-      const int rc = del.step();
+      int rc;
+      while ((rc = del.step()) == SQLITE_ROW) deleted.push_back(del.column_blob(0));
       del.reset();
       if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "ack");
     }
     return core::ok_v;
   });
+  if (st) impl_->forget_rows(deleted);
+  return st;
 }
 
 const open_report& outbox::report() const { return impl_->report; }
@@ -325,56 +346,13 @@ std::uint64_t outbox::last_seq() {
   return impl_->next_seq - 1;
 }
 
-core::result<std::vector<std::pair<std::string, std::uint64_t>>> outbox::last_seq_per_key(
-    std::uint64_t after_seq, std::uint64_t upto_seq) {
-  std::lock_guard lock(impl_->reader_mu);
-  auto& sel = impl_->reader_last_per_key;
-  sel.bind(1, static_cast<std::int64_t>(after_seq));
-  sel.bind(2, static_cast<std::int64_t>(upto_seq));
-  std::vector<std::pair<std::string, std::uint64_t>> out;
-  int rc;
-  while ((rc = sel.step()) == SQLITE_ROW) {
-    out.emplace_back(sel.column_blob(0), static_cast<std::uint64_t>(sel.column_int(1)));
-  }
-  sel.reset();
-  if (rc != SQLITE_DONE) return sqlite_error(impl_->reader.db, rc, "last seq per key");
-  return out;
-}
-
 core::result<outbox::backlog_split> outbox::split_backlog(std::uint64_t after_seq) {
-  auto& p = *impl_;
+  std::lock_guard lock(impl_->mu);
   backlog_split out;
-  bool scanned = false;
-  std::uint64_t scan_upto = 0;
-  {
-    // The split point is now: what is appended while the first call scans comes after it.
-    std::lock_guard lock(p.mu);
-    out.newest = p.next_seq - 1;
-    for (const auto& [key, seq] : p.key_last) {
-      if (seq > after_seq) out.last_per_key.emplace_back(key, seq);
-    }
-    scanned = p.open_keys_scanned;
-    scan_upto = p.open_last_seq;
+  out.newest = impl_->next_seq - 1;
+  for (const auto& [key, kr] : impl_->keys) {
+    if (kr.last > after_seq) out.last_per_key.emplace_back(key, kr.last);
   }
-  if (scanned) return out;
-  // Once per process: the records that were in the file at open (only this thread splits). From
-  // the start: records before after_seq that are still there (in flight) are few, and a later
-  // split from an earlier point (after a producer rebuild) needs their keys too.
-  auto rows = last_seq_per_key(0, scan_upto);
-  if (!rows) return rows.err();
-  std::unordered_map<std::string, std::uint64_t> merged(out.last_per_key.begin(), out.last_per_key.end());
-  {
-    std::lock_guard lock(p.mu);
-    for (const auto& [key, seq] : *rows) {
-      auto& last = p.key_last[key];
-      last = std::max(last, seq);
-      if (seq <= after_seq) continue;
-      auto& m = merged[key];
-      m = std::max(m, seq);
-    }
-    p.open_keys_scanned = true;
-  }
-  out.last_per_key.assign(merged.begin(), merged.end());
   return out;
 }
 

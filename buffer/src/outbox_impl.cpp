@@ -142,9 +142,38 @@ core::error outbox::impl::fail(int rc, std::string_view what) {
   return sqlite_error(db, rc, what);
 }
 
+void outbox::impl::forget_rows(const std::vector<std::string>& deleted) {
+  for (const auto& key : deleted) {
+    const auto it = keys.find(key);
+    if (it == keys.end()) continue;  // cannot happen: every row was counted at open or append
+    if (--it->second.rows == 0) keys.erase(it);
+  }
+}
+
+core::status outbox::impl::scan_keys() {
+  // One pass in seq order, counted here: SQLite's GROUP BY would sort a million rows first (0.5 s
+  // against 0.2 s for the pass alone, 1,000,000 rows of 1,000 keys).
+  keys.clear();
+  try {
+    statement all(db, "SELECT key, seq FROM outbox");
+    int rc;
+    while ((rc = all.step()) == SQLITE_ROW) {
+      auto& kr = keys[all.column_blob(0)];
+      ++kr.rows;
+      kr.last = std::max(kr.last, static_cast<std::uint64_t>(all.column_int(1)));
+    }
+    if (rc != SQLITE_DONE) return sqlite_error(db, rc, "count the rows per key");
+  } catch (const std::exception& e) {
+    return core::error::fatal(e.what());
+  }
+  return core::ok_v;
+}
+
 core::result<std::uint64_t> outbox::impl::evict_oldest() {
   std::int64_t lo = 0, hi = 0, n = 0;
+  std::vector<std::string> deleted;
   auto st = run_in_tx([&]() -> core::status {
+    deleted.clear();
     std::int64_t depth = 0;
     int rc = count.step();
     if (rc == SQLITE_ROW) depth = count.column_int(0);
@@ -162,13 +191,14 @@ core::result<std::uint64_t> outbox::impl::evict_oldest() {
     if (n == 0) return core::ok_v;
     for (auto* del : {&evict, &dedup_prune}) {
       del->bind(1, hi);
-      rc = del->step();
+      while ((rc = del->step()) == SQLITE_ROW) deleted.push_back(del->column_blob(0));  // evict's keys
       del->reset();
       if (rc != SQLITE_DONE) return fail(rc, "evict");
     }
     return core::ok_v;
   });
   if (!st) return st.err();
+  forget_rows(deleted);
   if (n > 0) {
     evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
     log->warn("outbox full: evicted the {} oldest events unsent, seq {}..{} (when_full = "

@@ -11,11 +11,13 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/sqlite/sqlite_db.hpp"
 #include "dead_letter_space.hpp"
+#include "key_rows.hpp"
 #include "outbox_errors.hpp"
 #include "wal_guard.hpp"
 
@@ -78,11 +80,17 @@ struct outbox::impl {
   std::shared_ptr<spdlog::logger> log = core::module_logger("outbox");
   int last_rc = SQLITE_OK;  // the SQLite code of the last failure in a transaction (SQLITE_FULL?)
 
-  // Each key's last appended seq (under mu), for split_backlog(). Complete for seqs after
-  // open_last_seq; the records up to it are scanned in once, at the first split.
-  std::unordered_map<std::string, std::uint64_t> key_last;
-  std::uint64_t open_last_seq = 0;
-  bool open_keys_scanned = false;
+  // Each key's rows in the outbox table (under mu), so that split_backlog() needs no scan: their
+  // number, exact from open on (a scan of the file at open, or the clean-stop marker's copy of
+  // the map at the last close), and the newest seq appended. A key's `last` can stay above its
+  // newest row when that row went before older ones (a dead-lettered event): a split then holds
+  // the key's live events until the whole backlog is out, later than needed but never too early.
+  detail::key_rows_map keys;
+  // Counts out the keys of rows a committed transaction deleted (DELETE ... RETURNING key).
+  // Under mu.
+  void forget_rows(const std::vector<std::string>& deleted);
+  // Fills `keys` from the table (one pass over it, on the writer connection). At open.
+  core::status scan_keys();
 
   // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms. It also runs
   // the automatic checkpoints (wal_autocheckpoint_pages): the writer's WAL hook asks for one.

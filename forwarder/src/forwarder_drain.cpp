@@ -9,22 +9,9 @@
 
 namespace herd::forwarder {
 
-// Splits the outbox at its newest event; notes each animal's last backlog event.
-// From the start of the outbox (first drain, or after a producer rebuild reset the cursor) acked
-// and deleted rows lie below and among the rest, so only a scan of what is there is exact; after
-// a point the cursor passed, nothing is acked yet and the outbox's memory of each key is exact.
-core::result<buffer::outbox::backlog_split> forwarder::impl::split_backlog() {
-  if (cursor > 0) return outbox.split_backlog(cursor);
-  buffer::outbox::backlog_split split;
-  split.newest = outbox.last_seq();
-  auto rows = outbox.last_seq_per_key(0, split.newest);
-  if (!rows) return rows.err();
-  split.last_per_key = std::move(*rows);
-  return split;
-}
-
 void forwarder::impl::start_drain() {
-  auto split = split_backlog();
+  // The outbox's split needs no scan, from the start too (outbox.hpp, split_backlog).
+  auto split = outbox.split_backlog(cursor);
   if (!split) {
     log->error("cannot split the backlog: {}; forwarding in plain outbox order", split.err().message);
     return;

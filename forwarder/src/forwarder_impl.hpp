@@ -125,7 +125,6 @@ struct forwarder::impl {
   void run();
 
   // forwarder_drain.cpp: the backlog drain.
-  core::result<buffer::outbox::backlog_split> split_backlog();
   void start_drain();
   bool release_held();
   void fill_backlog();

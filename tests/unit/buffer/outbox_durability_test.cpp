@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -154,7 +155,7 @@ TEST_CASE("journal_mode truncate and delete: a rollback journal, no WAL, same qu
   }
 }
 
-TEST_CASE("last_seq and last_seq_per_key describe a backlog") {
+TEST_CASE("split_backlog: each key's last seq after a point, and a key whose records are all acknowledged leaves") {
   test::scratch_dir dir;
   auto opened = buffer::outbox::open({.path = dir.file("o.db")});
   REQUIRE(opened.ok());
@@ -164,42 +165,85 @@ TEST_CASE("last_seq and last_seq_per_key describe a backlog") {
     REQUIRE(ob.append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
   }
   CHECK(ob.last_seq() == 6);
-  auto last = ob.last_seq_per_key(1, 5);  // seqs 2..5: b, a, c, b
-  REQUIRE(last.ok());
-  std::map<std::string, std::uint64_t> m(last->begin(), last->end());
-  CHECK(m == std::map<std::string, std::uint64_t>{{"a", 3}, {"b", 5}, {"c", 4}});
+  const auto split_map = [&](std::uint64_t after) {
+    auto split = ob.split_backlog(after);
+    REQUIRE(split.ok());
+    CHECK(split->newest == ob.last_seq());
+    return std::map<std::string, std::uint64_t>(split->last_per_key.begin(), split->last_per_key.end());
+  };
+  CHECK(split_map(0) == std::map<std::string, std::uint64_t>{{"a", 6}, {"b", 5}, {"c", 4}});
+  CHECK(split_map(4) == std::map<std::string, std::uint64_t>{{"a", 6}, {"b", 5}});
+  // From the start after acknowledgements (a producer rebuild): b's and c's records are gone.
+  const std::uint64_t acked[] = {2, 4, 5, 1};
+  REQUIRE(ob.ack(acked).ok());
+  CHECK(split_map(0) == std::map<std::string, std::uint64_t>{{"a", 6}});
+  // A key's newest record acknowledged before an older one: the key stays, with its newest seq.
+  const std::uint64_t newest_a[] = {6};
+  REQUIRE(ob.ack(newest_a).ok());
+  CHECK(split_map(0) == std::map<std::string, std::uint64_t>{{"a", 6}});
+  const std::uint64_t last_a[] = {3};
+  REQUIRE(ob.ack(last_a).ok());
+  CHECK(split_map(0).empty());
 }
 
-TEST_CASE("split_backlog: each key's last seq after a point, also for records from before open") {
+TEST_CASE("split_backlog after a reopen: counted from the file after a crash, from the marker after an orderly stop") {
   test::scratch_dir dir;
   const std::string path = dir.file("o.db");
+  const auto split_map = [](buffer::outbox& ob, std::uint64_t after) {
+    auto split = ob.split_backlog(after);
+    REQUIRE(split.ok());
+    return std::map<std::string, std::uint64_t>(split->last_per_key.begin(), split->last_per_key.end());
+  };
   {
     auto opened = buffer::outbox::open({.path = path});
     REQUIRE(opened.ok());
-    for (const char* key : {"a", "b", "a"}) {  // seqs 1..3, in the file before the next open
+    for (const char* key : {"a", "b", "a", "d"}) {  // seqs 1..4, in the file before the next open
       REQUIRE((*opened)->append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
     }
+    const std::uint64_t acked[] = {4};  // d's only record
+    REQUIRE((*opened)->ack(acked).ok());
+  }  // no mark_clean_stop: as after a crash
+  const std::map<std::string, std::uint64_t> expected{{"a", 3}, {"b", 2}, {"c", 5}, {"e", 6}};
+  {
+    auto opened = buffer::outbox::open({.path = path});
+    REQUIRE(opened.ok());
+    auto& ob = **opened;
+    CHECK(ob.report().checked);
+    for (const char* key : {"c", "e"}) {  // seqs 5, 6
+      REQUIRE(ob.append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
+    }
+    CHECK(split_map(ob, 0) == expected);
+    CHECK(split_map(ob, 3) == std::map<std::string, std::uint64_t>{{"c", 5}, {"e", 6}});
+    ob.mark_clean_stop();
   }
-  auto opened = buffer::outbox::open({.path = path});
-  REQUIRE(opened.ok());
-  auto& ob = **opened;
-  for (const char* key : {"c", "b"}) {  // seqs 4, 5
-    REQUIRE(ob.append(key, "", [](std::uint64_t) { return std::string("v"); }).ok());
+  {
+    auto opened = buffer::outbox::open({.path = path});
+    REQUIRE(opened.ok());
+    CHECK_FALSE((*opened)->report().checked);  // the marker matched
+    CHECK(split_map(**opened, 0) == expected);
+    (*opened)->mark_clean_stop();
   }
-  auto split = ob.split_backlog(0);
-  REQUIRE(split.ok());
-  CHECK(split->newest == 5);
-  std::map<std::string, std::uint64_t> m(split->last_per_key.begin(), split->last_per_key.end());
-  CHECK(m == std::map<std::string, std::uint64_t>{{"a", 3}, {"b", 5}, {"c", 4}});
-  // After seq 3: only keys with records after it.
-  split = ob.split_backlog(3);
-  REQUIRE(split.ok());
-  m = std::map<std::string, std::uint64_t>(split->last_per_key.begin(), split->last_per_key.end());
-  CHECK(m == std::map<std::string, std::uint64_t>{{"b", 5}, {"c", 4}});
-  // It agrees with a scan.
-  auto scan = ob.last_seq_per_key(3, 5);
-  REQUIRE(scan.ok());
-  CHECK(std::map<std::string, std::uint64_t>(scan->begin(), scan->end()) == m);
+  // The marker's copy is what the next open takes (no scan): a marker whose copy says otherwise
+  // shows. One that cannot be read is ignored: the open counts from the file.
+  const std::string marker = path + ".clean-stop";
+  for (const auto& [payload, want] :
+       std::vector<std::pair<std::string, std::map<std::string, std::uint64_t>>>{
+           {"keys 1\nx7a 1 9\n", {{"z", 9}}}, {"keys 2\nx7a 1 9\n", expected}, {"keys 1\nzz 1 9\n", expected}}) {
+    std::string identity;
+    {
+      std::ifstream in(marker);
+      REQUIRE(std::getline(in, identity));
+    }
+    {
+      std::ofstream out(marker, std::ios::trunc);
+      out << identity << "\n" << payload;
+    }
+    auto opened = buffer::outbox::open({.path = path});
+    REQUIRE(opened.ok());
+    CHECK_FALSE((*opened)->report().checked);
+    CHECK(split_map(**opened, 0) == want);
+    (*opened)->mark_clean_stop();  // for the next round
+  }
 }
 
 TEST_CASE("page_size applies to a new outbox, an existing one keeps its own") {

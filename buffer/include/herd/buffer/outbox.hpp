@@ -145,24 +145,26 @@ class outbox {
   core::result<std::uint64_t> depth();  // records not yet acknowledged
   // The seq of the newest committed record (0 when none was ever appended). Cheap: no query.
   std::uint64_t last_seq();
-  // For each key with records in (after_seq, upto_seq]: its highest seq there. A scan of the
-  // range, on the monitoring connection (so appends go on meanwhile).
-  core::result<std::vector<std::pair<std::string, std::uint64_t>>> last_seq_per_key(
-      std::uint64_t after_seq, std::uint64_t upto_seq);
   struct backlog_split {
     std::uint64_t newest = 0;  // last_seq() at the split
-    std::vector<std::pair<std::string, std::uint64_t>> last_per_key;  // keys with records in (after_seq, newest]
+    // Each key with records in (after_seq, newest]: its newest appended seq. That is its newest
+    // record, or above it when the key's newest record went before older ones (dead-lettered):
+    // never below a record of the key that is still there.
+    std::vector<std::pair<std::string, std::uint64_t>> last_per_key;
   };
-  // The same answer as last_seq_per_key(after_seq, last_seq()), atomically and without a scan:
-  // the outbox remembers each key's last appended seq. Only the first call scans the records that
-  // were already in the file at open (once per process).
+  // Splits the outbox at its newest record, without a scan: the outbox keeps each key's number
+  // of records and newest seq in memory (counted at open in one pass over the table, or read from
+  // the clean-stop marker after an orderly stop), so this also answers from the start of the
+  // outbox (after_seq = 0), where acknowledged records are gone from among the rest. Any thread;
+  // takes the outbox lock for a pass over the keys (1,000 keys: ~50 µs).
   core::result<backlog_split> split_backlog(std::uint64_t after_seq);
 
   const open_report& report() const;  // what open() found; fixed after open
   // Declares the stop orderly: the owner calls it once nothing more will be written and no
   // storage error is outstanding (gateway::app::stop()). The destructor then, after closing the
   // file, writes the clean-stop marker `<path>.clean-stop` (the file's size and modification
-  // time), with which the next open() skips the whole-file quick_check (start_check). Never call
+  // time, and each key's records for split_backlog), with which the next open() skips the
+  // whole-file quick_check (start_check) and the count of each key's records. Never call
   // it after a fatal storage error: that stop must leave the next start to check. Any thread.
   void mark_clean_stop();
   // Events deleted unacknowledged by full_policy::evict_oldest since open.
