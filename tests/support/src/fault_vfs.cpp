@@ -21,6 +21,7 @@ std::mutex g_hold_mu;
 std::condition_variable g_hold_cv;
 bool g_holding = false;
 std::atomic<long> g_held{0};
+std::atomic<long> g_syncs{0};  // target-file syncs passed to the real VFS
 sqlite3_vfs* g_real = nullptr;
 sqlite3_vfs g_vfs{};
 
@@ -73,6 +74,7 @@ int x_sync(sqlite3_file* f, int flags) {
     ++g_refused;
     return SQLITE_IOERR_FSYNC;
   }
+  if (reinterpret_cast<fault_file*>(f)->target) ++g_syncs;
   return real(f)->pMethods->xSync(real(f), flags);
 }
 int x_file_size(sqlite3_file* f, sqlite3_int64* size) { return real(f)->pMethods->xFileSize(real(f), size); }
@@ -141,6 +143,7 @@ fault_vfs::fault_vfs(std::string path_part) {
   g_fault = 0;
   g_refused = 0;
   g_held = 0;
+  g_syncs = 0;
 }
 
 fault_vfs::~fault_vfs() {
@@ -168,5 +171,6 @@ void fault_vfs::release() {
 }
 
 long fault_vfs::held_syncs() const { return g_held.load(); }
+long fault_vfs::syncs() const { return g_syncs.load(); }
 
 }  // namespace herd::test_support

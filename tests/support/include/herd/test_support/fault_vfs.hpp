@@ -37,6 +37,9 @@ class fault_vfs {
   void release();
   // WAL syncs that are waiting (or waited) since construction.
   long held_syncs() const;
+  // Syncs of target files (database, WAL, journal) passed on to the disk since construction:
+  // SQLite's xSync, one fsync or fdatasync each.
+  long syncs() const;
 };
 
 }  // namespace herd::test_support
