@@ -110,7 +110,7 @@ TEST_CASE("durability keys: journal mode and checkpoint cadence, defaults and bo
   CHECK(c->outbox.journal == herd::buffer::journal_mode::wal);
   CHECK(c->outbox.checkpoint_interval_ms == 1000);
   CHECK(c->outbox.wal_autocheckpoint_pages == 1000);
-  CHECK(c->outbox.page_size == 0);
+  CHECK(c->outbox.page_size == 1024);  // half the bytes per reading of 4 KiB pages (docs/deployment.md)
 
   std::string set = k_minimal_config;
   set.replace(set.find("[outbox]"), 8,
