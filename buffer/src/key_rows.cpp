@@ -1,5 +1,6 @@
 #include "key_rows.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace herd::buffer::detail {
@@ -35,7 +36,7 @@ std::optional<key_rows_map> decode_key_rows(const std::string& text) {
   std::size_t n = 0;
   if (!(in >> word >> n) || word != "keys") return std::nullopt;
   key_rows_map out;
-  out.reserve(n);
+  out.reserve(std::min<std::size_t>(n, 1U << 16));  // n is not trusted yet
   for (std::size_t i = 0; i < n; ++i) {
     std::string hex;
     key_rows kr;

@@ -112,7 +112,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     p->report.problem = **corruption;
     p->log->error("outbox {} is corrupt ({}); moving it aside and salvaging what is readable",
                   options.path, p->report.problem);
-    if (auto st = detail::quarantine_and_salvage(options.path, p->clock->now_ms(), p->report); !st) {
+    if (auto st = detail::quarantine_and_salvage(options.path, p->clock->now_ms(), options.page_size, p->report); !st) {
       return st.err();
     }
     p->log->warn("outbox {} quarantined as {}; salvaged {} events, {} dead letters, {} dedup keys "
@@ -145,7 +145,6 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     p->select_after = statement(
         p->db, "SELECT seq, key, value, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?");
     p->remove = statement(p->db, "DELETE FROM outbox WHERE seq = ? RETURNING key");
-    p->count = statement(p->db, "SELECT count(*) FROM outbox");
     p->dedup_find = statement(p->db, "SELECT seq FROM dedup WHERE key = ?");
     p->dedup_insert = statement(p->db, "INSERT OR REPLACE INTO dedup(key, seq) VALUES(?,?)");
     p->dedup_prune = statement(p->db, "DELETE FROM dedup WHERE seq <= ?");
@@ -171,7 +170,6 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (auto st = open_connection(options.path, SQLITE_OPEN_READONLY, p->reader.db, "open (reader)"); !st) {
       return st.err();
     }
-    p->reader_count = statement(p->reader.db, "SELECT count(*) FROM outbox");
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
     statement last(p->db,
                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
@@ -185,6 +183,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (clean_stop && !*corruption) keys = detail::decode_key_rows(marker_payload);
     if (keys) {
       p->keys = std::move(*keys);
+      for (const auto& [key, kr] : p->keys) p->rows += kr.rows;
     } else if (auto st = p->scan_keys(); !st) {
       return st.err();
     }
@@ -284,6 +283,7 @@ core::result<outbox::appended> outbox::append(
     p.next_seq = seq + 1;
     auto& kr = p.keys[key];
     ++kr.rows;
+    ++p.rows;
     kr.last = seq;
   }
   return out;
@@ -333,12 +333,7 @@ std::uint64_t outbox::evicted_events() const {
 
 core::result<std::uint64_t> outbox::depth() {
   std::lock_guard lock(impl_->mu);
-  auto& c = impl_->count;
-  const int rc = c.step();
-  const auto n = rc == SQLITE_ROW ? c.column_int(0) : 0;
-  c.reset();
-  if (rc != SQLITE_ROW) return sqlite_error(impl_->db, rc, "depth");
-  return static_cast<std::uint64_t>(n);
+  return impl_->rows;
 }
 
 std::uint64_t outbox::last_seq() {
@@ -361,15 +356,14 @@ std::uint64_t outbox::timed_checkpoints() const {
 }
 
 core::result<outbox::backlog_summary> outbox::backlog() {
-  std::lock_guard lock(impl_->reader_mu);
-  auto& count = impl_->reader_count;
-  auto& oldest = impl_->reader_oldest;
   backlog_summary out;
-  int rc = count.step();
-  if (rc == SQLITE_ROW) out.events = static_cast<std::uint64_t>(count.column_int(0));
-  count.reset();
-  if (rc != SQLITE_ROW) return sqlite_error(impl_->reader.db, rc, "backlog");
-  rc = oldest.step();
+  {
+    std::lock_guard lock(impl_->mu);
+    out.events = impl_->rows;
+  }
+  std::lock_guard lock(impl_->reader_mu);
+  auto& oldest = impl_->reader_oldest;
+  const int rc = oldest.step();
   if (rc == SQLITE_ROW) out.oldest_created_ms = oldest.column_int(0);
   oldest.reset();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(impl_->reader.db, rc, "backlog");

@@ -65,11 +65,11 @@ struct outbox::impl {
   const char* sync_default = nullptr;  // the configured PRAGMA synchronous statement
   std::string path;
   statement begin, commit, rollback;
-  statement insert, select_after, remove, count;
+  statement insert, select_after, remove;
   statement dedup_find, dedup_insert, dedup_prune;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
   std::mutex reader_mu;
-  statement reader_count, reader_oldest, reader_last_per_key;
+  statement reader_oldest;
   statement evict_range, evict;
   statement reserve_seq;  // only with a reservation (synchronous != full)
   open_report report;
@@ -86,6 +86,7 @@ struct outbox::impl {
   // newest row when that row went before older ones (a dead-lettered event): a split then holds
   // the key's live events until the whole backlog is out, later than needed but never too early.
   detail::key_rows_map keys;
+  std::uint64_t rows = 0;  // the outbox table's rows: the sum of keys' counts (depth(), backlog())
   // Counts out the keys of rows a committed transaction deleted (DELETE ... RETURNING key).
   // Under mu.
   void forget_rows(const std::vector<std::string>& deleted);

@@ -129,7 +129,7 @@ core::status keep_sequence(sqlite3* dst, const char* table, std::int64_t at_leas
 }
 
 // Builds the fresh outbox at `dst_path` from what `src` still yields, in one transaction.
-core::status salvage_into(sqlite3* src, const std::string& dst_path, open_report& report) {
+core::status salvage_into(sqlite3* src, const std::string& dst_path, std::uint32_t page_size, open_report& report) {
   db_handle dst;
   int rc = sqlite3_open_v2(dst_path.c_str(), &dst.db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -137,7 +137,10 @@ core::status salvage_into(sqlite3* src, const std::string& dst_path, open_report
   sqlite3_extended_result_codes(dst.db, 1);
   // Rollback journal while building: the result is one self-contained file to rename into place
   // (open() switches it to WAL). FULL: it must be on disk before the corrupt file moves aside.
-  for (const char* sql : {"PRAGMA journal_mode=DELETE", "PRAGMA synchronous=FULL", k_schema, "BEGIN"}) {
+  // The configured page size, as for any new outbox (before the first table fixes it).
+  const std::string page = "PRAGMA page_size=" + std::to_string(page_size);
+  for (const char* sql : {page_size != 0 ? page.c_str() : "PRAGMA page_size", "PRAGMA journal_mode=DELETE",
+                          "PRAGMA synchronous=FULL", k_schema, "BEGIN"}) {
     rc = exec(dst.db, sql);
     if (rc != SQLITE_OK) return sqlite_error(dst.db, rc, std::string("salvage: ") + sql);
   }
@@ -284,7 +287,8 @@ core::result<std::optional<std::string>> find_corruption(const std::string& path
   return problem;
 }
 
-core::status quarantine_and_salvage(const std::string& path, std::int64_t now_ms, open_report& report) {
+core::status quarantine_and_salvage(const std::string& path, std::int64_t now_ms, std::uint32_t page_size,
+                                    open_report& report) {
   const std::string fresh = path + ".salvage";
   std::error_code ec;
   fs::remove(fresh, ec);  // left by a start that crashed while salvaging: built again from scratch
@@ -296,8 +300,8 @@ core::status quarantine_and_salvage(const std::string& path, std::int64_t now_ms
         sqlite3_open_v2(path.c_str(), &src.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc == SQLITE_OK) {
       sqlite3_extended_result_codes(src.db, 1);
-      if (auto st = salvage_into(src.db, fresh, report); !st) return st;
-    } else if (auto st = salvage_into(nullptr, fresh, report); !st) {
+      if (auto st = salvage_into(src.db, fresh, page_size, report); !st) return st;
+    } else if (auto st = salvage_into(nullptr, fresh, page_size, report); !st) {
       return st;
     }
   }

@@ -20,7 +20,9 @@ void fsync_dir(const std::string& file);
 
 // Copies every readable row of the corrupt file at `path` into a fresh outbox, then moves the
 // corrupt file (with its -wal and -shm) to `<path>.corrupt-<UTC timestamp>` and puts the fresh
-// one at `path`. Fills `report` (quarantined, quarantine_path, salvaged_*, highest_seq).
-core::status quarantine_and_salvage(const std::string& path, std::int64_t now_ms, open_report& report);
+// one at `path`, with `page_size` (outbox_options::page_size; 0 = SQLite's). Fills `report`
+// (quarantined, quarantine_path, salvaged_*, highest_seq).
+core::status quarantine_and_salvage(const std::string& path, std::int64_t now_ms, std::uint32_t page_size,
+                                    open_report& report);
 
 }  // namespace herd::buffer::detail

@@ -174,9 +174,11 @@ TEST_CASE("split_backlog: each key's last seq after a point, and a key whose rec
   CHECK(split_map(0) == std::map<std::string, std::uint64_t>{{"a", 6}, {"b", 5}, {"c", 4}});
   CHECK(split_map(4) == std::map<std::string, std::uint64_t>{{"a", 6}, {"b", 5}});
   // From the start after acknowledgements (a producer rebuild): b's and c's records are gone.
-  const std::uint64_t acked[] = {2, 4, 5, 1};
+  const std::uint64_t acked[] = {2, 4, 5, 1, 99};  // 99: not there, counts nothing
   REQUIRE(ob.ack(acked).ok());
   CHECK(split_map(0) == std::map<std::string, std::uint64_t>{{"a", 6}});
+  CHECK(*ob.depth() == 2);
+  CHECK(ob.backlog()->events == 2);
   // A key's newest record acknowledged before an older one: the key stays, with its newest seq.
   const std::uint64_t newest_a[] = {6};
   REQUIRE(ob.ack(newest_a).ok());
@@ -184,6 +186,8 @@ TEST_CASE("split_backlog: each key's last seq after a point, and a key whose rec
   const std::uint64_t last_a[] = {3};
   REQUIRE(ob.ack(last_a).ok());
   CHECK(split_map(0).empty());
+  CHECK(*ob.depth() == 0);
+  CHECK(ob.backlog()->events == 0);
 }
 
 TEST_CASE("split_backlog after a reopen: counted from the file after a crash, from the marker after an orderly stop") {
@@ -214,6 +218,7 @@ TEST_CASE("split_backlog after a reopen: counted from the file after a crash, fr
     }
     CHECK(split_map(ob, 0) == expected);
     CHECK(split_map(ob, 3) == std::map<std::string, std::uint64_t>{{"c", 5}, {"e", 6}});
+    CHECK(*ob.depth() == 5);  // a, b, a from before the crash, c, e
     ob.mark_clean_stop();
   }
   {
@@ -221,6 +226,7 @@ TEST_CASE("split_backlog after a reopen: counted from the file after a crash, fr
     REQUIRE(opened.ok());
     CHECK_FALSE((*opened)->report().checked);  // the marker matched
     CHECK(split_map(**opened, 0) == expected);
+    CHECK(*(*opened)->depth() == 5);
     (*opened)->mark_clean_stop();
   }
   // The marker's copy is what the next open takes (no scan): a marker whose copy says otherwise

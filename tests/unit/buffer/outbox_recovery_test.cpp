@@ -60,6 +60,15 @@ TEST_CASE("a file of garbage at the outbox path is quarantined and a fresh outbo
   CHECK_FALSE(again->report().quarantined);
   CHECK(*again->depth() == 1);
   CHECK(std::filesystem::exists(path + ".corrupt-20261126T061500Z"));
+  // The fresh file has the configured page size, as any new outbox (it was SQLite's 4096).
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == static_cast<int>(buffer::outbox_options{}.page_size));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_CASE("an outbox with damaged pages is quarantined and every readable row is salvaged intact") {

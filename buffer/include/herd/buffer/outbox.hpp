@@ -144,14 +144,14 @@ class outbox {
   // Deletes the given records (those the downstream acknowledged), in one transaction.
   core::status ack(std::span<const std::uint64_t> seqs);
 
-  core::result<std::uint64_t> depth();  // records not yet acknowledged
+  core::result<std::uint64_t> depth();  // records not yet acknowledged (counted in memory: no query)
   // The seq of the newest committed record (0 when none was ever appended). Cheap: no query.
   std::uint64_t last_seq();
   struct backlog_split {
     std::uint64_t newest = 0;  // last_seq() at the split
-    // Each key with records in (after_seq, newest]: its newest appended seq. That is its newest
-    // record, or above it when the key's newest record went before older ones (dead-lettered):
-    // never below a record of the key that is still there.
+    // Each key with records in the outbox whose newest appended seq is after after_seq, with
+    // that seq: its newest record, or above it when the key's newest record went before older
+    // ones (acknowledged or dead-lettered out of order): never below a record still there.
     std::vector<std::pair<std::string, std::uint64_t>> last_per_key;
   };
   // Splits the outbox at its newest record, without a scan: the outbox keeps each key's number
@@ -175,9 +175,10 @@ class outbox {
     std::uint64_t events = 0;                       // records not yet acknowledged
     std::optional<std::int64_t> oldest_created_ms;  // the oldest one's; nullopt when none
   };
-  // For monitoring. Read on a connection of its own: a WAL reader never blocks the writer, so
-  // appends and acks go on meanwhile. Its count(*) costs time in proportion to the backlog
-  // (~0.25 s per million events on a PC), which would stall ingest under the main lock.
+  // For monitoring. The count is the outbox's own (split_backlog's per-key counts): a count(*)
+  // read the whole table at every scrape (~0.25 s per million events on a PC, the whole file from
+  // an SD card on a Pi). The oldest record is read on a connection of its own (one row by primary
+  // key): a WAL reader never blocks the writer. Any thread.
   core::result<backlog_summary> backlog();
   // Bytes on disk: the database file plus its WAL (which holds recent commits until a checkpoint).
   // Read from the file system; takes no lock and never blocks an append.
