@@ -183,7 +183,6 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (clean_stop && !*corruption) keys = detail::decode_key_rows(marker_payload);
     if (keys) {
       p->keys = std::move(*keys);
-      for (const auto& [key, kr] : p->keys) p->rows += kr.rows;
     } else if (auto st = p->scan_keys(); !st) {
       return st.err();
     }
@@ -283,7 +282,6 @@ core::result<outbox::appended> outbox::append(
     p.next_seq = seq + 1;
     auto& kr = p.keys[key];
     ++kr.rows;
-    ++p.rows;
     kr.last = seq;
   }
   return out;
@@ -333,7 +331,7 @@ std::uint64_t outbox::evicted_events() const {
 
 core::result<std::uint64_t> outbox::depth() {
   std::lock_guard lock(impl_->mu);
-  return impl_->rows;
+  return impl_->row_count();
 }
 
 std::uint64_t outbox::last_seq() {
@@ -341,7 +339,7 @@ std::uint64_t outbox::last_seq() {
   return impl_->next_seq - 1;
 }
 
-core::result<outbox::backlog_split> outbox::split_backlog(std::uint64_t after_seq) {
+outbox::backlog_split outbox::split_backlog(std::uint64_t after_seq) {
   std::lock_guard lock(impl_->mu);
   backlog_split out;
   out.newest = impl_->next_seq - 1;
@@ -359,7 +357,7 @@ core::result<outbox::backlog_summary> outbox::backlog() {
   backlog_summary out;
   {
     std::lock_guard lock(impl_->mu);
-    out.events = impl_->rows;
+    out.events = impl_->row_count();
   }
   std::lock_guard lock(impl_->reader_mu);
   auto& oldest = impl_->reader_oldest;

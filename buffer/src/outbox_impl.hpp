@@ -86,7 +86,8 @@ struct outbox::impl {
   // newest row when that row went before older ones (a dead-lettered event): a split then holds
   // the key's live events until the whole backlog is out, later than needed but never too early.
   detail::key_rows_map keys;
-  std::uint64_t rows = 0;  // the outbox table's rows: the sum of keys' counts (depth(), backlog())
+  // The outbox table's rows: the sum of the keys' counts (depth(), backlog(), eviction). Under mu.
+  std::uint64_t row_count() const;
   // Counts out the keys of rows a committed transaction deleted (DELETE ... RETURNING key).
   // Under mu.
   void forget_rows(const std::vector<std::string>& deleted);

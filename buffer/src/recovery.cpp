@@ -138,9 +138,11 @@ core::status salvage_into(sqlite3* src, const std::string& dst_path, std::uint32
   // Rollback journal while building: the result is one self-contained file to rename into place
   // (open() switches it to WAL). FULL: it must be on disk before the corrupt file moves aside.
   // The configured page size, as for any new outbox (before the first table fixes it).
-  const std::string page = "PRAGMA page_size=" + std::to_string(page_size);
-  for (const char* sql : {page_size != 0 ? page.c_str() : "PRAGMA page_size", "PRAGMA journal_mode=DELETE",
-                          "PRAGMA synchronous=FULL", k_schema, "BEGIN"}) {
+  if (page_size != 0) {
+    rc = exec(dst.db, ("PRAGMA page_size=" + std::to_string(page_size)).c_str());
+    if (rc != SQLITE_OK) return sqlite_error(dst.db, rc, "salvage: page_size");
+  }
+  for (const char* sql : {"PRAGMA journal_mode=DELETE", "PRAGMA synchronous=FULL", k_schema, "BEGIN"}) {
     rc = exec(dst.db, sql);
     if (rc != SQLITE_OK) return sqlite_error(dst.db, rc, std::string("salvage: ") + sql);
   }

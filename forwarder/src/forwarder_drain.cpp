@@ -11,12 +11,7 @@ namespace herd::forwarder {
 
 void forwarder::impl::start_drain() {
   // The outbox's split needs no scan, from the start too (outbox.hpp, split_backlog).
-  auto split = outbox.split_backlog(cursor);
-  if (!split) {
-    log->error("cannot split the backlog: {}; forwarding in plain outbox order", split.err().message);
-    return;
-  }
-  planner.start(std::move(*split));
+  planner.start(outbox.split_backlog(cursor));
   const std::uint64_t newest = planner.backlog_end();
   log->info("draining a backlog of up to {} events (seq {}..{}, {} animals){}; live events go first",
             newest - cursor, cursor + 1, newest, planner.backlog_animals(),

@@ -158,8 +158,8 @@ class outbox {
   // of records and newest seq in memory (counted at open in one pass over the table, or read from
   // the clean-stop marker after an orderly stop), so this also answers from the start of the
   // outbox (after_seq = 0), where acknowledged records are gone from among the rest. Any thread;
-  // takes the outbox lock for a pass over the keys (1,000 keys: ~50 µs).
-  core::result<backlog_split> split_backlog(std::uint64_t after_seq);
+  // takes the outbox lock for a pass over the keys (1,000 keys: ~50 µs). Cannot fail.
+  backlog_split split_backlog(std::uint64_t after_seq);
 
   const open_report& report() const;  // what open() found; fixed after open
   // Declares the stop orderly: the owner calls it once nothing more will be written and no
