@@ -30,7 +30,11 @@ struct mqtt_source::impl {
   bool connection_lost = false;
   bool stopped = false;  // stop() completed: disconnected, supervisor joined
   bool recheck_connection = false;  // a delivery outlived the keep-alive: ask Paho if still connected
-  bool delivery_blocked = false;  // a delivery is holding a message it cannot store
+  // A delivery is inside the sink (from its first store attempt until it returns). Paho holds its
+  // client lock meanwhile, so stop() waits on this, not on a failed attempt: a stop that arrived
+  // during the first, still unfinished attempt of a delivery that then fails must see it too.
+  bool delivering = false;
+  std::uint64_t deliveries_done = 0;  // deliveries returned from the sink (they run one at a time)
   std::thread supervisor;
 
   std::mutex delivery_mu;        // held for the duration of each sink call
@@ -55,6 +59,11 @@ struct mqtt_source::impl {
   // the connection (the broker drops it): `connected` turns false then, not at the reconnect.
   void deliver(const mqtt::const_message_ptr& msg) {
     std::lock_guard delivery(delivery_mu);
+    set_delivering(true);
+    struct done_guard {
+      impl& p;
+      ~done_guard() { p.set_delivering(false); }
+    } done{*this};
     received.fetch_add(1, std::memory_order_relaxed);
     // A retained message arrives with RETAIN=1 and DUP=0 at each (re)subscribe: a broker-made
     // copy of an old publish, so it counts as a redelivery for the dedup rule (README, Duplicates).
@@ -78,14 +87,12 @@ struct mqtt_source::impl {
           recheck_connection = true;  // the supervisor asks Paho (not possible from here)
           cv.notify_all();
         }
-        set_blocked(false);
         return;
       }
       if (!warned) {
         log->error("cannot store message from {}: {}; holding it unacknowledged and retrying",
                    raw.source, st.err().message);
         warned = true;
-        set_blocked(true);
       }
       {
         // The backoff holds even once a stop is requested (a stop must not turn this into a spin);
@@ -118,10 +125,20 @@ struct mqtt_source::impl {
     }
   }
 
-  void set_blocked(bool b) {
+  core::error delivery_blocked() const {
+    return core::error::fatal("a delivery still holds a message storage refuses, " +
+                                  std::to_string(opts.stop_grace.count()) +
+                                  " ms after the stop request; it is not acknowledged (the broker redelivers it)",
+                              "mqtt.delivery_blocked");
+  }
+
+  void set_delivering(bool b) {
     std::lock_guard lock(mu);
-    delivery_blocked = b;
-    cv.notify_all();
+    delivering = b;
+    if (!b) {
+      ++deliveries_done;
+      cv.notify_all();
+    }
   }
 
   // Built once at start(); Paho points into it while connecting (mqtt_connect.hpp).
@@ -216,7 +233,7 @@ mqtt_source::~mqtt_source() {
   // source in that state (a test; the daemon exits instead) waits until storage accepts.
   {
     std::unique_lock lock(impl_->mu);
-    impl_->cv.wait(lock, [&] { return !impl_->delivery_blocked; });
+    impl_->cv.wait(lock, [&] { return !impl_->delivering; });
   }
   (void)stop();
 }
@@ -253,13 +270,12 @@ core::status mqtt_source::stop() {
     if (p.stopped) return core::ok_v;
     p.stopping = true;
     p.cv.notify_all();
-    // A blocked delivery holds Paho's client lock: any client call would wait for it. Give it
-    // stop_grace to store its message; after that the caller decides (the gateway exits).
-    if (!p.cv.wait_for(lock, p.opts.stop_grace, [&] { return !p.delivery_blocked; })) {
-      return core::error::fatal(
-          "a delivery still holds a message storage refuses, " + std::to_string(p.opts.stop_grace.count()) +
-              " ms after the stop request; it is not acknowledged (the broker redelivers it)",
-          "mqtt.delivery_blocked");
+    // A delivery holds Paho's client lock: any client call would wait for it. Give the one in
+    // progress stop_grace to store its message; after that the caller decides (the gateway
+    // exits). Waiting for that one only, not for a moment without any: a flood would starve it.
+    const std::uint64_t in_progress_done = p.deliveries_done + (p.delivering ? 1 : 0);
+    if (!p.cv.wait_for(lock, p.opts.stop_grace, [&] { return p.deliveries_done >= in_progress_done; })) {
+      return p.delivery_blocked();
     }
   }
   if (p.supervisor.joinable()) p.supervisor.join();
@@ -268,6 +284,9 @@ core::status mqtt_source::stop() {
     // message is delivered. A client that was not connected throws: nothing to close then.
     if (!p.client->disconnect()->wait_for(std::chrono::seconds(10))) {
       p.log->warn("disconnect from {} did not complete in 10 s", p.opts.broker_uri);
+      // A delivery that began after the wait above and cannot store holds the disconnect.
+      std::lock_guard lock(p.mu);
+      if (p.delivering) return p.delivery_blocked();
     }
   } catch (const mqtt::exception& e) {
     p.log->debug("disconnect: {}", e.what());

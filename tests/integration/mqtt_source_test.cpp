@@ -26,15 +26,20 @@ const std::string k_topic = "farm/f1/collar/C-1/telemetry";
 
 std::string reading(int seq) { return R"({"seq": )" + std::to_string(seq) + R"(, "ts": 1780000000000})"; }
 
-// Stores (records) readings; fails while `failing` is set.
+// Stores (records) readings; fails while `failing` is set, each failing attempt taking
+// `failing_store_ms` (a slow disk that then fails).
 class recording_sink final : public sensors::reading_sink {
  public:
   std::atomic<bool> failing{false};
+  std::atomic<int> failing_store_ms{0};
   std::atomic<int> attempts{0};
 
   core::status on_reading(const sensors::raw_message& raw, const sensors::reading& r) override {
     ++attempts;
-    if (failing) return core::error::retriable("disk full (simulated)");
+    if (failing) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(failing_store_ms.load()));
+      return core::error::retriable("disk full (simulated)");
+    }
     std::lock_guard lock(mu_);
     seqs_.push_back(static_cast<std::uint32_t>(r.source_seq));
     redelivered_.push_back(raw.redelivered);
@@ -132,22 +137,22 @@ TEST_CASE("a stop while storage fails waits for it to recover and acknowledges o
   CHECK(again.sink.seqs() == std::vector<std::uint32_t>{2});
 }
 
-// Regression (issue 13, case 7): after the stop request the held delivery retried the store tens of
-// thousands of times per 200 ms (its backoff wait ended at once once `stopping` was set), and the
-// decision to end the process (_Exit) sat inside the source. Now stop() keeps the backoff, reports
-// the blocked delivery after stop_grace, and the caller (here the test, in the daemon main())
-// exits without acknowledging.
-TEST_CASE("a stop while storage keeps failing reports it and the caller exits without acknowledging") {
+namespace {
+
+// The child: a gateway whose storage never recovers (each failing store taking `failing_store_ms`),
+// asked to stop once the sink saw the first attempt. The parent checks that stop() reported the
+// blocked delivery, that the delivery kept its backoff, and that the reading was not acknowledged.
+void stop_while_storage_keeps_failing(int failing_store_ms) {
   test_support::mosquitto_broker broker;
   int to_parent[2];
   REQUIRE(pipe(to_parent) == 0);
   const pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
-    // The child: a gateway whose storage never recovers, asked to stop.
     close(to_parent[0]);
     running_source s(broker);
     s.sink.failing = true;
+    s.sink.failing_store_ms = failing_store_ms;
     (void)!write(to_parent[1], "R", 1);
     while (s.sink.attempts < 1) std::this_thread::sleep_for(5ms);
     const int before = s.sink.attempts;
@@ -177,6 +182,24 @@ TEST_CASE("a stop while storage keeps failing reports it and the caller exits wi
   running_source again(broker);
   REQUIRE(test_support::wait_until([&] { return !again.sink.seqs().empty(); }, 10s));
   CHECK(again.sink.seqs() == std::vector<std::uint32_t>{7});  // never acknowledged, so redelivered
+}
+
+}  // namespace
+
+// Regression (issue 13, case 7): after the stop request the held delivery retried the store tens of
+// thousands of times per 200 ms (its backoff wait ended at once once `stopping` was set), and the
+// decision to end the process (_Exit) sat inside the source. Now stop() keeps the backoff, reports
+// the blocked delivery after stop_grace, and the caller (here the test, in the daemon main())
+// exits without acknowledging.
+TEST_CASE("a stop while storage keeps failing reports it and the caller exits without acknowledging") {
+  stop_while_storage_keeps_failing(0);
+}
+
+// Regression (CI of 2026-12-02): stop() waited only for a delivery that had already failed once.
+// A stop that came while the first attempt was still inside the store saw nothing blocked, went on
+// to disconnect (which waits for the delivery: 10 s), and returned ok with the delivery still stuck.
+TEST_CASE("a stop during a delivery's first, slow, failing store still reports the blocked delivery") {
+  stop_while_storage_keeps_failing(200);
 }
 
 TEST_CASE("readings published while the gateway was away arrive after it reconnects") {
