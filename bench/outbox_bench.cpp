@@ -93,15 +93,34 @@ std::uint64_t process_write_bytes() {
   return 0;
 }
 
-// VmRSS and VmHWM of a process, kB.
-std::pair<long, long> rss_kb(pid_t pid) {
+// A process's memory, kB: VmRSS, VmHWM, and VmRSS split into anonymous memory (heap, stacks,
+// SQLite's page caches) and file-backed pages (the program and its shared libraries: clean,
+// reclaimable, and shared with every other process that maps them) from /proc/<pid>/status; and
+// its proportional set size (each shared page divided by the processes mapping it) from
+// /proc/<pid>/smaps_rollup.
+struct rss_figures {
+  long rss = 0, hwm = 0, anon = 0, file = 0, pss = 0;
+};
+rss_figures rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  long rss = 0, hwm = 0;
+  rss_figures r;
+  const auto field = [](const std::string& line, const char* name, long& out) {
+    if (line.rfind(name, 0) == 0) out = std::stol(line.substr(std::char_traits<char>::length(name)));
+  };
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) rss = std::stol(line.substr(6));
-    if (line.rfind("VmHWM:", 0) == 0) hwm = std::stol(line.substr(6));
+    field(line, "VmRSS:", r.rss);
+    field(line, "VmHWM:", r.hwm);
+    field(line, "RssAnon:", r.anon);
+    field(line, "RssFile:", r.file);
   }
-  return {rss, hwm};
+  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  for (std::string line; std::getline(rollup, line);) field(line, "Pss:", r.pss);
+  return r;
+}
+
+void print_rss(const char* what, const rss_figures& r, const char* peak_what = "peak") {
+  std::printf("  %s: RSS %.1f (anonymous %.1f, files %.1f; PSS %.1f), %s %.1f\n", what, r.rss / 1024.0,
+              r.anon / 1024.0, r.file / 1024.0, r.pss / 1024.0, peak_what, r.hwm / 1024.0);
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -429,7 +448,8 @@ std::vector<raw_record> load_records(const std::string& path) {
 // --- 4. RSS of the daemon ------------------------------------------------------------------------
 
 void rss(const std::filesystem::path& dir, const std::string& backlog_db) {
-  std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB)\n");
+  std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB; anonymous: what herdgate allocates; files:\n"
+              "   its program and shared libraries' pages, clean and shared with other processes)\n");
   ts::mosquitto_broker broker;
   const auto registry = (dir / "collars-1000.csv").string();
   herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", "0", "--registry-out", registry})
@@ -443,8 +463,7 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db) {
     herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", "30000", "--rate", "2000", "--seed", "3"})
         ->wait_exit(120s);
     std::this_thread::sleep_for(5s);  // let the last deliveries settle: a measurement at rest
-    const auto [now_kb, peak_kb] = rss_kb(d.proc->pid());
-    std::printf("  1,000 collars, 30,000 readings forwarded: RSS %.1f, peak %.1f\n", now_kb / 1024.0, peak_kb / 1024.0);
+    print_rss("1,000 collars, 30,000 readings forwarded", rss_kb(d.proc->pid()));
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }
@@ -456,14 +475,12 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db) {
     std::filesystem::copy_file(backlog_db, db, std::filesystem::copy_options::overwrite_existing);
     herd::bench::gateway_daemon d(dir, "rss-backlog", broker.uri(), kafka->bootstrap(), db, registry);
     std::this_thread::sleep_for(5s);  // Kafka down: the drain has started and is stuck
-    const auto [down_kb, down_peak_kb] = rss_kb(d.proc->pid());
-    std::printf("  backlog waiting, Kafka down: RSS %.1f, peak %.1f\n", down_kb / 1024.0, down_peak_kb / 1024.0);
+    print_rss("backlog waiting, Kafka down", rss_kb(d.proc->pid()));
     for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc, b);
     const bool drained = ts::wait_until(
         [&] { return d.proc->log_text().find("backlog drained") != std::string::npos; }, 1800s, 200ms);
-    const auto [after_kb, peak_kb] = rss_kb(d.proc->pid());
-    std::printf("  after draining it%s: RSS %.1f, peak while draining %.1f\n", drained ? "" : " (incomplete)",
-                after_kb / 1024.0, peak_kb / 1024.0);
+    print_rss(drained ? "after draining it" : "after draining it (incomplete)", rss_kb(d.proc->pid()),
+              "peak while draining");
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }
