@@ -32,3 +32,12 @@ function(herd_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   herd_warnings(${name})
 endfunction()
+
+# herd_discover_tests(<target> PROPERTIES ...): doctest_discover_tests with a guard. Each ctest
+# entry runs one doctest case by name; an entry whose run matched no case fails instead of passing
+# with nothing run. ctest splits a name at ';', so a TEST_CASE named with one became an entry that
+# ran no test (the headless-Chromium dashboard test did, unseen, until 2026-12-02).
+function(herd_discover_tests target)
+  include(doctest)
+  doctest_discover_tests(${target} ${ARGN} FAIL_REGULAR_EXPRESSION "test cases: +0 [|]")
+endfunction()

@@ -171,7 +171,7 @@ TEST_CASE("api pipeline: an acknowledgement is a command event, applied by the p
   }
 }
 
-TEST_CASE("api pipeline: the dashboard renders alerts and plots in headless Chromium; herd-alerts lists them") {
+TEST_CASE("api pipeline: the dashboard renders alerts and plots in headless Chromium, herd-alerts lists them") {
   pipeline p;
   const auto rows = alerts_in(p.config.path);
   REQUIRE(find_alert(rows, "DE01001", "low_battery") != nullptr);
