@@ -214,7 +214,7 @@ void bytes_per_event(const std::filesystem::path& dir, const gateway::event_fact
   double envelope = 0;
   for (const auto& [per_second, pace_name] : paces) {
     for (const auto& [mode, page] : runs) {
-      const int n = per_second > 0 ? 40 : (mode == buffer::sync_mode::full ? 5000 : 20000);
+      const int n = per_second > 0 ? 200 : (mode == buffer::sync_mode::full ? 5000 : 20000);
       const auto path = (dir / fmt::format("wear-{}-{}-{}.db", static_cast<int>(mode), page, per_second)).string();
       const wear w = measure_wear(path, mode, page, n, per_second, factory);
       envelope = w.envelope;

@@ -216,7 +216,8 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     sqlite3_wal_hook(p->db, &outbox::impl::on_wal_commit, p.get());
     auto* self = p.get();
     const std::chrono::milliseconds every(options.checkpoint_interval_ms);
-    p->checkpointer = std::thread([self, every] { self->run_checkpointer(every); });
+    const bool timed_copy = options.synchronous != sync_mode::full;
+    p->checkpointer = std::thread([self, every, timed_copy] { self->run_checkpointer(every, timed_copy); });
   }
   return std::unique_ptr<outbox>(new outbox(std::move(p)));
 }

@@ -78,14 +78,15 @@ int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int f
   return SQLITE_OK;
 }
 
-void outbox::impl::run_checkpointer(std::chrono::milliseconds every) {
+void outbox::impl::run_checkpointer(std::chrono::milliseconds every, bool timed_copy) {
   std::unique_lock lock(ckpt_mu);
   for (;;) {
     ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop || checkpoint_asked.load(); });
     if (ckpt_stop) break;
     const bool asked = checkpoint_asked.exchange(false);
+    const bool committed = committed_since_checkpoint.exchange(false) && timed_copy;
     // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
-    if (!committed_since_checkpoint.exchange(false) && !asked && !(wal && wal->needs_attention())) continue;
+    if (!committed && !asked && !(wal && wal->needs_attention())) continue;
     lock.unlock();
     checkpoint_twice();
     lock.lock();

@@ -37,8 +37,8 @@ void fill(const std::string& path, int n, bool clean) {
 
 bool marker_exists(const std::string& path) { return std::filesystem::exists(path + ".clean-stop"); }
 
-// Garbage over every page after the first (the header and the schema stay), its size and
-// modification time put back as they were: bit rot on a card changes neither.
+// Garbage over everything after the first 4 KiB (the header and the schema pages stay), its size
+// and modification time put back as they were: bit rot on a card changes neither.
 void rot_in_place(const std::string& path) {
   struct stat before {};
   REQUIRE(::stat(path.c_str(), &before) == 0);

@@ -93,13 +93,13 @@ TEST_CASE("an outbox with damaged pages is quarantined and every readable row is
   }
   exec_raw(path, "PRAGMA wal_checkpoint(TRUNCATE)");
   const auto size = std::filesystem::file_size(path);
-  const std::uint64_t page = 4096;
-  REQUIRE(size > 20 * page);
+  const std::uint64_t block = 4096;  // four of the default 1 KiB pages, one of SQLite's 4 KiB ones
+  REQUIRE(size > 20 * block);
   {
-    // Garbage over two whole pages in the middle of the file (well after the schema pages).
+    // Garbage over 8 KiB of whole pages in the middle of the file (well after the schema pages).
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>((size / page / 2) * page));
-    for (std::uint64_t i = 0; i < 2 * page; ++i) f.put(static_cast<char>(rng()));
+    f.seekp(static_cast<std::streamoff>((size / block / 2) * block));
+    for (std::uint64_t i = 0; i < 2 * block; ++i) f.put(static_cast<char>(rng()));
   }
   const std::string corrupt_bytes = test_support::read_file(path);
 
