@@ -166,7 +166,7 @@ TEST_CASE("fold: a reading's interval is split over the hours it covers, totals 
   CHECK(d->covered_s == 3600);
 }
 
-TEST_CASE("fold: out-of-order readings land in their own windows; the sums do not depend on order") {
+TEST_CASE("fold: out-of-order readings land in their own windows, the sums do not depend on order") {
   std::vector<reading_spec> rs;
   for (std::uint32_t i = 0; i < 72; ++i) {
     reading_spec r;
@@ -189,7 +189,7 @@ TEST_CASE("fold: out-of-order readings land in their own windows; the sums do no
   CHECK(mixed.collars[0].last_seq == 71);
 }
 
-TEST_CASE("fold: drinking dips are marked and the recovery masked; clean readings make the means") {
+TEST_CASE("fold: drinking dips are marked and the recovery masked, clean readings make the means") {
   animal_state s;
   std::uint32_t seq = 0;
   const auto add = [&](std::int64_t at, double t) {

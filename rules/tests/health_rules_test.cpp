@@ -124,7 +124,7 @@ TEST_CASE("estrus: activity >= 2x the own baseline for 2 h raises a heat with it
   }
 }
 
-TEST_CASE("rumination drop: 24 h well below the own 7-day baseline raises; a small dip does not") {
+TEST_CASE("rumination drop: 24 h well below the own 7-day baseline raises, a small dip does not") {
   animal_sim a;
   a.normal_days(8);
   const auto rum = [](double f, double act) {
@@ -146,7 +146,7 @@ TEST_CASE("rumination drop: 24 h well below the own 7-day baseline raises; a sma
   }
 }
 
-TEST_CASE("lameness: activity down over days with rumination holding; illness is not lameness") {
+TEST_CASE("lameness: activity down over days with rumination holding, illness is not lameness") {
   animal_sim a;
   a.normal_days(10);
   const auto lame = [](double act, double rum) {
@@ -307,7 +307,7 @@ TEST_CASE("rumination drop: the days of a calving alert are left out of the base
   CHECK(with_alert < without);
 }
 
-TEST_CASE("estrus: a 2x ratio of a few night steps is not a heat; a heat walks") {
+TEST_CASE("estrus: a 2x ratio of a few night steps is not a heat, a heat walks") {
   // A cow that barely moves at night (5 steps/h): 2.5x of that is ~15 steps more in 2 h, under
   // 1.5 % of its ~2,500 steps/day (HERD.md: a heat adds ~45 % of a day's steps within 8-12 h).
   const auto quiet_nights = [](double night_x) {
