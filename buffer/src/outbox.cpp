@@ -182,6 +182,14 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     std::optional<detail::key_rows_map> keys;
     if (clean_stop && !*corruption) keys = detail::decode_key_rows(marker_payload);
     if (keys) {
+      auto plausible = p->key_rows_plausible(*keys);
+      if (!plausible) return plausible.err();
+      if (!*plausible) {
+        p->log->warn("the clean-stop marker's counts of {} disagree with its rows; counting them again", options.path);
+        keys.reset();
+      }
+    }
+    if (keys) {
       p->keys = std::move(*keys);
     } else if (auto st = p->scan_keys(); !st) {
       return st.err();

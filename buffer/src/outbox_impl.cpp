@@ -176,6 +176,26 @@ core::status outbox::impl::scan_keys() {
   return core::ok_v;
 }
 
+core::result<bool> outbox::impl::key_rows_plausible(const detail::key_rows_map& taken) {
+  for (const auto& [key, kr] : taken) {
+    if (kr.rows == 0 || kr.last >= next_seq) return false;
+  }
+  try {
+    for (const char* sql : {"SELECT key, seq FROM outbox ORDER BY seq LIMIT 1",
+                            "SELECT key, seq FROM outbox ORDER BY seq DESC LIMIT 1"}) {
+      statement end(db, sql);
+      const int rc = end.step();
+      if (rc == SQLITE_DONE) return taken.empty();
+      if (rc != SQLITE_ROW) return sqlite_error(db, rc, "read the outbox's ends");
+      const auto it = taken.find(end.column_blob(0));
+      if (it == taken.end() || it->second.last < static_cast<std::uint64_t>(end.column_int(1))) return false;
+    }
+  } catch (const std::exception& e) {
+    return core::error::fatal(e.what());
+  }
+  return true;
+}
+
 core::result<std::uint64_t> outbox::impl::evict_oldest() {
   std::int64_t lo = 0, hi = 0, n = 0;
   std::vector<std::string> deleted;

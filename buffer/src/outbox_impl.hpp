@@ -93,6 +93,12 @@ struct outbox::impl {
   void forget_rows(const std::vector<std::string>& deleted);
   // Fills `keys` from the table (one pass over it, on the writer connection). At open.
   core::status scan_keys();
+  // Whether a map taken from the clean-stop marker agrees with the table's ends: its oldest and
+  // newest rows' keys are in it (the newest with that seq or a later one), no key's newest seq is
+  // at or past next_seq, and an empty table goes with an empty map. Two primary-key lookups, not
+  // a proof: it catches a marker that outlived a change its size and mtime did not show (a coarse
+  // time stamp, a tool writing the file in place). At open, after next_seq is known.
+  core::result<bool> key_rows_plausible(const detail::key_rows_map& taken);
 
   // The timed checkpointer (WAL only); see outbox_options::checkpoint_interval_ms. It also runs
   // the automatic checkpoints (wal_autocheckpoint_pages): the writer's WAL hook asks for one.

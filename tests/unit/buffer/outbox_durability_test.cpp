@@ -246,12 +246,17 @@ TEST_CASE("split_backlog after a reopen: counted from the file after a crash, fr
     CHECK(*(*opened)->depth() == 5);
     (*opened)->mark_clean_stop();
   }
-  // The marker's copy is what the next open takes (no scan): a marker whose copy says otherwise
-  // shows. One that cannot be read is ignored: the open counts from the file.
+  // The marker's copy is what the next open takes (no scan): a plausible copy that says otherwise
+  // shows (a, the oldest row's key, and e, the newest's, without b and c). One that cannot be
+  // read, or that disagrees with the table's ends, is not taken: the open counts from the file.
   const std::string marker = path + ".clean-stop";
-  for (const auto& [payload, want] :
-       std::vector<std::pair<std::string, std::map<std::string, std::uint64_t>>>{
-           {"keys 1\nx7a 1 9\n", {{"z", 9}}}, {"keys 2\nx7a 1 9\n", expected}, {"keys 1\nzz 1 9\n", expected}}) {
+  for (const auto& [payload, want] : std::vector<std::pair<std::string, std::map<std::string, std::uint64_t>>>{
+           {"keys 2\nx61 2 3\nx65 1 6\n", {{"a", 3}, {"e", 6}}},
+           {"keys 1\nx7a 1 9\n", expected},   // z: not a row's key, and a seq past the last
+           {"keys 1\nx61 2 3\n", expected},   // the newest row's key (e) is missing
+           {"keys 2\nx61 2 3\nx65 1 5\n", expected},  // e's newest seq is older than its row
+           {"keys 2\nx7a 1 9\n", expected},   // unreadable: two announced, one given
+           {"keys 1\nzz 1 9\n", expected}}) {  // unreadable: not hex
     std::string identity;
     {
       std::ifstream in(marker);
