@@ -134,6 +134,7 @@ std::unique_ptr<buffer::outbox> open_outbox(const std::string& path, buffer::syn
                                             std::uint32_t page_size = 0) {
   buffer::outbox_options o{.path = path, .synchronous = mode};
   if (page_size != 0) o.page_size = page_size;  // else the outbox's default
+  o.max_bytes = 0;  // no quota: a backlog of 4.3 M events (~1.5 GB) is past the default 1 GiB
   auto ob = buffer::outbox::open(o);
   if (!ob) throw std::runtime_error(ob.err().message);
   return std::move(*ob);
