@@ -35,13 +35,14 @@ struct gateway_daemon {
 
   gateway_daemon(const std::filesystem::path& dir, const std::string& name, const std::string& mqtt,
                  const std::string& kafka, const std::string& outbox, const std::string& registry,
-                 const std::string& kafka_extra = "") {
+                 const std::string& kafka_extra = "", const std::string& outbox_extra = "") {
     using namespace std::chrono_literals;
     const auto cfg = dir / (name + ".toml");
     std::ofstream(cfg) << fmt::format(
         "[gateway]\nid = \"{0}\"\nlog_level = \"info\"\n[mqtt]\nbroker_uri = \"{1}\"\nclient_id = \"{0}\"\n"
-        "[kafka]\nbootstrap = \"{2}\"\n{5}[outbox]\npath = \"{3}\"\n[registry]\npath = \"{4}\"\n[metrics]\nlisten = \"\"\n",
-        name, mqtt, kafka, outbox, registry, kafka_extra);
+        "[kafka]\nbootstrap = \"{2}\"\n{5}[outbox]\npath = \"{3}\"\n{6}[registry]\npath = \"{4}\"\n[metrics]\n"
+        "listen = \"\"\n",
+        name, mqtt, kafka, outbox, registry, kafka_extra, outbox_extra);
     ready = dir / (name + ".ready");
     proc = std::make_unique<test_support::child_process>(
         test_support::binary_dir() + "/gateway/herdgate",

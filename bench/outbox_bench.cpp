@@ -6,7 +6,8 @@
 //   3. live latency (append -> seen by a Kafka consumer) of events of other animals appended at a
 //      fixed rate while the backlog drains, for an unlimited and a rate-limited drain;
 //   4. RSS of the herdgate daemon: steady state with 1,000 collars, and with the N-event backlog
-//      (Kafka down, then while draining);
+//      (Kafka down, then while draining); its CPU time per event at ingest (synchronous = full and
+//      normal) and while draining;
 //   5. start-up time with the backlog in the outbox, after an unclean and after a clean stop.
 // Usage: herd-bench-outbox [events=1000000] [live_rate=200] [limited_drain_rate=20000] [sections=12345]
 // (sections: the numbers above to run; 2 runs 3 with it)
@@ -22,8 +23,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -116,6 +119,27 @@ rss_figures rss_kb(pid_t pid) {
   std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
   for (std::string line; std::getline(rollup, line);) field(line, "Pss:", r.pss);
   return r;
+}
+
+// A process's CPU time so far (/proc/<pid>/stat utime and stime), seconds.
+struct cpu_times {
+  double user = 0, sys = 0;
+};
+cpu_times cpu_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "(comm) ": field 3 on
+  std::vector<std::string> f{std::istream_iterator<std::string>(rest), std::istream_iterator<std::string>()};
+  if (f.size() < 13) return {};
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return {std::stod(f[11]) / tick, std::stod(f[12]) / tick};  // fields 14 and 15
+}
+
+void print_cpu(const char* what, const cpu_times& before, const cpu_times& after, std::uint64_t n) {
+  const double user = (after.user - before.user) / static_cast<double>(n) * 1e6;
+  const double sys = (after.sys - before.sys) / static_cast<double>(n) * 1e6;
+  std::printf("  %s: CPU %.1f us per event (user %.1f, sys %.1f) over %llu events\n", what, user + sys, user, sys,
+              static_cast<unsigned long long>(n));
 }
 
 void print_rss(const char* what, const rss_figures& r, const char* peak_what = "peak") {
@@ -448,23 +472,31 @@ std::vector<raw_record> load_records(const std::string& path) {
 
 // --- 4. RSS of the daemon ------------------------------------------------------------------------
 
-void rss(const std::filesystem::path& dir, const std::string& backlog_db) {
+void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::uint64_t events) {
   std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB; anonymous: what herdgate allocates; files:\n"
-              "   its program and shared libraries' pages, clean and shared with other processes)\n");
+              "   its program and shared libraries' pages, clean and shared with other processes), and its CPU\n"
+              "   time per event (/proc/<pid>/stat user + sys; ingest includes forwarding to Kafka)\n");
   ts::mosquitto_broker broker;
   const auto registry = (dir / "collars-1000.csv").string();
   herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", "0", "--registry-out", registry})
       ->wait_exit(30s);
-  {
+  for (const char* sync : {"full", "normal"}) {
     auto kafka = start_kafka();
-    herd::bench::gateway_daemon d(dir, "rss-live", broker.uri(), kafka->bootstrap(), (dir / "rss-live.db").string(),
-                                  registry);
+    const std::string name = fmt::format("rss-live-{}", sync);
+    herd::bench::gateway_daemon d(dir, name, broker.uri(), kafka->bootstrap(), (dir / (name + ".db")).string(),
+                                  registry, "", fmt::format("synchronous = \"{}\"\n", sync));
+    const auto cpu0 = cpu_of(d.proc->pid());
     // Every collar reports 30 times (at 2,000 readings/s rather than every 10 minutes, to get
     // there in 30 s); RSS is then measured at rest.
-    herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", "30000", "--rate", "2000", "--seed", "3"})
+    constexpr std::uint64_t readings = 30000;
+    herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", std::to_string(readings), "--rate", "2000",
+                                         "--seed", "3"})
         ->wait_exit(120s);
     std::this_thread::sleep_for(5s);  // let the last deliveries settle: a measurement at rest
-    print_rss("1,000 collars, 30,000 readings forwarded", rss_kb(d.proc->pid()));
+    print_rss(fmt::format("synchronous = {}, 1,000 collars, 30,000 readings forwarded", sync).c_str(),
+              rss_kb(d.proc->pid()));
+    print_cpu(fmt::format("synchronous = {}, ingest at 2,000 readings/s", sync).c_str(), cpu0, cpu_of(d.proc->pid()),
+              readings);
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }
@@ -477,11 +509,14 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db) {
     herd::bench::gateway_daemon d(dir, "rss-backlog", broker.uri(), kafka->bootstrap(), db, registry);
     std::this_thread::sleep_for(5s);  // Kafka down: the drain has started and is stuck
     print_rss("backlog waiting, Kafka down", rss_kb(d.proc->pid()));
+    const auto cpu0 = cpu_of(d.proc->pid());
     for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc, b);
     const bool drained = ts::wait_until(
         [&] { return d.proc->log_text().find("backlog drained") != std::string::npos; }, 1800s, 200ms);
+    const auto cpu1 = cpu_of(d.proc->pid());
     print_rss(drained ? "after draining it" : "after draining it (incomplete)", rss_kb(d.proc->pid()),
               "peak while draining");
+    print_cpu("drain of the backlog", cpu0, cpu1, events);
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }
@@ -588,7 +623,7 @@ int main(int argc, char** argv) {
   }
 
   if (run('2')) drains(dir.path(), base, events, live_rate, limited, factory);
-  if (run('4')) rss(dir.path(), base);
+  if (run('4')) rss(dir.path(), base, events);
   if (run('5')) startup(dir.path(), base, events);
   return 0;
 }
