@@ -86,8 +86,10 @@ std::string make_event(const gateway::event_factory& factory, int animal, std::u
   return factory.collar_reading_event(r, meta).SerializeAsString();
 }
 
-std::uint64_t process_write_bytes() {
-  std::ifstream in("/proc/self/io");
+// Bytes the process (by default this one) caused to be written to storage: /proc/<pid>/io
+// write_bytes, whole pages dirtied in the page cache.
+std::uint64_t process_write_bytes(const std::string& pid = "self") {
+  std::ifstream in("/proc/" + pid + "/io");
   std::string key;
   std::uint64_t value = 0;
   while (in >> key >> value) {
@@ -497,6 +499,30 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::u
               rss_kb(d.proc->pid()));
     print_cpu(fmt::format("synchronous = {}, ingest at 2,000 readings/s", sync).c_str(), cpu0, cpu_of(d.proc->pid()),
               readings);
+    d.proc->signal(SIGTERM);
+    d.proc->wait_exit(30s);
+  }
+  // The whole daemon at a farm's pace with Kafka online: each reading is appended, forwarded,
+  // and deleted once Kafka acknowledged it, so the card sees the deletes too (section 1 counts
+  // appends only).
+  for (const char* sync : {"full", "normal"}) {
+    auto kafka = start_kafka();
+    const std::string name = fmt::format("farm-pace-{}", sync);
+    herd::bench::gateway_daemon d(dir, name, broker.uri(), kafka->bootstrap(), (dir / (name + ".db")).string(),
+                                  registry, "", fmt::format("synchronous = \"{}\"\n", sync));
+    const std::string pid = std::to_string(d.proc->pid());
+    const auto cpu0 = cpu_of(d.proc->pid());
+    const auto written0 = process_write_bytes(pid);
+    constexpr std::uint64_t readings = 200;
+    herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", std::to_string(readings), "--rate", "2",
+                                         "--seed", "4"})
+        ->wait_exit(300s);
+    std::this_thread::sleep_for(3s);  // the last acknowledgement, delete and timed checkpoint
+    const auto written = process_write_bytes(pid) - written0;
+    std::printf("  synchronous = %s, whole daemon at 2 readings/s, Kafka online: %.0f bytes written per reading\n",
+                sync, static_cast<double>(written) / readings);
+    print_cpu(fmt::format("synchronous = {}, whole daemon at 2 readings/s", sync).c_str(), cpu0,
+              cpu_of(d.proc->pid()), readings);
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }
