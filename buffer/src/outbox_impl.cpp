@@ -84,9 +84,12 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every, bool timed_
     ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop || checkpoint_asked.load(); });
     if (ckpt_stop) break;
     const bool asked = checkpoint_asked.exchange(false);
-    const bool committed = committed_since_checkpoint.exchange(false) && timed_copy;
+    // With synchronous = full a tick after commits only looks at the WAL: copied once it holds
+    // half its byte limit (wal_autocheckpoint_pages may be 0, and then nothing else asks).
+    const bool committed = committed_since_checkpoint.exchange(false);
+    const bool copy = committed && (timed_copy || (wal && wal->look() >= wal->limit() / 2));
     // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
-    if (!committed && !asked && !(wal && wal->needs_attention())) continue;
+    if (!copy && !asked && !(wal && wal->needs_attention())) continue;
     lock.unlock();
     checkpoint_twice();
     lock.lock();

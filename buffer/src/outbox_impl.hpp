@@ -129,9 +129,9 @@ struct outbox::impl {
   // Every `every` it checkpoints a WAL that commits went into since the last checkpoint, when
   // `timed_copy` (synchronous = normal or off: that fsync is what makes those commits durable);
   // with synchronous = full every commit is already synced, so it copies only when asked (the WAL
-  // reached half of wal_autocheckpoint_pages) or when the WAL guard needs it: rewriting the same
-  // few database pages after every reading or two cost a third of the bytes written per reading
-  // at a farm's pace (issue 15, goal 1).
+  // reached half of wal_autocheckpoint_pages), when its tick finds the WAL at half its byte limit,
+  // or when the WAL guard needs it: rewriting the same few database pages after every reading or
+  // two cost a third of the bytes written per reading at a farm's pace (issue 15, goal 1).
   void run_checkpointer(std::chrono::milliseconds every, bool timed_copy);
   // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
   // commits came in meanwhile, the remainder under it (a short copy and its fsyncs of the WAL and

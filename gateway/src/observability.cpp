@@ -62,7 +62,7 @@ std::string render_prometheus(const observability_snapshot& s) {
   }
   e.metric("herdgate_outbox_bytes", "gauge", "Size of the outbox database file plus its WAL.",
            s.outbox_bytes);
-  e.metric("herdgate_outbox_wal_bytes", "gauge", "Size of the outbox's WAL at the last timed checkpoint.",
+  e.metric("herdgate_outbox_wal_bytes", "gauge", "Size of the outbox's WAL at the checkpointer's last look.",
            s.outbox_wal_bytes);
   e.metric("herdgate_outbox_wal_pinned", "gauge",
            "1 while another connection's read transaction keeps the outbox's WAL from being reset "

@@ -125,9 +125,10 @@ struct mqtt_source::impl {
     }
   }
 
-  core::error delivery_blocked() const {
-    return core::error::fatal("a delivery still holds a message storage refuses, " +
-                                  std::to_string(opts.stop_grace.count()) +
+  // `waited`: how long the stop waited for the delivery, ms.
+  static core::error delivery_blocked(std::int64_t waited) {
+    return core::error::fatal("a delivery still holds a message storage has not accepted (the store fails, or has "
+                              "not finished) " + std::to_string(waited) +
                                   " ms after the stop request; it is not acknowledged (the broker redelivers it)",
                               "mqtt.delivery_blocked");
   }
@@ -265,6 +266,10 @@ core::status mqtt_source::start(reading_sink& sink, std::function<void()> on_sub
 core::status mqtt_source::stop() {
   auto& p = *impl_;
   if (!p.client) return core::ok_v;
+  const auto requested = std::chrono::steady_clock::now();
+  const auto waited_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - requested).count();
+  };
   {
     std::unique_lock lock(p.mu);
     if (p.stopped) return core::ok_v;
@@ -275,7 +280,7 @@ core::status mqtt_source::stop() {
     // exits). Waiting for that one only, not for a moment without any: a flood would starve it.
     const std::uint64_t in_progress_done = p.deliveries_done + (p.delivering ? 1 : 0);
     if (!p.cv.wait_for(lock, p.opts.stop_grace, [&] { return p.deliveries_done >= in_progress_done; })) {
-      return p.delivery_blocked();
+      return impl::delivery_blocked(waited_ms());
     }
   }
   if (p.supervisor.joinable()) p.supervisor.join();
@@ -286,7 +291,7 @@ core::status mqtt_source::stop() {
       p.log->warn("disconnect from {} did not complete in 10 s", p.opts.broker_uri);
       // A delivery that began after the wait above and cannot store holds the disconnect.
       std::lock_guard lock(p.mu);
-      if (p.delivering) return p.delivery_blocked();
+      if (p.delivering) return impl::delivery_blocked(waited_ms());
     }
   } catch (const mqtt::exception& e) {
     p.log->debug("disconnect: {}", e.what());

@@ -85,6 +85,25 @@ TEST_CASE("with synchronous = full the timer copies nothing, half of wal_autoche
   CHECK(test_support::wait_until([&] { return buffer::outbox_test_access::timed_checkpoints(ob) >= 1; }, 5s, 10ms));
 }
 
+// Review of c7f1f51: with synchronous = full and wal_autocheckpoint_pages = 0 nothing asked for a
+// checkpoint any more, and the WAL grew without bound. The timer's look now copies a WAL at half
+// its byte limit (max_bytes / 4 = 256 KiB here).
+TEST_CASE("with synchronous = full and no page trigger the WAL is still copied at half its limit") {
+  test::scratch_dir dir;
+  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::full};
+  o.checkpoint_interval_ms = 50;
+  o.wal_autocheckpoint_pages = 0;
+  o.max_bytes = 1 << 20;
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  auto& ob = **opened;
+  REQUIRE(ob.wal().limit_bytes == 256 * 1024);
+  for (int i = 0; i < 200; ++i) append_one(ob);  // a few 1 KiB frames each: ~1 MB of WAL unchecked
+  CHECK(test_support::wait_until([&] { return buffer::outbox_test_access::timed_checkpoints(ob) >= 1; }, 5s, 10ms));
+  for (int i = 0; i < 200; ++i) append_one(ob);  // the reset WAL is reused from its start
+  CHECK(test_support::wait_until([&] { return std::filesystem::file_size(o.path + "-wal") <= 512u * 1024u; }, 5s, 10ms));
+}
+
 // Regression (issue 15, goal 3): SQLite's automatic checkpoint ran inside the commit that passed
 // wal_autocheckpoint_pages, and the timed one under the outbox lock, so a reading's commit waited
 // for a checkpoint's copy and fsyncs (the tail of the ingest latency with synchronous = normal).

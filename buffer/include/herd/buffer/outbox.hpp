@@ -55,9 +55,9 @@ struct outbox_options {
   // runs a PASSIVE checkpoint if anything was committed since the last one. A checkpoint fsyncs
   // the WAL first, so where commits are not fsynced one by one it bounds the power-loss window to
   // about this interval. With full every commit is synced already: the thread then checkpoints
-  // only when the WAL holds half of wal_autocheckpoint_pages (a timed copy after every reading or
-  // two would rewrite the same pages: 18.5 against 11.7 KB written per reading at 2 readings/s,
-  // bench/outbox_bench.cpp), and the interval only paces the WAL guard's looks. 0 = only SQLite's
+  // only when the WAL holds half of wal_autocheckpoint_pages, or, looked at every interval, half
+  // of its byte limit (a timed copy after every reading or two would rewrite the same pages: 18.5
+  // against 11.7 KB written per reading at 2 readings/s, bench/outbox_bench.cpp). 0 = only SQLite's
   // automatic checkpoints (every wal_autocheckpoint_pages pages), and then the normal window is
   // unbounded.
   // Both checkpoints run on the checkpointer thread's own connection (issue 15): appends go on

@@ -64,9 +64,11 @@ class mqtt_source {
   // subscriptions are in place, the first time meaning "ready".
   core::status start(reading_sink& sink, std::function<void()> on_subscribed = {});
   // Disconnects. After it returns ok the sink is not called again. Idempotent. Fails (fatal, code
-  // mqtt.delivery_blocked) when a delivery still cannot store its message `stop_grace` after the
-  // request: that delivery is still inside the sink, retrying, and only the caller can end it
-  // (the gateway exits the process). Any thread but a delivery.
+  // mqtt.delivery_blocked) when the delivery in progress at the request has still not stored its
+  // message `stop_grace` later (its store fails and is retried, or one attempt takes that long),
+  // or when a delivery that began afterwards holds the disconnect past its 10 s: that delivery is
+  // still inside the sink, and only the caller can end it (the gateway exits the process). Any
+  // thread but a delivery.
   core::status stop();
   mqtt_stats stats() const;
 
