@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -41,6 +40,7 @@
 #include "herd/sensors/modbus_decode.hpp"
 #include "herd/sensors/modbus_poller.hpp"
 #include "modbus_rig.hpp"
+#include "proc_figures.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -189,24 +189,8 @@ struct proc_sample {
   long rss_kb = 0;
 };
 proc_sample sample(pid_t pid) {
-  proc_sample s;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
-  std::istringstream rest(text.substr(text.rfind(')') + 2));
-  std::string f;
-  unsigned long long ut = 0, st = 0;
-  for (int i = 3; i <= 15; ++i) {
-    rest >> f;
-    if (i == 14) ut = std::stoull(f);
-    if (i == 15) st = std::stoull(f);
-  }
-  s.cpu_s = static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::stol(line.substr(6));
-  }
-  return s;
+  const auto cpu = herd::bench::cpu_of(pid);
+  return {cpu.user + cpu.sys, herd::bench::rss_kb(pid).rss};
 }
 
 void gateway_figures() {

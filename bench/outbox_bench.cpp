@@ -23,10 +23,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +41,7 @@
 #include <herd/test_support/wait_until.hpp>
 
 #include "bench_processes.hpp"
+#include "proc_figures.hpp"
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/core/uuid.hpp"
@@ -54,6 +53,10 @@
 using namespace herd;
 using namespace std::chrono_literals;
 namespace ts = herd::test_support;
+using herd::bench::cpu_of;
+using herd::bench::cpu_times;
+using herd::bench::rss_figures;
+using herd::bench::rss_kb;
 using steady = std::chrono::steady_clock;
 using herd::bench::start_kafka;
 
@@ -96,45 +99,6 @@ std::uint64_t process_write_bytes(const std::string& pid = "self") {
     if (key == "write_bytes:") return value;
   }
   return 0;
-}
-
-// A process's memory, kB: VmRSS, VmHWM, and VmRSS split into anonymous memory (heap, stacks,
-// SQLite's page caches) and file-backed pages (the program and its shared libraries: clean,
-// reclaimable, and shared with every other process that maps them) from /proc/<pid>/status; and
-// its proportional set size (each shared page divided by the processes mapping it) from
-// /proc/<pid>/smaps_rollup.
-struct rss_figures {
-  long rss = 0, hwm = 0, anon = 0, file = 0, pss = 0;
-};
-rss_figures rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  rss_figures r;
-  const auto field = [](const std::string& line, const char* name, long& out) {
-    if (line.rfind(name, 0) == 0) out = std::stol(line.substr(std::char_traits<char>::length(name)));
-  };
-  for (std::string line; std::getline(in, line);) {
-    field(line, "VmRSS:", r.rss);
-    field(line, "VmHWM:", r.hwm);
-    field(line, "RssAnon:", r.anon);
-    field(line, "RssFile:", r.file);
-  }
-  std::ifstream rollup("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  for (std::string line; std::getline(rollup, line);) field(line, "Pss:", r.pss);
-  return r;
-}
-
-// A process's CPU time so far (/proc/<pid>/stat utime and stime), seconds.
-struct cpu_times {
-  double user = 0, sys = 0;
-};
-cpu_times cpu_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "(comm) ": field 3 on
-  std::vector<std::string> f{std::istream_iterator<std::string>(rest), std::istream_iterator<std::string>()};
-  if (f.size() < 13) return {};
-  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return {std::stod(f[11]) / tick, std::stod(f[12]) / tick};  // fields 14 and 15
 }
 
 void print_cpu(const char* what, const cpu_times& before, const cpu_times& after, std::uint64_t n) {
