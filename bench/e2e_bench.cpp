@@ -137,14 +137,14 @@ int main(int argc, char** argv) {
     const double raw = raw_insert_rate((r.dir / ("raw-" + std::string(name_of(mode)) + ".db")).string(),
                                        mode, mode == buffer::sync_mode::full ? 5000 : 20000, 230);
 
-    // Throughput: flood, first publish to the last Kafka acknowledgement (forwarder delivered).
+    // Throughput: flood, first publish to the last Kafka acknowledgement (forwarder acknowledged).
     auto gw = r.start_gateway(mode, clock, ++run);
-    const auto before = gw->current_stats().forward.delivered;
+    const auto before = gw->current_stats().forward.acknowledged;
     const auto t0 = steady::now();
     auto sim = r.sim({"--collars", std::to_string(k_collars), "--count", std::to_string(readings), "--rate", "0",
                       "--seed", std::to_string(run), "--first-seq", "1"});
     const bool done = ts::wait_until(
-        [&] { return gw->current_stats().forward.delivered - before >= static_cast<std::uint64_t>(readings); }, 600s, 1ms);
+        [&] { return gw->current_stats().forward.acknowledged - before >= static_cast<std::uint64_t>(readings); }, 600s, 1ms);
     const double e2e = readings / seconds_since(t0);
     sim->wait_exit(60s);
     if (!done) std::printf("  (throughput run incomplete: %s)\n", gw->summary().c_str());

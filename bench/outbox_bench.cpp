@@ -358,7 +358,9 @@ drain_result drain_with_forwarder(const std::string& base, const std::string& pa
   ts::wait_until([&] { return fwd.stats().drains >= 1; }, 3600s, 20ms);
   stop_live = true;
   live.join();
-  ts::wait_until([&] { auto d = ob->depth(); return d.ok() && *d == 0; }, 600s, 20ms);
+  // Drained = every event acknowledged by Kafka (the deletes follow within 1 s: not forwarding).
+  const auto last = ob->last_seq();
+  ts::wait_until([&] { return fwd.stats().acked_through >= last; }, 600s, 20ms);
   out.seconds = seconds_since(t0);
   out.rate = static_cast<double>(events) / out.seconds;
   ts::wait_until([&] { std::lock_guard lock(mu); return appended.empty(); }, 60s, 20ms);

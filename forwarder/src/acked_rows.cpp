@@ -8,15 +8,26 @@ acked_rows::acked_rows(buffer::outbox& outbox, const storage_reporter& reporter,
     : outbox_(outbox), reporter_(reporter), log_(std::move(log)) {}
 
 void acked_rows::add_event(std::uint64_t seq) {
-  if (event_set_.insert(seq).second) events_.push_back(seq);
+  if (empty()) waiting_since_ = steady::now();
+  if (event_set_.insert(seq).second) {
+    events_.push_back(seq);
+    added_.fetch_add(1);
+  }
 }
 
 void acked_rows::add_dead_letter(std::int64_t id) {
+  if (empty()) waiting_since_ = steady::now();
   if (dead_letter_set_.insert(id).second) dead_letters_.push_back(id);
 }
 
+acked_rows::steady::time_point acked_rows::due_at() const {
+  if (failing_) return retry_at_;
+  if (events_.size() >= k_gather_max_events || !dead_letters_.empty()) return waiting_since_;
+  return waiting_since_ + k_gather_delay;
+}
+
 void acked_rows::apply(steady::time_point now, bool force) {
-  if (empty() || (!force && now < retry_at_)) return;
+  if (empty() || (!force && now < due_at())) return;
   core::status st = core::ok_v;
   if (!events_.empty()) {
     st = outbox_.ack(events_);

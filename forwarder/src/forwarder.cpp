@@ -142,7 +142,7 @@ void forwarder::impl::destroy_producer() {
   if (!producer) return;
   producer->purge_all();
   producer->poll(std::chrono::milliseconds(0));  // serve the reports that are ready: successes still count
-  apply_acks();
+  apply_acks(true);  // delete what Kafka acknowledged now, not after the gathering delay
   producer.reset();
 }
 
@@ -323,7 +323,7 @@ void forwarder::impl::run() {
         // A rate-limited drain has more to do soon; otherwise wait for new rows.
         const auto idle = planner.draining() ? std::chrono::milliseconds(10) : std::chrono::milliseconds(200);
         auto until = paused ? std::min(fill_paused_until, now + k_max_wait) : now + idle;
-        if (!acks.empty()) until = std::min(until, std::max(acks.retry_at(), now));
+        if (!acks.empty()) until = std::min(until, std::max(acks.due_at(), now));
         // A stalled drain (rate limit, held events at their cap) waits its 10 ms even if rows
         // were appended: they could not be produced now anyway.
         cv.wait_until(lock, until, [&] {
@@ -393,6 +393,7 @@ forwarder_stats forwarder::stats() const {
   const auto& p = *impl_;
   forwarder_stats s;
   s.delivered = p.acks.deleted();
+  s.acknowledged = p.acks.added();
   s.dead_letters_forwarded = p.acks.dead_letters_marked();
   s.producer_rebuilds = p.rebuilds.load();
   s.in_flight = p.in_flight_gauge.load();

@@ -69,6 +69,7 @@ struct app::impl {
     s.ingested_clock_unsynced = in.clock_unsynced;
     s.ingested_clock_stepped = in.clock_stepped;
     s.forwarded = out.delivered;
+    s.acknowledged = out.acknowledged;
     s.dead_letters_forwarded = out.dead_letters_forwarded;
     s.producer_rebuilds = out.producer_rebuilds;
     s.kafka_in_flight = out.in_flight;

@@ -75,6 +75,9 @@ std::string render_prometheus(const observability_snapshot& s) {
   e.metric("herdgate_ingested_total", "counter", "Readings committed to the outbox.", s.ingested);
   e.metric("herdgate_forwarded_total", "counter", "Events acknowledged by Kafka and removed from the outbox.",
            s.forwarded);
+  e.metric("herdgate_acknowledged_total", "counter",
+           "Events acknowledged by Kafka (or dead-lettered by the forwarder); their delete follows within 1 s.",
+           s.acknowledged);
   e.histogram_ms("herdgate_forward_ack_latency_seconds",
                  "From a reading's arrival at the gateway to Kafka's acknowledgement of its event (this run).",
                  s.ack_latency_le, s.ack_latency_count, s.ack_latency_sum_ms);

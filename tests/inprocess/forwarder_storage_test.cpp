@@ -68,3 +68,75 @@ TEST_CASE("storage steps after a Kafka ack are retried through a full disk until
   reader.read_until([](const auto&) { return false; }, 200ms);
   CHECK(reader.records().size() == static_cast<std::size_t>(n));
 }
+
+// Issue 15, goal 1: at a farm's pace each reading is acknowledged alone, and a delete transaction
+// per ack doubled the synced writes per reading. The deletes are gathered for up to 1 s (or 1,000
+// events); a stop deletes what waits at once, so an orderly restart resends nothing.
+TEST_CASE("the deletes after Kafka acks are gathered for up to a second, and a stop deletes at once") {
+  test_support::temp_dir dir;
+  auto kafka = cloud::dev_kafka::start({.brokers = 1});
+  REQUIRE(kafka.ok());
+  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
+  REQUIRE(ob.ok());
+  auto& outbox = **ob;
+  forwarder::forwarder_options o;
+  o.bootstrap = (*kafka)->bootstrap();
+  forwarder::forwarder fwd(o, outbox, {}, gateway::decide_kafka);
+  REQUIRE(fwd.start().ok());
+
+  // Readings one at a time, each sent when the one before is acknowledged.
+  std::chrono::steady_clock::time_point first_ack;
+  for (std::uint64_t k = 1; k <= 4; ++k) {
+    test::append_envelopes(outbox, 1);
+    fwd.notify();
+    REQUIRE(test_support::wait_until([&] { return fwd.stats().acknowledged == k; }, 10s, 1ms));
+    if (k == 1) {
+      first_ack = std::chrono::steady_clock::now();
+      CHECK(fwd.stats().delivered == 0);  // acknowledged, its delete gathered
+      CHECK(outbox.depth().value() == 1);
+    }
+  }
+  // No delete before the gathering delay (1 s from the first ack; 100 ms kept for the polling).
+  std::chrono::steady_clock::time_point first_delete;
+  REQUIRE(test_support::wait_until([&] {
+    if (fwd.stats().delivered == 0) return false;
+    first_delete = std::chrono::steady_clock::now();
+    return true;
+  }, 10s, 1ms));
+  CHECK(first_delete - first_ack >= 900ms);
+  CHECK(test_support::wait_until([&] { return fwd.stats().delivered == 4 && outbox.depth().value() == 0; }, 5s));
+
+  // A stop with no drain time still deletes what Kafka acknowledged.
+  test::append_envelopes(outbox, 1);
+  fwd.notify();
+  REQUIRE(test_support::wait_until([&] { return fwd.stats().acknowledged == 5; }, 10s, 1ms));
+  fwd.stop(0ms);
+  CHECK(fwd.stats().delivered == 5);
+  CHECK(outbox.depth().value() == 0);
+
+  test_support::kafka_reader reader((*kafka)->bootstrap(), "herd.events");
+  reader.read_until([&](const auto& r) { return r.size() >= 5; }, 5s);
+  reader.read_until([](const auto&) { return false; }, 200ms);
+  CHECK(reader.records().size() == 5);
+}
+
+// A drain's acks are not held back: 1,000 waiting deletes go at once.
+TEST_CASE("a thousand acknowledged events are deleted without waiting for the gathering delay") {
+  test_support::temp_dir dir;
+  auto kafka = cloud::dev_kafka::start({.brokers = 1});
+  REQUIRE(kafka.ok());
+  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
+  REQUIRE(ob.ok());
+  auto& outbox = **ob;
+  test::append_envelopes(outbox, 1500);
+  forwarder::forwarder_options o;
+  o.bootstrap = (*kafka)->bootstrap();
+  forwarder::forwarder fwd(o, outbox, {}, gateway::decide_kafka);
+  REQUIRE(fwd.start().ok());
+  REQUIRE(test_support::wait_until([&] { return fwd.stats().acknowledged >= 1000; }, 30s, 1ms));
+  const auto acked_at = std::chrono::steady_clock::now();
+  REQUIRE(test_support::wait_until([&] { return fwd.stats().delivered >= 1000; }, 10s, 1ms));
+  CHECK(std::chrono::steady_clock::now() - acked_at < 800ms);
+  CHECK(test_support::wait_until([&] { return outbox.depth().value() == 0; }, 10s));
+  fwd.stop(1s);
+}

@@ -71,6 +71,10 @@ inline constexpr std::array<std::int64_t, 16> k_ack_latency_buckets_ms = {1,  2,
 
 struct forwarder_stats {
   std::uint64_t delivered = 0;        // events acknowledged by Kafka and deleted
+  // Events acknowledged by Kafka (or moved to the dead-letter table), counted at the delivery
+  // report: `delivered` follows within acked_rows' gathering delay (1 s), or after a failed delete
+  // succeeds. The measure of forwarding speed; `delivered` is the measure of the outbox emptying.
+  std::uint64_t acknowledged = 0;
   std::uint64_t dead_letters_forwarded = 0;
   std::uint64_t producer_rebuilds = 0;
   // Events handed to librdkafka whose delivery report has not been served: counted from the
@@ -84,7 +88,8 @@ struct forwarder_stats {
   // The loop wakes at least once a second even when idle or backing off, so an older heartbeat
   // means the thread is stuck (a supervisor's watchdog reads this).
   std::int64_t heartbeat_steady_ms = 0;
-  // Acknowledged by Kafka, not yet deleted (the storage step failed and is retried; never resent).
+  // Acknowledged by Kafka, not yet deleted (gathered for one delete transaction, up to 1 s, or the
+  // storage step failed and is retried; never resent).
   std::uint64_t acked_pending_delete = 0;
   // Every outbox event with a seq up to this one was acknowledged by Kafka (or dead-lettered)
   // during this run; it only grows. 0: nothing yet.

@@ -58,6 +58,7 @@ struct observability_snapshot {
   std::uint64_t dead_letters_forwarded = 0;
   std::uint64_t dead_letters_dropped = 0;  // deleted or refused unforwarded (dead-letter space full)
   std::uint64_t forwarded = 0;      // events acknowledged by Kafka and deleted from the outbox
+  std::uint64_t acknowledged = 0;   // events acknowledged by Kafka, counted at the report (delete may wait)
   std::uint64_t producer_rebuilds = 0;
   std::uint64_t evicted = 0;        // deleted unsent by the outbox quota policy (evict_oldest)
   std::uint64_t mqtt_received = 0;
