@@ -470,8 +470,8 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::u
     d.proc->wait_exit(30s);
   }
   // The whole daemon at a farm's pace with Kafka online: each reading is appended, forwarded,
-  // and deleted once Kafka acknowledged it, so the card sees the deletes too (section 1 counts
-  // appends only).
+  // and deleted after Kafka acknowledged it (the deletes of one second in one transaction), so the
+  // card sees the deletes too (section 1 counts appends only).
   for (const char* sync : {"full", "normal"}) {
     auto kafka = start_kafka();
     const std::string name = fmt::format("farm-pace-{}", sync);
