@@ -65,7 +65,7 @@ struct outbox::impl {
   const char* sync_default = nullptr;  // the configured PRAGMA synchronous statement
   std::string path;
   statement begin, commit, rollback;
-  statement insert, select_after, remove;
+  statement insert, select_after, key_of, remove;
   statement dedup_find, dedup_insert, dedup_prune;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
   std::mutex reader_mu;
