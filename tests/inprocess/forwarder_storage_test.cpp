@@ -69,20 +69,34 @@ TEST_CASE("storage steps after a Kafka ack are retried through a full disk until
   CHECK(reader.records().size() == static_cast<std::size_t>(n));
 }
 
+// A dev Kafka (one broker), an outbox with `backlog` events and a started forwarder.
+struct forwarding_rig {
+  test_support::temp_dir dir;  // first in, last out: outlives the outbox file
+  std::unique_ptr<cloud::dev_kafka> kafka;
+  std::unique_ptr<buffer::outbox> outbox;
+  std::unique_ptr<forwarder::forwarder> fwd;
+  explicit forwarding_rig(int backlog = 0) {
+    auto k = cloud::dev_kafka::start({.brokers = 1});
+    REQUIRE(k.ok());
+    kafka = std::move(*k);
+    auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
+    REQUIRE(ob.ok());
+    outbox = std::move(*ob);
+    if (backlog > 0) test::append_envelopes(*outbox, backlog);
+    forwarder::forwarder_options o;
+    o.bootstrap = kafka->bootstrap();
+    fwd = std::make_unique<forwarder::forwarder>(o, *outbox, forwarder::storage_reporter{}, gateway::decide_kafka);
+    REQUIRE(fwd->start().ok());
+  }
+};
+
 // Issue 15, goal 1: at a farm's pace each reading is acknowledged alone, and a delete transaction
 // per ack doubled the synced writes per reading. The deletes are gathered for up to 1 s (or 1,000
 // events); a stop deletes what waits at once, so an orderly restart resends nothing.
 TEST_CASE("the deletes after Kafka acks are gathered for up to a second, and a stop deletes at once") {
-  test_support::temp_dir dir;
-  auto kafka = cloud::dev_kafka::start({.brokers = 1});
-  REQUIRE(kafka.ok());
-  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
-  REQUIRE(ob.ok());
-  auto& outbox = **ob;
-  forwarder::forwarder_options o;
-  o.bootstrap = (*kafka)->bootstrap();
-  forwarder::forwarder fwd(o, outbox, {}, gateway::decide_kafka);
-  REQUIRE(fwd.start().ok());
+  forwarding_rig rig;
+  auto& outbox = *rig.outbox;
+  auto& fwd = *rig.fwd;
 
   // Readings one at a time, each sent when the one before is acknowledged.
   std::chrono::steady_clock::time_point first_ack;
@@ -114,7 +128,7 @@ TEST_CASE("the deletes after Kafka acks are gathered for up to a second, and a s
   CHECK(fwd.stats().delivered == 5);
   CHECK(outbox.depth().value() == 0);
 
-  test_support::kafka_reader reader((*kafka)->bootstrap(), "herd.events");
+  test_support::kafka_reader reader(rig.kafka->bootstrap(), "herd.events");
   reader.read_until([&](const auto& r) { return r.size() >= 5; }, 5s);
   reader.read_until([](const auto&) { return false; }, 200ms);
   CHECK(reader.records().size() == 5);
@@ -122,17 +136,9 @@ TEST_CASE("the deletes after Kafka acks are gathered for up to a second, and a s
 
 // A drain's acks are not held back: 1,000 waiting deletes go at once.
 TEST_CASE("a thousand acknowledged events are deleted without waiting for the gathering delay") {
-  test_support::temp_dir dir;
-  auto kafka = cloud::dev_kafka::start({.brokers = 1});
-  REQUIRE(kafka.ok());
-  auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
-  REQUIRE(ob.ok());
-  auto& outbox = **ob;
-  test::append_envelopes(outbox, 1500);
-  forwarder::forwarder_options o;
-  o.bootstrap = (*kafka)->bootstrap();
-  forwarder::forwarder fwd(o, outbox, {}, gateway::decide_kafka);
-  REQUIRE(fwd.start().ok());
+  forwarding_rig rig(1500);
+  auto& outbox = *rig.outbox;
+  auto& fwd = *rig.fwd;
   REQUIRE(test_support::wait_until([&] { return fwd.stats().acknowledged >= 1000; }, 30s, 1ms));
   const auto acked_at = std::chrono::steady_clock::now();
   REQUIRE(test_support::wait_until([&] { return fwd.stats().delivered >= 1000; }, 10s, 1ms));
