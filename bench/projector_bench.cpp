@@ -28,6 +28,7 @@
 #include <herd/test_support/temp_dir.hpp>
 
 #include "../tests/unit/cloud/envelopes.hpp"
+#include "proc_figures.hpp"
 #include "herd/core/logging.hpp"
 #include "herd/projector/applier.hpp"
 #include "herd/projector/consumer_loop.hpp"
@@ -163,19 +164,6 @@ double raw_inserts(const std::string& path, const std::vector<projector::record>
   return static_cast<double>(records.size()) / s;
 }
 
-// The program's own high-water RSS (VmHWM of /proc/<pid>/status, KiB), 0 if unreadable.
-double vm_hwm_kib(pid_t pid) {
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  if (f == nullptr) return 0;
-  char line[256];
-  double kib = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::sscanf(line, "VmHWM: %lf kB", &kib) == 1) break;
-  }
-  std::fclose(f);
-  return kib;
-}
-
 // True once `pid` runs `program` (its exec happened: the memory is the program's own).
 bool execed(pid_t pid, const std::string& program) {
   char buf[4096];
@@ -205,7 +193,7 @@ std::pair<double, double> run_measured(const std::vector<std::string>& argv) {
   int status = 0;
   double peak_kib = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (execed(pid, argv[0])) peak_kib = std::max(peak_kib, vm_hwm_kib(pid));
+    if (execed(pid, argv[0])) peak_kib = std::max(peak_kib, static_cast<double>(herd::bench::rss_kb(pid).hwm));
     usleep(20'000);
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::printf("  (rebuild exited with status %d)\n", status);
