@@ -6,6 +6,7 @@
 //
 // Threading: set()/clear(), hold/release from any thread; the VFS reads the fault atomically on each call.
 #include <string>
+#include <vector>
 
 namespace herd::test_support {
 
@@ -40,6 +41,15 @@ class fault_vfs {
   // Syncs of target files (database, WAL, journal) passed on to the disk since construction:
   // SQLite's xSync, one fsync or fdatasync each.
   long syncs() const;
+
+  // A power cut, as the disk would see it: from construction on, every write to a target file
+  // keeps an undo record (the bytes it overwrote, the size the file had at its last sync) until a
+  // sync of that file by any connection (an fsync covers the whole file, whichever descriptor).
+  // power_cut_copy() copies `files` (target files, by path) to `copies` as they would be found
+  // after a power cut now: every write since the file's last sync taken back, in reverse order.
+  // The live files are not touched. Writes wait while it copies, so the copies are one instant.
+  // The -shm file is not copied: SQLite rebuilds it from the WAL, as after a reboot.
+  void power_cut_copy(const std::vector<std::string>& files, const std::vector<std::string>& copies) const;
 };
 
 }  // namespace herd::test_support
