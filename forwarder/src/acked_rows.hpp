@@ -15,7 +15,7 @@
 // consumers drop as duplicates (DESIGN.md: at least once, deduplicated by event_id). A stop
 // (destroying the producer) deletes what waits at once.
 //
-// Thread: everything on the forwarder thread, except deleted() and dead_letters_marked() (any).
+// Thread: everything on the forwarder thread, except added(), deleted() and dead_letters_marked() (any).
 #include <atomic>
 #include <chrono>
 #include <cstdint>

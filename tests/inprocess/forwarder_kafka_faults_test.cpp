@@ -37,6 +37,7 @@
 #include "herd/gateway/failure_policy.hpp"
 
 #include "envelopes.hpp"
+#include "kafka_and_outbox.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -54,28 +55,12 @@ struct fault_run {
   bool delivered = false;             // all deleted from the outbox within the deadline
 };
 
-// A one-broker dev Kafka (herd.events with `partitions`, herd.events.dlq) and an empty outbox
-// (synchronous = normal) in a temp dir: what each forwarder test starts from.
-struct kafka_and_outbox {
-  test_support::temp_dir dir;  // first in, last out: outlives the outbox file
-  std::unique_ptr<cloud::dev_kafka> kafka;
-  std::unique_ptr<buffer::outbox> outbox;
-  explicit kafka_and_outbox(int partitions) {
-    auto k = cloud::dev_kafka::start({.brokers = 1, .topics = {{"herd.events", partitions}, {"herd.events.dlq", 1}}});
-    REQUIRE(k.ok());
-    kafka = std::move(*k);
-    auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
-    REQUIRE(ob.ok());
-    outbox = std::move(*ob);
-  }
-};
-
 // Starts a one-broker dev Kafka and an outbox of k_events events of 10 animals, lets `inject`
 // script the faults, forwards, and reads the topic back.
 // The forwarder decides with the gateway's decide_kafka, as in herdgate.
 fault_run run_with(const std::function<void(rd_kafka_mock_cluster_t*)>& inject,
                    const std::function<void(const forwarder::forwarder&)>& during = {}) {
-  kafka_and_outbox rig(3);
+  test::kafka_and_outbox rig(3);
   auto& outbox = *rig.outbox;
   test::append_envelopes(outbox, k_events);
   inject(rig.kafka->mock());
@@ -246,7 +231,7 @@ TEST_CASE("Kafka faults in-process: a produce call on a fatal producer is named 
 TEST_CASE("Kafka faults in-process: the forwarder asks the composition root's decider, and its stop halts producing") {
   // A decider that says stop to every failure: the forwarder must neither rebuild (what
   // gateway::decide_kafka would have it do) nor produce again; the refused events stay.
-  kafka_and_outbox rig(1);
+  test::kafka_and_outbox rig(1);
   auto& outbox = *rig.outbox;
   test::append_envelopes(outbox, k_events);
   rd_kafka_mock_push_request_errors(rig.kafka->mock(), k_produce_api, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
@@ -308,7 +293,7 @@ TEST_CASE("Kafka faults in-process: the forwarder asks the composition root's de
 // after a first record was handed over in the same window, and holds the forwarder there while
 // the test reads the stats.
 TEST_CASE("Kafka faults in-process: an event counts as in flight from the produce call, before any poll") {
-  kafka_and_outbox rig(1);
+  test::kafka_and_outbox rig(1);
   auto& outbox = *rig.outbox;
   test::append_envelopes(outbox, 1);
   {  // a valid envelope larger than message.max.bytes below: refused by the produce call itself
@@ -361,7 +346,7 @@ TEST_CASE("Kafka faults in-process: an event counts as in flight from the produc
 // when it is made. Here a reading arrives 300 ms after the start (the scan comes at 1 s): before
 // the fix it waited ~700 ms each time, after it a few ms; the best of three must be under 350.
 TEST_CASE("forwarder: a reading just after a start is sent as soon as it arrives, not at librdkafka's next topic scan") {
-  kafka_and_outbox rig(3);
+  test::kafka_and_outbox rig(3);
   auto& outbox = *rig.outbox;
   auto best = std::chrono::steady_clock::duration::max();
   for (int start = 0; start < 3; ++start) {

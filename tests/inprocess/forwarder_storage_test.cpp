@@ -21,6 +21,7 @@
 #include "herd/gateway/failure_policy.hpp"
 
 #include "envelopes.hpp"
+#include "kafka_and_outbox.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -69,19 +70,10 @@ TEST_CASE("storage steps after a Kafka ack are retried through a full disk until
   CHECK(reader.records().size() == static_cast<std::size_t>(n));
 }
 
-// A dev Kafka (one broker), an outbox with `backlog` events and a started forwarder.
-struct forwarding_rig {
-  test_support::temp_dir dir;  // first in, last out: outlives the outbox file
-  std::unique_ptr<cloud::dev_kafka> kafka;
-  std::unique_ptr<buffer::outbox> outbox;
+// The common start (kafka_and_outbox.hpp), `backlog` events in the outbox and a started forwarder.
+struct forwarding_rig : test::kafka_and_outbox {
   std::unique_ptr<forwarder::forwarder> fwd;
-  explicit forwarding_rig(int backlog = 0) {
-    auto k = cloud::dev_kafka::start({.brokers = 1});
-    REQUIRE(k.ok());
-    kafka = std::move(*k);
-    auto ob = buffer::outbox::open({.path = (dir / "outbox.db").string(), .synchronous = buffer::sync_mode::normal});
-    REQUIRE(ob.ok());
-    outbox = std::move(*ob);
+  explicit forwarding_rig(int backlog = 0) : kafka_and_outbox(1) {
     if (backlog > 0) test::append_envelopes(*outbox, backlog);
     forwarder::forwarder_options o;
     o.bootstrap = kafka->bootstrap();

@@ -367,6 +367,14 @@ long outbox_rows(const std::string& path) {
   return n;
 }
 
+// An outbox opened with `o`, 50 readings stored in it.
+std::unique_ptr<buffer::outbox> with_50_stored(const buffer::outbox_options& o) {
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  for (int i = 0; i < 50; ++i) append_one(**opened);
+  return std::move(*opened);
+}
+
 // The outbox's files as a power cut now would leave them (fault_vfs::power_cut_copy), counted.
 long rows_after_power_cut(const test_support::fault_vfs& vfs, const std::string& path, const std::string& copy) {
   vfs.power_cut_copy({path, path + "-wal"}, {copy, copy + "-wal"});
@@ -383,17 +391,13 @@ TEST_CASE("a power cut takes back no stored reading with synchronous = full, at 
   test_support::fault_vfs vfs(dir.file(""));
   SUBCASE("full: every stored reading survives") {
     buffer::outbox_options o{.path = dir.file("full.db"), .synchronous = buffer::sync_mode::full};
-    auto opened = buffer::outbox::open(o);
-    REQUIRE(opened.ok());
-    for (int i = 0; i < 50; ++i) append_one(**opened);
+    const auto ob = with_50_stored(o);
     CHECK(rows_after_power_cut(vfs, o.path, dir.file("cut.db")) == 50);
   }
   SUBCASE("normal without a timer: the model takes back unsynced commits") {
     buffer::outbox_options o{.path = dir.file("normal0.db"), .synchronous = buffer::sync_mode::normal};
     o.checkpoint_interval_ms = 0;
-    auto opened = buffer::outbox::open(o);
-    REQUIRE(opened.ok());
-    for (int i = 0; i < 50; ++i) append_one(**opened);
+    const auto ob = with_50_stored(o);
     CHECK(outbox_rows(o.path) == 50);
     const long left = rows_after_power_cut(vfs, o.path, dir.file("cut.db"));
     MESSAGE("rows left after the power cut: " << left);
@@ -402,16 +406,14 @@ TEST_CASE("a power cut takes back no stored reading with synchronous = full, at 
   SUBCASE("normal: what was stored before the timer's last sync survives") {
     buffer::outbox_options o{.path = dir.file("normal.db"), .synchronous = buffer::sync_mode::normal};
     o.checkpoint_interval_ms = 100;
-    auto opened = buffer::outbox::open(o);
-    REQUIRE(opened.ok());
-    for (int i = 0; i < 50; ++i) append_one(**opened);
+    const auto ob = with_50_stored(o);
     // Within the window (100 ms, with room for a slow machine) a power cut keeps all of them.
     // (A sync seen after the appends is not enough: it may end a checkpoint begun before them.)
     const auto stored = std::chrono::steady_clock::now();
     REQUIRE(test_support::wait_until([&] { return rows_after_power_cut(vfs, o.path, dir.file("cut.db")) == 50; },
                                      5s, 20ms));
     CHECK(std::chrono::steady_clock::now() - stored < 1s);
-    for (int i = 0; i < 10; ++i) append_one(**opened);  // inside the window: these may go
+    for (int i = 0; i < 10; ++i) append_one(*ob);  // inside the window: these may go
     CHECK(rows_after_power_cut(vfs, o.path, dir.file("cut2.db")) >= 50);
   }
 }
