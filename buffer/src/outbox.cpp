@@ -219,7 +219,9 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (auto st = open_connection(options.path, SQLITE_OPEN_READWRITE, p->checkpoint_conn.db, "open (checkpointer)"); !st) {
       return st.err();
     }
-    for (const char* sql : {sync_pragma(options.synchronous), "PRAGMA wal_autocheckpoint=0"}) {
+    // The read opens its handle of the WAL, which the timed sync fsyncs (outbox_impl.cpp sync_wal).
+    for (const char* sql : {sync_pragma(options.synchronous), "PRAGMA wal_autocheckpoint=0",
+                            "SELECT 1 FROM sqlite_master LIMIT 1"}) {
       rc = exec(p->checkpoint_conn.db, sql);
       if (rc != SQLITE_OK) return sqlite_error(p->checkpoint_conn.db, rc, std::string("init (checkpointer): ") + sql);
     }
@@ -228,8 +230,11 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     sqlite3_wal_hook(p->db, &outbox::impl::on_wal_commit, p.get());
     auto* self = p.get();
     const std::chrono::milliseconds every(options.checkpoint_interval_ms);
-    const bool timed_copy = options.synchronous != sync_mode::full;
-    p->checkpointer = std::thread([self, every, timed_copy] { self->run_checkpointer(every, timed_copy); });
+    using tick = outbox::impl::tick_action;
+    const tick on_tick = options.synchronous == sync_mode::full     ? tick::look
+                         : options.synchronous == sync_mode::normal ? tick::sync
+                                                                    : tick::copy;
+    p->checkpointer = std::thread([self, every, on_tick] { self->run_checkpointer(every, on_tick); });
   }
   return std::unique_ptr<outbox>(new outbox(std::move(p)));
 }
@@ -391,7 +396,8 @@ outbox::wal_status outbox::wal() const {
   const auto* w = impl_->wal.get();
   if (w == nullptr) return {};
   return {w->wal_bytes(), w->limit(), w->pinned_since_ms(),
-          impl_->checkpoints_in_commit.load(std::memory_order_relaxed)};
+          impl_->checkpoints_in_commit.load(std::memory_order_relaxed),
+          impl_->timed_wal_syncs.load(std::memory_order_relaxed)};
 }
 
 std::uint64_t outbox::file_bytes() const {

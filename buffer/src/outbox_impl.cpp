@@ -78,16 +78,35 @@ int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int f
   return SQLITE_OK;
 }
 
-void outbox::impl::run_checkpointer(std::chrono::milliseconds every, bool timed_copy) {
+bool outbox::impl::sync_wal() {
+  // The checkpointer connection's own handle of the WAL (opened once it first read the database;
+  // before that pMethods is null and the tick copies instead). An fsync through any descriptor of
+  // the file flushes every write to it, the writer connection's included.
+  sqlite3_file* f = nullptr;
+  if (sqlite3_file_control(checkpoint_conn.db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || f == nullptr ||
+      f->pMethods == nullptr) {
+    return false;
+  }
+  return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK;
+}
+
+void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action on_tick) {
   std::unique_lock lock(ckpt_mu);
   for (;;) {
     ckpt_cv.wait_for(lock, every, [&] { return ckpt_stop || checkpoint_asked.load(); });
     if (ckpt_stop) break;
     const bool asked = checkpoint_asked.exchange(false);
-    // With synchronous = full a tick after commits only looks at the WAL: copied once it holds
-    // half its byte limit (wal_autocheckpoint_pages may be 0, and then nothing else asks).
     const bool committed = committed_since_checkpoint.exchange(false);
-    const bool copy = committed && (timed_copy || (wal && wal->look() >= wal->limit() / 2));
+    // Whatever the mode, a WAL at half its byte limit is copied (wal_autocheckpoint_pages may be
+    // 0, and then nothing else asks).
+    const bool big = wal && wal->look() >= wal->limit() / 2;
+    if (committed && on_tick == tick_action::sync && !big && !asked) {
+      if (sync_wal()) {
+        timed_wal_syncs.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+    }
+    const bool copy = committed && (on_tick != tick_action::look || big);
     // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
     if (!copy && !asked && !(wal && wal->needs_attention())) continue;
     lock.unlock();

@@ -109,6 +109,7 @@ struct outbox::impl {
   std::atomic<bool> checkpoint_unlocked{false};  // the checkpointer is in its step without mu
   std::uint32_t autocheckpoint_pages = 0;
   std::atomic<std::uint64_t> checkpoints{0};
+  std::atomic<std::uint64_t> timed_wal_syncs{0};  // outbox::wal_status
   std::mutex ckpt_mu;
   std::condition_variable ckpt_cv;
   bool ckpt_stop = false;
@@ -126,13 +127,16 @@ struct outbox::impl {
   // A clean close gives the unused reservation back, so a clean restart leaves no gap. When this
   // fails (storage already gone) the next start goes on after the reservation: a gap, no reuse.
   void release_reservation();
-  // Every `every` it checkpoints a WAL that commits went into since the last checkpoint, when
-  // `timed_copy` (synchronous = normal or off: that fsync is what makes those commits durable);
-  // with synchronous = full every commit is already synced, so it copies only when asked (the WAL
+  // What the checkpointer does on its timer after commits; why, per synchronous mode: the comment
+  // of outbox_options::checkpoint_interval_ms. Whatever the mode it copies when asked (the WAL
   // reached half of wal_autocheckpoint_pages), when its tick finds the WAL at half its byte limit,
-  // or when the WAL guard needs it: rewriting the same few database pages after every reading or
-  // two cost a third of the bytes written per reading at a farm's pace (issue 15, goal 1).
-  void run_checkpointer(std::chrono::milliseconds every, bool timed_copy);
+  // or when the WAL guard needs it.
+  enum class tick_action { look, sync, copy };  // full, normal, off
+  // Every `every`, until stopped (on the checkpointer thread).
+  void run_checkpointer(std::chrono::milliseconds every, tick_action on_tick);
+  // fsyncs the WAL through the checkpointer connection's handle; false if it cannot (not opened
+  // yet, or an I/O error): the tick then copies instead, which fsyncs the WAL too.
+  bool sync_wal();
   // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
   // commits came in meanwhile, the remainder under it (a short copy and its fsyncs of the WAL and
   // the database file), so the WAL is copied whole and reset.

@@ -60,6 +60,7 @@ struct app::impl {
     s.outbox_wal_limit_bytes = wal.limit_bytes;
     s.outbox_wal_pinned_since_ms = wal.pinned_since_ms;
     s.outbox_checkpoints_in_commit = wal.checkpoints_in_commit;
+    s.outbox_wal_syncs = wal.timed_wal_syncs;
     const auto mq = mqtt->stats();
     const auto in = sink->stats();
     const auto out = fwd->stats();

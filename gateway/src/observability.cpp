@@ -72,6 +72,10 @@ std::string render_prometheus(const observability_snapshot& s) {
            "Checkpoints a reading's commit ran itself: the WAL reached wal_autocheckpoint_pages before "
            "the checkpointer thread reset it.",
            s.outbox_checkpoints_in_commit);
+  e.metric("herdgate_outbox_wal_syncs_total", "counter",
+           "fsyncs of the outbox's WAL on the checkpointer's timer (synchronous = normal): each makes "
+           "the readings committed before it durable.",
+           s.outbox_wal_syncs);
   e.metric("herdgate_ingested_total", "counter", "Readings committed to the outbox.", s.ingested);
   e.metric("herdgate_forwarded_total", "counter", "Events acknowledged by Kafka and removed from the outbox.",
            s.forwarded);

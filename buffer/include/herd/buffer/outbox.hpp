@@ -51,15 +51,18 @@ struct outbox_options {
   std::uint64_t max_bytes = std::uint64_t{1} << 30;
   full_policy when_full = full_policy::backpressure;
   journal_mode journal = journal_mode::wal;
-  // WAL only. With synchronous = normal (or off), every checkpoint_interval_ms a background thread
-  // runs a PASSIVE checkpoint if anything was committed since the last one. A checkpoint fsyncs
-  // the WAL first, so where commits are not fsynced one by one it bounds the power-loss window to
-  // about this interval. With full every commit is synced already: the thread then checkpoints
-  // only when the WAL holds half of wal_autocheckpoint_pages, or, looked at every interval, half
-  // of its byte limit (a timed copy after every reading or two would rewrite the same pages: 18.5
-  // against 11.7 KB written per reading at 2 readings/s, bench/outbox_bench.cpp). 0 = only SQLite's
-  // automatic checkpoints (every wal_autocheckpoint_pages pages), and then the normal window is
-  // unbounded.
+  // WAL only. Every checkpoint_interval_ms a background thread looks at what was committed since
+  // its last tick:
+  // - synchronous = normal: it fsyncs the WAL, which bounds the power-loss window to about this
+  //   interval (commits are not fsynced one by one). It copies the WAL into the database file only
+  //   at the size triggers below: a copy on every tick wrote twice the bytes per reading (16.5
+  //   against 8.4 KB at 2 readings/s with 1 KiB pages, bench/outbox_bench.cpp section 1).
+  // - full: every commit is synced already, so the tick only looks (a timed copy after every
+  //   reading or two rewrote the same pages: 18.5 against 11.7 KB per reading).
+  // - off: it copies (a PASSIVE checkpoint), which keeps the WAL short; nothing is fsynced.
+  // Whatever the mode, the WAL is copied when it holds half of wal_autocheckpoint_pages, or, looked
+  // at every interval, half of its byte limit. 0 = no thread: only SQLite's automatic checkpoints
+  // (every wal_autocheckpoint_pages pages), and then the normal window is unbounded.
   // Both checkpoints run on the checkpointer thread's own connection (issue 15): appends go on
   // committing to the WAL while it copies and fsyncs; only the remainder that came in meanwhile
   // is copied (and fsynced) under the outbox lock. A commit checkpoints itself only when the WAL
@@ -201,6 +204,9 @@ class outbox {
     // Checkpoints a commit ran itself since open (count): the WAL reached wal_autocheckpoint_pages
     // before the checkpointer reset it (ingest outran the checkpointer: a flood, a slow card).
     std::uint64_t checkpoints_in_commit = 0;
+    // fsyncs of the WAL on the checkpointer's timer since open (count; synchronous = normal only):
+    // each one makes the commits before it durable.
+    std::uint64_t timed_wal_syncs = 0;
   };
   wal_status wal() const;
 

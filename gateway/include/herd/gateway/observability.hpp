@@ -45,6 +45,7 @@ struct observability_snapshot {
   std::uint64_t outbox_wal_limit_bytes = 0;
   std::int64_t outbox_wal_pinned_since_ms = 0;
   std::uint64_t outbox_checkpoints_in_commit = 0;
+  std::uint64_t outbox_wal_syncs = 0;  // outbox::wal_status::timed_wal_syncs
   std::optional<std::int64_t> oldest_unsent_created_ms;  // nullopt: nothing waiting
   // The oldest unsent event's age measured on the monotonic clock (backlog_age); when set it is
   // used instead of now_ms - oldest_unsent_created_ms, which a clock step would falsify.

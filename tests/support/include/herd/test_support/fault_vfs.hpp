@@ -32,8 +32,8 @@ class fault_vfs {
   long refused() const;
 
   // A slow device: while held, an fsync of a target WAL file waits until release() (or the
-  // destructor). With synchronous = normal only a checkpoint syncs the WAL (before it copies), so
-  // this holds a checkpoint at its start.
+  // destructor). With synchronous = normal only the outbox's checkpointer syncs the WAL (its timed
+  // sync, or a checkpoint before it copies), so this holds the checkpointer.
   void hold_wal_syncs();
   void release();
   // WAL syncs that are waiting (or waited) since construction.
