@@ -175,12 +175,17 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
       return st.err();
     }
     p->reader_oldest = statement(p->reader.db, "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1");
+    // sqlite_sequence: an outbox table created with AUTOINCREMENT (before 2026-12-03).
     statement last(p->db,
-                   "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
+                   "SELECT coalesce((SELECT high FROM outbox_seq), 0),"
+                   " max(coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0),"
                    " coalesce((SELECT max(seq) FROM outbox), 0))");
     // An error here (a damaged page) must not start the sequence again at 1.
     if (const int last_rc = last.step(); last_rc != SQLITE_ROW) return sqlite_error(p->db, last_rc, "read the last seq");
-    p->next_seq = static_cast<std::uint64_t>(last.column_int(0)) + 1;
+    p->high_stored = static_cast<std::uint64_t>(last.column_int(0));
+    p->next_seq = std::max(p->high_stored, static_cast<std::uint64_t>(last.column_int(1))) + 1;
+    p->set_high = statement(p->db, "INSERT INTO outbox_seq(one, high) VALUES(1, ?) "
+                                   "ON CONFLICT(one) DO UPDATE SET high = excluded.high");
     // Each key's rows: as the last orderly close left them (the marker matched the file, and no
     // salvage replaced it), or counted now.
     std::optional<detail::key_rows_map> keys;
@@ -202,7 +207,6 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (options.synchronous != sync_mode::full) {
       p->reserve_step = k_seq_reservation;
       p->reserved = p->next_seq - 1;  // the first append claims the next block
-      p->reserve_seq = statement(p->db, "UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox'");
     }
   } catch (const std::exception& e) {
     return core::error::fatal(e.what());
@@ -281,13 +285,7 @@ core::result<outbox::appended> outbox::append(
     int rc = ins.step();
     ins.reset();
     if (rc != SQLITE_DONE) return p.fail(rc, "append");
-    if (reserve) {  // after the insert, which set sqlite_sequence to seq
-      p.reserve_seq.bind(1, static_cast<std::int64_t>(seq + p.reserve_step));
-      rc = p.reserve_seq.step();
-      p.reserve_seq.reset();
-      if (rc != SQLITE_DONE) return p.fail(rc, "reserve seqs");
-    }
-    return core::ok_v;
+    return reserve ? p.keep_high(seq + p.reserve_step) : core::ok_v;
   };
   if (auto st = p.wal_quota(); !st) return st.err();
   // The commit that claims a block is fsynced whatever `synchronous` says.
@@ -296,7 +294,7 @@ core::result<outbox::appended> outbox::append(
   if (reserve) (void)exec(p.db, p.sync_default);
   if (!st) return st.err();
   if (!out.duplicate) {
-    if (reserve) p.reserved = seq + p.reserve_step;
+    if (reserve) p.reserved = p.high_stored = seq + p.reserve_step;
     p.next_seq = seq + 1;
     auto& kr = p.keys[key];
     ++kr.rows;
@@ -325,8 +323,10 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   if (seqs.empty()) return core::ok_v;
   std::lock_guard lock(impl_->mu);
   std::vector<std::string> deleted;
+  std::uint64_t top = 0;  // the highest seq deleted
   auto st = impl_->run_in_tx([&]() -> core::status {
     deleted.clear();
+    top = 0;
     auto& key_of = impl_->key_of;
     auto& del = impl_->remove;
     for (const auto seq : seqs) {
@@ -340,10 +340,14 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
       rc = del.step();
       del.reset();
       if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "ack");
+      top = std::max(top, seq);
     }
-    return core::ok_v;
+    return impl_->keep_high(top);  // the newest row may be among them: its seq must not come back
   });
-  if (st) impl_->forget_rows(deleted);
+  if (st) {
+    impl_->forget_rows(deleted);
+    impl_->high_stored = std::max(impl_->high_stored, top);
+  }
   return st;
 }
 

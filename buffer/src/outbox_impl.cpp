@@ -48,10 +48,10 @@ outbox::impl::~impl() {
 
 void outbox::impl::release_reservation() {
   if (reserve_step == 0 || db == nullptr || reserved < next_seq) return;
-  const std::string sql = "UPDATE sqlite_sequence SET seq = " + std::to_string(next_seq - 1) +
-                          " WHERE name = 'outbox'";
+  const std::string sql = "UPDATE outbox_seq SET high = " + std::to_string(next_seq - 1);
   if (exec(db, "PRAGMA synchronous=FULL") == SQLITE_OK && exec(db, sql.c_str()) == SQLITE_OK) {
     reserved = next_seq - 1;
+    high_stored = reserved;
   }
 }
 
@@ -160,6 +160,15 @@ void outbox::impl::checkpoint_twice() {
   }
 }
 
+core::status outbox::impl::keep_high(std::uint64_t top) {
+  if (top <= high_stored) return core::ok_v;
+  set_high.bind(1, static_cast<std::int64_t>(top));
+  const int rc = set_high.step();
+  set_high.reset();
+  if (rc != SQLITE_DONE) return fail(rc, "keep the seq high-water mark");
+  return core::ok_v;
+}
+
 core::error outbox::impl::fail(int rc, std::string_view what) {
   last_rc = rc;
   return sqlite_error(db, rc, what);
@@ -239,9 +248,10 @@ core::result<std::uint64_t> outbox::impl::evict_oldest() {
       del->reset();
       if (rc != SQLITE_DONE) return fail(rc, "evict");
     }
-    return core::ok_v;
+    return keep_high(static_cast<std::uint64_t>(hi));  // it may have taken the newest row
   });
   if (!st) return st.err();
+  high_stored = std::max(high_stored, static_cast<std::uint64_t>(hi));
   forget_rows(deleted);
   if (n > 0) {
     evicted.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);

@@ -59,9 +59,10 @@ struct outbox::impl {
   std::uint64_t next_seq = 1;
   std::uint64_t dedup_window = 0;
   // Sequence reservation (synchronous != full; see k_seq_reservation): seqs up to `reserved` are
-  // durably claimed in sqlite_sequence; 0 step: off.
+  // durably claimed in outbox_seq.high; 0 step: off.
   std::uint64_t reserve_step = 0;
   std::uint64_t reserved = 0;
+  std::uint64_t high_stored = 0;  // outbox_seq.high as last committed (schema.hpp)
   const char* sync_default = nullptr;  // the configured PRAGMA synchronous statement
   std::string path;
   statement begin, commit, rollback;
@@ -71,7 +72,7 @@ struct outbox::impl {
   std::mutex reader_mu;
   statement reader_oldest;
   statement evict_range, evict;
-  statement reserve_seq;  // only with a reservation (synchronous != full)
+  statement set_high;  // outbox_seq.high = ?
   open_report report;
   std::atomic<bool> clean_stop{false};  // mark_clean_stop() was called: ~outbox writes the marker
   std::unique_ptr<detail::dead_letter_space> dls;  // after conn: its statements close first
@@ -159,6 +160,10 @@ struct outbox::impl {
   // Deletes a batch of the oldest dead letters in a transaction of its own; how many.
   core::result<std::uint64_t> free_dead_letters();
   core::status run_in_tx(const std::function<core::status()>& body);
+  // Inside a transaction that deletes rows up to `top` (their highest seq) or claims seqs up to
+  // it: raises outbox_seq.high to `top` when it is below (no write otherwise). The caller sets
+  // high_stored = max(high_stored, top) once the transaction committed.
+  core::status keep_high(std::uint64_t top);
 };
 
 }  // namespace herd::buffer

@@ -112,6 +112,16 @@ std::optional<std::int64_t> read_sequence(sqlite3* src, const char* table) {
   return std::nullopt;
 }
 
+// outbox_seq.high of `src` (schema.hpp), when it still reads.
+std::optional<std::int64_t> read_high(sqlite3* src) {
+  try {
+    statement st(src, "SELECT high FROM outbox_seq");
+    if (st.step() == SQLITE_ROW && st.column_type(0) == SQLITE_INTEGER) return st.column_int(0);
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 // Raises the AUTOINCREMENT counter of `table` to at least `at_least`.
 core::status keep_sequence(sqlite3* dst, const char* table, std::int64_t at_least) {
   statement upd(dst, "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = ?2");
@@ -204,9 +214,12 @@ core::status salvage_into(sqlite3* src, const std::string& dst_path, std::uint32
 
     // Seqs already handed downstream (gateway_seq) must never come back: keep the counter at the
     // highest the corrupt file still shows, even if those rows themselves were acknowledged.
-    max_seq = std::max(max_seq, read_sequence(src, "outbox").value_or(0));
+    // (An outbox table made before 2026-12-03 kept it in sqlite_sequence, AUTOINCREMENT.)
+    max_seq = std::max({max_seq, read_sequence(src, "outbox").value_or(0), read_high(src).value_or(0)});
     max_dl = std::max(max_dl, read_sequence(src, "dead_letter").value_or(0));
-    if (auto st = keep_sequence(dst.db, "outbox", max_seq); !st) return st;
+    statement high(dst.db, "INSERT INTO outbox_seq(one, high) VALUES(1, ?)");
+    high.bind(1, max_seq);
+    if (rc = high.step(); rc != SQLITE_DONE) return sqlite_error(dst.db, rc, "salvage: seq high-water mark");
     if (auto st = keep_sequence(dst.db, "dead_letter", max_dl); !st) return st;
     report.highest_seq = static_cast<std::uint64_t>(max_seq);
   } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
+
 #include "../temp_path.hpp"
 #include "herd/buffer/outbox.hpp"
 
@@ -160,4 +162,70 @@ TEST_CASE("a failed build leaves nothing behind and the seq is not consumed") {
   CHECK_THROWS(ob->append("k", "d1", [](std::uint64_t) -> std::string { throw std::runtime_error("boom"); }));
   CHECK(append(*ob, "k", "v", "d1") == 2);  // consecutive, and "d1" was not remembered
   CHECK(*ob->depth() == 2);
+}
+
+namespace {
+
+std::int64_t count_of(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+  const std::int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+}  // namespace
+
+// Issue 15, goal 1: AUTOINCREMENT rewrote sqlite_sequence's page in every append's commit. A new
+// outbox keeps its high-water mark in outbox_seq, written only by the deletes that need it.
+TEST_CASE("appends do not touch a sequence table, and the newest acknowledged seq still never comes back") {
+  test::scratch_dir dir;
+  const auto path = dir.file("o.db");
+  auto ob = open_at(path);
+  for (int i = 0; i < 3; ++i) append(*ob, "k", "v");
+  CHECK(count_of(path, "SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'") == 0);
+  CHECK(count_of(path, "SELECT count(*) FROM outbox_seq") == 0);
+  std::vector<std::uint64_t> oldest = {1};
+  REQUIRE(ob->ack(oldest).ok());
+  CHECK(count_of(path, "SELECT high FROM outbox_seq") == 1);
+  std::vector<std::uint64_t> rest = {2, 3};
+  REQUIRE(ob->ack(rest).ok());
+  CHECK(count_of(path, "SELECT high FROM outbox_seq") == 3);
+  // What kill -9 would leave now (synchronous = full: every commit is in the files), opened.
+  std::filesystem::copy_file(path, dir.file("crash.db"));
+  std::filesystem::copy_file(path + "-wal", dir.file("crash.db-wal"));
+  auto crashed = open_at(dir.file("crash.db"));
+  CHECK(append(*crashed, "k", "v") == 4);
+}
+
+// An outbox file made before 2026-12-03 has an AUTOINCREMENT outbox table, whose counter lives in
+// sqlite_sequence (and, with synchronous = normal, held a claimed block). It opens as it is.
+TEST_CASE("an outbox file with the former AUTOINCREMENT table goes on with its sequence") {
+  test::scratch_dir dir;
+  const auto path = dir.file("old.db");
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const char* old = R"sql(
+      PRAGMA journal_mode=WAL;
+      CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB NOT NULL,
+                           value BLOB NOT NULL, created_ms INTEGER NOT NULL);
+      INSERT INTO outbox VALUES (5, x'6b', x'76', 1);
+      UPDATE sqlite_sequence SET seq = 10005 WHERE name = 'outbox';  -- a block claimed, then a crash
+    )sql";
+    REQUIRE(sqlite3_exec(db, old, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    auto ob = open_at(path);
+    CHECK(*ob->depth() == 1);
+    CHECK(append(*ob, "k", "v") == 10006);
+    std::vector<std::uint64_t> all = {5, 10006};
+    REQUIRE(ob->ack(all).ok());
+  }
+  auto ob = open_at(path);
+  CHECK(append(*ob, "k", "v") == 10007);
 }
