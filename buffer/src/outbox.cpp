@@ -88,6 +88,13 @@ outbox::~outbox() {
 
 void outbox::mark_clean_stop() { impl_->clean_stop.store(true); }
 
+// Debian builds SQLite with SQLITE_SECURE_DELETE: every page a delete frees is zeroed and
+// written. FAST zeroes deleted content only in pages written anyway. Clearing a generation of a
+// million dedup keys: 57 MB of WAL and 0.83 s with it on, 0.23 MB and 0.12 s with FAST (Python
+// sqlite3 model, 1 KiB pages); every freed leaf of the outbox table cost a page as well. What the
+// outbox deletes (acknowledged readings) is no secret kept from someone holding the file.
+constexpr const char* k_secure_delete = "PRAGMA secure_delete=FAST";
+
 core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options) {
   auto p = std::make_unique<impl>();
   p->clock = options.clock != nullptr ? options.clock : &p->default_clock;
@@ -132,12 +139,14 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
   }
   const std::string autockpt = "PRAGMA wal_autocheckpoint=" + std::to_string(options.wal_autocheckpoint_pages);
   for (const char* sql : {journal_pragma(options.journal), sync_pragma(options.synchronous),
-                          autockpt.c_str(), "PRAGMA foreign_keys=OFF", k_schema}) {
+                          autockpt.c_str(), "PRAGMA foreign_keys=OFF", k_secure_delete, k_schema}) {
     rc = exec(p->db, sql);
     if (rc != SQLITE_OK) return sqlite_error(p->db, rc, std::string("init: ") + sql);
   }
   if (auto st = apply_quota(p->db, options.max_bytes); !st) return st.err();
   try {
+    // Before any statement is stepped: dropping a table needs none open on the connection.
+    if (auto st = p->migrate_legacy_dedup(); !st) return st.err();
     p->begin = statement(p->db, "BEGIN IMMEDIATE");
     p->commit = statement(p->db, "COMMIT");
     p->rollback = statement(p->db, "ROLLBACK");
@@ -149,9 +158,6 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     // in a drain. A lookup by primary key, then the delete, costs a fraction of that.
     p->key_of = statement(p->db, "SELECT key FROM outbox WHERE seq = ?");
     p->remove = statement(p->db, "DELETE FROM outbox WHERE seq = ?");
-    p->dedup_find = statement(p->db, "SELECT seq FROM dedup WHERE key = ?");
-    p->dedup_insert = statement(p->db, "INSERT OR REPLACE INTO dedup(key, seq) VALUES(?,?)");
-    p->dedup_prune = statement(p->db, "DELETE FROM dedup WHERE seq <= ?");
     p->dl_insert = statement(
         p->db, "INSERT INTO dead_letter(received_ms, source, reason, payload) VALUES(?,?,?,?)");
     p->dl_select_all = statement(p->db,
@@ -184,6 +190,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (const int last_rc = last.step(); last_rc != SQLITE_ROW) return sqlite_error(p->db, last_rc, "read the last seq");
     p->high_stored = static_cast<std::uint64_t>(last.column_int(0));
     p->next_seq = std::max(p->high_stored, static_cast<std::uint64_t>(last.column_int(1))) + 1;
+    p->prepare_dedup();
     p->set_high = statement(p->db, "INSERT INTO outbox_seq(one, high) VALUES(1, ?) "
                                    "ON CONFLICT(one) DO UPDATE SET high = excluded.high");
     // Each key's rows: as the last orderly close left them (the marker matched the file, and no
@@ -253,28 +260,13 @@ core::result<outbox::appended> outbox::append(
   const bool reserve = p.reserve_step > 0 && seq > p.reserved;
   const auto store = [&]() -> core::status {
     if (!dedup_key.empty()) {
-      p.dedup_find.bind_blob(1, dedup_key);
-      int rc = p.dedup_find.step();
-      if (rc == SQLITE_ROW && mode == dedup_mode::skip_seen) {
-        out = {static_cast<std::uint64_t>(p.dedup_find.column_int(0)), true};
-        p.dedup_find.reset();
+      auto seen = p.dedup_lookup(dedup_key);
+      if (!seen) return seen.err();
+      if (*seen && mode == dedup_mode::skip_seen) {
+        out = {**seen, true};
         return core::ok_v;
       }
-      p.dedup_find.reset();
-      if (rc != SQLITE_DONE && rc != SQLITE_ROW) return p.fail(rc, "dedup lookup");
-      p.dedup_insert.bind_blob(1, dedup_key);
-      p.dedup_insert.bind(2, static_cast<std::int64_t>(seq));
-      rc = p.dedup_insert.step();
-      p.dedup_insert.reset();
-      if (rc != SQLITE_DONE) return p.fail(rc, "dedup insert");
-      // Forget keys older than the window, in amortised steps of 1/16 of it.
-      const std::uint64_t step = std::max<std::uint64_t>(p.dedup_window / 16, 1);
-      if (seq % step == 0 && seq > p.dedup_window) {
-        p.dedup_prune.bind(1, static_cast<std::int64_t>(seq - p.dedup_window));
-        rc = p.dedup_prune.step();
-        p.dedup_prune.reset();
-        if (rc != SQLITE_DONE) return p.fail(rc, "dedup prune");
-      }
+      if (auto st = p.dedup_remember(dedup_key, seq); !st) return st;
     }
     const std::string value = build(seq);
     auto& ins = p.insert;
@@ -295,6 +287,7 @@ core::result<outbox::appended> outbox::append(
   if (!st) return st.err();
   if (!out.duplicate) {
     if (reserve) p.reserved = p.high_stored = seq + p.reserve_step;
+    if (!dedup_key.empty()) p.dedup_gen = p.dedup_generation(seq);
     p.next_seq = seq + 1;
     auto& kr = p.keys[key];
     ++kr.rows;

@@ -242,12 +242,11 @@ core::result<std::uint64_t> outbox::impl::evict_oldest() {
     evict_range.reset();
     if (rc != SQLITE_ROW) return fail(rc, "evict: range");
     if (n == 0) return core::ok_v;
-    for (auto* del : {&evict, &dedup_prune}) {
-      del->bind(1, hi);
-      while ((rc = del->step()) == SQLITE_ROW) deleted.push_back(del->column_blob(0));  // evict's keys
-      del->reset();
-      if (rc != SQLITE_DONE) return fail(rc, "evict");
-    }
+    evict.bind(1, hi);
+    while ((rc = evict.step()) == SQLITE_ROW) deleted.push_back(evict.column_blob(0));
+    evict.reset();
+    if (rc != SQLITE_DONE) return fail(rc, "evict");
+    if (auto forgot = dedup_forget_older(); !forgot) return forgot;
     return keep_high(static_cast<std::uint64_t>(hi));  // it may have taken the newest row
   });
   if (!st) return st.err();

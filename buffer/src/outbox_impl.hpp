@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -67,7 +68,9 @@ struct outbox::impl {
   std::string path;
   statement begin, commit, rollback;
   statement insert, select_after, key_of, remove;
-  statement dedup_find, dedup_insert, dedup_prune;
+  statement dedup_find, dedup_insert[2], dedup_clear[2];  // outbox_dedup.cpp
+  // The dedup generation appends write into (schema.hpp); nullopt: none yet. Under mu.
+  std::optional<std::uint64_t> dedup_gen;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
   std::mutex reader_mu;
   statement reader_oldest;
@@ -148,8 +151,8 @@ struct outbox::impl {
   // (the checkpointer did not catch up) is checkpointed here. Returns SQLITE_OK.
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
   core::error fail(int rc, std::string_view what);
-  // Deletes a batch of the oldest events (and their dedup keys, which would otherwise keep the
-  // quota full) in its own transaction; returns how many. A batch is 1/64 of the backlog, at
+  // Deletes a batch of the oldest events (and the older generation of dedup keys, which would
+  // otherwise keep the quota full) in its own transaction; returns how many. A batch is 1/64 of the backlog, at
   // least 32 rows, so a steadily full quota evicts (and logs) in coarse steps, not per reading.
   core::result<std::uint64_t> evict_oldest();
   // run_in_tx, and when the quota or the disk is full, the policy: backpressure (a retriable
@@ -164,6 +167,23 @@ struct outbox::impl {
   // it: raises outbox_seq.high to `top` when it is below (no write otherwise). The caller sets
   // high_stored = max(high_stored, top) once the transaction committed.
   core::status keep_high(std::uint64_t top);
+
+  // Dedup keys (outbox_dedup.cpp; the generations: schema.hpp). Under mu; the writes inside the
+  // caller's transaction.
+  std::uint64_t dedup_generation(std::uint64_t seq) const;  // (seq - 1) / dedup_window
+  // Prepares the statements and sets dedup_gen from next_seq (open, after the schema).
+  void prepare_dedup();
+  // The newest seq stored with `key` in either generation; nullopt when it is in neither.
+  core::result<std::optional<std::uint64_t>> dedup_lookup(const std::string& key);
+  // Remembers `key` for `seq` in its generation's table, after emptying that table when `seq`
+  // starts a generation. The caller sets dedup_gen = dedup_generation(seq) once committed.
+  core::status dedup_remember(const std::string& key, std::uint64_t seq);
+  // Empties the older generation (an eviction: its keys would keep the quota full).
+  core::status dedup_forget_older();
+  core::status clear_dedup_table(int t);
+  // A file made before 2026-12-03 has one dedup table with an index on seq: its keys move into the
+  // generations in one transaction, and it is dropped. At open, before prepare_dedup.
+  core::status migrate_legacy_dedup();
 };
 
 }  // namespace herd::buffer

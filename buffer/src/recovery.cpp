@@ -112,6 +112,16 @@ std::optional<std::int64_t> read_sequence(sqlite3* src, const char* table) {
   return std::nullopt;
 }
 
+bool has_table(sqlite3* src, const char* name) {
+  try {
+    statement st(src, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    st.bind(1, std::string_view(name));
+    return st.step() == SQLITE_ROW;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 // outbox_seq.high of `src` (schema.hpp), when it still reads.
 std::optional<std::int64_t> read_high(sqlite3* src) {
   try {
@@ -200,17 +210,27 @@ core::status salvage_into(sqlite3* src, const std::string& dst_path, std::uint32
           return true;
         });
 
-    // The dedup keys keep redeliveries of already stored readings from being stored twice.
-    statement dd(dst.db, "INSERT OR IGNORE INTO dedup(key, seq) VALUES(?,?)");
-    report.salvaged_dedup_keys = salvage_rows(
-        src, "SELECT seq, key FROM dedup WHERE seq > ?1 ORDER BY seq", [&](statement& r) {
-          if (r.column_type(1) != SQLITE_BLOB) return false;
-          dd.bind_blob(1, r.column_blob(1));
-          dd.bind(2, r.column_int(0));
-          const int irc = dd.step();
-          dd.reset();
-          return irc == SQLITE_DONE && sqlite3_changes(dst.db) > 0;
-        });
+    // The dedup keys keep redeliveries of already stored readings from being stored twice. Each
+    // generation into its own table. No index on seq: each read sorts its whole table, so a
+    // damaged page in one loses that generation whole (its redeliveries would be stored again).
+    // A file made before 2026-12-03 has one table: copied as it is, open() moves it into the
+    // generations.
+    const bool legacy = src != nullptr && has_table(src, "dedup");
+    if (legacy && exec(dst.db, k_legacy_dedup) != SQLITE_OK) return sqlite_error(dst.db, SQLITE_ERROR, "salvage: dedup");
+    for (const char* table : {"dedup", "dedup_0", "dedup_1"}) {
+      const std::string name = table;
+      if (name == "dedup" && !legacy) continue;
+      statement dd(dst.db, "INSERT OR IGNORE INTO " + name + "(key, seq) VALUES(?,?)");
+      const std::string read = "SELECT seq, key FROM " + name + " WHERE seq > ?1 ORDER BY seq";
+      report.salvaged_dedup_keys += salvage_rows(src, read.c_str(), [&](statement& r) {
+        if (r.column_type(1) != SQLITE_BLOB) return false;
+        dd.bind_blob(1, r.column_blob(1));
+        dd.bind(2, r.column_int(0));
+        const int irc = dd.step();
+        dd.reset();
+        return irc == SQLITE_DONE && sqlite3_changes(dst.db) > 0;
+      });
+    }
 
     // Seqs already handed downstream (gateway_seq) must never come back: keep the counter at the
     // highest the corrupt file still shows, even if those rows themselves were acknowledged.

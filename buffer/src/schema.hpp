@@ -28,14 +28,30 @@ CREATE TABLE IF NOT EXISTS dead_letter (
   payload     BLOB    NOT NULL,
   forwarded   INTEGER NOT NULL DEFAULT 0
 );
+-- Dedup keys in two generations of dedup_window appends each: the key of seq s is in
+-- dedup_<((s - 1) / dedup_window) % 2>. An append that starts a generation first empties the
+-- table it reuses (keys at least dedup_window appends old), so a key is remembered for between
+-- one and two windows. No index on seq: pruning one by seq range needed one, a third page
+-- rewritten in every append's commit (issue 15).
+CREATE TABLE IF NOT EXISTS dedup_0 (
+  key BLOB    PRIMARY KEY,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dedup_1 (
+  key BLOB    PRIMARY KEY,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dead_letter_unforwarded ON dead_letter(forwarded, id);
+)sql";
+
+// The one dedup table of a file made before 2026-12-03, pruned by seq through its index. open()
+// moves its keys into the generations and drops it; a salvage of such a file copies it as it is.
+inline constexpr const char* k_legacy_dedup = R"sql(
 CREATE TABLE IF NOT EXISTS dedup (
   key BLOB    PRIMARY KEY,
   seq INTEGER NOT NULL
 ) WITHOUT ROWID;
--- Pruning deletes by seq range: without this index it scans the whole table inside an append
--- transaction (0.4 s with a million keys), stalling ingest.
 CREATE INDEX IF NOT EXISTS dedup_seq ON dedup(seq);
-CREATE INDEX IF NOT EXISTS dead_letter_unforwarded ON dead_letter(forwarded, id);
 )sql";
 
 }  // namespace herd::buffer::detail

@@ -163,3 +163,49 @@ TEST_CASE("a healthy outbox is not quarantined") {
   }
   CHECK(quarantined == 0);
 }
+
+// A corrupt outbox made before 2026-12-03 (one dedup table with an index on seq): its dedup keys
+// are salvaged into the fresh file and moved into the generations, so they still drop
+// redeliveries.
+TEST_CASE("a damaged outbox of the former layout is salvaged with its dedup keys") {
+  test::scratch_dir dir;
+  core::manual_clock clock(k_now_ms);
+  const auto path = dir.file("outbox.db");
+  std::string sql = R"sql(
+    PRAGMA page_size=1024;
+    CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB NOT NULL, value BLOB NOT NULL,
+                         created_ms INTEGER NOT NULL);
+    CREATE TABLE dedup (key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX dedup_seq ON dedup(seq);
+    CREATE TABLE pad (x BLOB);
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+      INSERT INTO dedup SELECT CAST('dedup-' || i AS BLOB), i FROM n;
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+      INSERT INTO outbox SELECT i, CAST('animal' AS BLOB), randomblob(100), 1 FROM n;
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+      INSERT INTO pad SELECT randomblob(500) FROM n;
+  )sql";
+  exec_raw(path, sql.c_str());
+  {
+    // Garbage over the last 8 KiB: pages of the padding table, created last.
+    const auto size = std::filesystem::file_size(path);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 8192));
+    for (int i = 0; i < 8192; ++i) f.put('\x5a');
+  }
+  auto ob = open_at(path, clock);
+  const auto& rep = ob->report();
+  REQUIRE(rep.quarantined);
+  CHECK(rep.salvaged_events == 200);
+  CHECK(rep.salvaged_dedup_keys == 200);
+  CHECK(rep.highest_seq == 200);
+  for (const char* key : {"dedup-1", "dedup-200"}) {
+    auto again = ob->append("animal", key, [](std::uint64_t) { return std::string("v"); });
+    REQUIRE(again.ok());
+    CHECK(again->duplicate);
+  }
+  auto next = ob->append("animal", "dedup-201", [](std::uint64_t) { return std::string("v"); });
+  REQUIRE(next.ok());
+  CHECK_FALSE(next->duplicate);
+  CHECK(next->seq == 201);
+}

@@ -127,7 +127,12 @@ TEST_CASE("dedup keys older than the window are forgotten") {
   REQUIRE(ob.ok());
   auto& o = **ob;
   REQUIRE(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); }).ok());
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 15; ++i) {
+    REQUIRE(o.append("k", "other-" + std::to_string(i), [](std::uint64_t) { return std::string("v"); }).ok());
+  }
+  // Remembered for a whole window (16 appends since it), though a new generation began meanwhile.
+  CHECK(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); })->duplicate);
+  for (int i = 15; i < 40; ++i) {
     REQUIRE(o.append("k", "other-" + std::to_string(i), [](std::uint64_t) { return std::string("v"); }).ok());
   }
   CHECK_FALSE(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); })->duplicate);
@@ -215,6 +220,9 @@ TEST_CASE("an outbox file with the former AUTOINCREMENT table goes on with its s
                            value BLOB NOT NULL, created_ms INTEGER NOT NULL);
       INSERT INTO outbox VALUES (5, x'6b', x'76', 1);
       UPDATE sqlite_sequence SET seq = 10005 WHERE name = 'outbox';  -- a block claimed, then a crash
+      CREATE TABLE dedup (key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX dedup_seq ON dedup(seq);
+      INSERT INTO dedup VALUES (CAST('farm/c1/4/100' AS BLOB), 4), (CAST('farm/c1/5/200' AS BLOB), 5);
     )sql";
     REQUIRE(sqlite3_exec(db, old, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
@@ -222,10 +230,43 @@ TEST_CASE("an outbox file with the former AUTOINCREMENT table goes on with its s
   {
     auto ob = open_at(path);
     CHECK(*ob->depth() == 1);
+    // Its dedup keys moved into the generations, and the old table with its index is gone.
+    CHECK(count_of(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('dedup', 'dedup_seq')") == 0);
+    for (const char* key : {"farm/c1/4/100", "farm/c1/5/200"}) {
+      auto again = ob->append("k", key, [](std::uint64_t) { return std::string("v"); });
+      REQUIRE(again.ok());
+      CHECK(again->duplicate);
+    }
     CHECK(append(*ob, "k", "v") == 10006);
     std::vector<std::uint64_t> all = {5, 10006};
     REQUIRE(ob->ack(all).ok());
   }
   auto ob = open_at(path);
   CHECK(append(*ob, "k", "v") == 10007);
+}
+
+// The append that starts a dedup generation empties the table it reuses. With Debian's SQLite
+// default (secure_delete on) that wrote every freed page zeroed: as many bytes as the keys took.
+TEST_CASE("starting a dedup generation writes a few pages, not every page of the one it empties") {
+  test::scratch_dir dir;
+  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::full};
+  o.dedup_window = 3000;
+  o.checkpoint_interval_ms = 0;
+  o.wal_autocheckpoint_pages = 0;  // the WAL only grows: its size is what each commit wrote
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  auto& ob = **opened;
+  const auto add = [&](int i) {
+    REQUIRE(ob.append("k", "farm/collar-" + std::to_string(i) + "/" + std::to_string(i * 600),
+                      [](std::uint64_t) { return std::string("v"); })
+                .ok());
+  };
+  for (int i = 1; i <= 6000; ++i) add(i);  // generations 0 and 1: ~150 KB of keys in dedup_0
+  const auto wal = o.path + "-wal";
+  const auto before = std::filesystem::file_size(wal);
+  add(6001);  // generation 2: dedup_0 is emptied
+  const auto written = std::filesystem::file_size(wal) - before;
+  MESSAGE("the commit that emptied 3,000 keys wrote " << written << " bytes of WAL");
+  CHECK(written < 16 * 1024);
+  CHECK(count_of(o.path, "SELECT count(*) FROM dedup_0") == 1);
 }

@@ -44,7 +44,7 @@ struct outbox_options {
   std::string path;                   // the SQLite file; created if missing
   sync_mode synchronous = sync_mode::full;  // PRAGMA synchronous
   const core::clock* clock = nullptr;       // stamps created_ms; nullptr = system clock
-  std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered, counted in appends
+  std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered (at least), counted in appends
   // Largest size of the database file, bytes (PRAGMA max_page_count; the WAL comes on top,
   // up to ~4 MiB between checkpoints, and counts in it while a reader pins it: see wal()).
   // 0 = no limit.
@@ -140,7 +140,9 @@ class outbox {
   // Appends one record. `build(seq)` makes the value inside the transaction that stores it, so a
   // sequence number embedded in the value always equals the row's. A non-empty `dedup_key` that
   // was appended within the last `dedup_window` appends is not stored again (an MQTT redelivery
-  // of a reading we stored but whose PUBACK was lost), unless `mode` is refresh.
+  // of a reading we stored but whose PUBACK was lost), unless `mode` is refresh. Keys live in two
+  // generations of dedup_window appends (src/schema.hpp): one is forgotten between one and two
+  // windows later, or sooner when when_full = evict_oldest evicts (the older generation goes).
   core::result<appended> append(const std::string& key, const std::string& dedup_key,
                                 const std::function<std::string(std::uint64_t seq)>& build,
                                 dedup_mode mode = dedup_mode::skip_seen);
