@@ -98,7 +98,10 @@ constexpr const char* k_secure_delete = "PRAGMA secure_delete=FAST";
 core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options) {
   auto p = std::make_unique<impl>();
   p->clock = options.clock != nullptr ? options.clock : &p->default_clock;
-  p->dedup_window = options.dedup_window;
+  // Generations count seqs; with synchronous != full a crash skips up to a claimed block of them
+  // (k_seq_reservation), which must not empty both generations at the next append.
+  p->dedup_window = std::max<std::uint64_t>(
+      options.dedup_window, options.synchronous == sync_mode::full ? 1 : k_seq_reservation);
   p->path = options.path;
   p->when_full = options.when_full;
   // Before anything writes to the file: a corrupt outbox is moved aside and salvaged, so the
@@ -123,7 +126,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
       return st.err();
     }
     p->log->warn("outbox {} quarantined as {}; salvaged {} events, {} dead letters, {} dedup keys "
-                 "into a fresh outbox; the sequence goes on after {}",
+                 "into a fresh outbox; the highest seq it shows is {}, the sequence goes on 10,000 after it",
                  options.path, p->report.quarantine_path, p->report.salvaged_events,
                  p->report.salvaged_dead_letters, p->report.salvaged_dedup_keys,
                  p->report.highest_seq);
@@ -143,10 +146,14 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     rc = exec(p->db, sql);
     if (rc != SQLITE_OK) return sqlite_error(p->db, rc, std::string("init: ") + sql);
   }
+  try {
+    // Before the quota: moving a former dedup table needs room for its keys until it is dropped.
+    if (auto st = p->open_dedup(); !st) return st.err();
+  } catch (const std::exception& e) {
+    return core::error::fatal(e.what());
+  }
   if (auto st = apply_quota(p->db, options.max_bytes); !st) return st.err();
   try {
-    // Before any statement is stepped: dropping a table needs none open on the connection.
-    if (auto st = p->migrate_legacy_dedup(); !st) return st.err();
     p->begin = statement(p->db, "BEGIN IMMEDIATE");
     p->commit = statement(p->db, "COMMIT");
     p->rollback = statement(p->db, "ROLLBACK");
@@ -190,9 +197,8 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     if (const int last_rc = last.step(); last_rc != SQLITE_ROW) return sqlite_error(p->db, last_rc, "read the last seq");
     p->high_stored = static_cast<std::uint64_t>(last.column_int(0));
     p->next_seq = std::max(p->high_stored, static_cast<std::uint64_t>(last.column_int(1))) + 1;
-    p->prepare_dedup();
     p->set_high = statement(p->db, "INSERT INTO outbox_seq(one, high) VALUES(1, ?) "
-                                   "ON CONFLICT(one) DO UPDATE SET high = excluded.high");
+                                   "ON CONFLICT(one) DO UPDATE SET high = max(high, excluded.high)");
     // Each key's rows: as the last orderly close left them (the marker matched the file, and no
     // salvage replaced it), or counted now.
     std::optional<detail::key_rows_map> keys;
@@ -255,6 +261,7 @@ core::result<outbox::appended> outbox::append(
     const std::function<std::string(std::uint64_t seq)>& build, dedup_mode mode) {
   std::lock_guard lock(impl_->mu);
   auto& p = *impl_;
+  if (p.wal_sync_failed.load(std::memory_order_acquire)) return core::error::fatal(p.wal_sync_failure, "outbox.io");
   const std::uint64_t seq = p.next_seq;
   appended out{seq, false};
   const bool reserve = p.reserve_step > 0 && seq > p.reserved;

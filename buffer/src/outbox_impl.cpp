@@ -1,6 +1,8 @@
 #include "outbox_impl.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace herd::buffer {
@@ -78,16 +80,26 @@ int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int f
   return SQLITE_OK;
 }
 
-bool outbox::impl::sync_wal() {
-  // The checkpointer connection's own handle of the WAL (opened once it first read the database;
-  // before that pMethods is null and the tick copies instead). An fsync through any descriptor of
-  // the file flushes every write to it, the writer connection's included.
+outbox::impl::wal_sync outbox::impl::sync_wal() {
+  // The checkpointer connection's own handle of the WAL (opened at open by a read; if it is not,
+  // pMethods is null and the tick copies instead). An fsync through any descriptor of the file
+  // flushes every write to it, the writer connection's included.
   sqlite3_file* f = nullptr;
   if (sqlite3_file_control(checkpoint_conn.db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || f == nullptr ||
       f->pMethods == nullptr) {
-    return false;
+    return wal_sync::unavailable;
   }
-  return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK;
+  errno = 0;
+  const int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+  if (rc == SQLITE_OK) return wal_sync::done;
+  const int sys = errno;
+  if (!wal_sync_failed.load(std::memory_order_relaxed)) {
+    wal_sync_failure = "timed fsync of the outbox's WAL failed (SQLite code " + std::to_string(rc) + ", " +
+                       (sys != 0 ? std::strerror(sys) : "no errno") +
+                       "): readings acknowledged since the last good fsync may not be on disk";
+    wal_sync_failed.store(true, std::memory_order_release);
+  }
+  return wal_sync::failed;
 }
 
 void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action on_tick) {
@@ -101,8 +113,17 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action
     // 0, and then nothing else asks).
     const bool big = wal && wal->look() >= wal->limit() / 2;
     if (committed && on_tick == tick_action::sync && !big && !asked) {
-      if (sync_wal()) {
+      lock.unlock();  // on_wal_commit takes ckpt_mu in a commit: no append waits for this fsync
+      const wal_sync r = sync_wal();
+      lock.lock();
+      if (r == wal_sync::done) {
         timed_wal_syncs.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (r == wal_sync::failed) {
+        // After a failed fsync the kernel may have dropped the pages: a copy now would say
+        // nothing about what is on disk. The next append fails (fatal), as a commit's would.
+        log->error("{}", wal_sync_failure);
         continue;
       }
     }

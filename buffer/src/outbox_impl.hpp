@@ -30,7 +30,7 @@ using sqlite::statement;
 // a file system that fails and discards its page cache (ext4 remounted read-only after an error),
 // takes the last commits back, and the sequence with them, while the forwarder may already have
 // sent those events to Kafka. Seqs are therefore claimed in blocks of this many, each claim a
-// commit of its own fsynced (sqlite_sequence set to the block's end): after such a loss the
+// commit of its own fsynced (outbox_seq.high set to the block's end): after such a loss the
 // sequence goes on after the block, so no gateway_seq is ever used twice (README, "Event
 // contract"). A clean close gives the unused part back; after a crash the rest is a gap. One
 // extra fsync per block (~1 s of ingest at ~13,000 readings/s).
@@ -68,7 +68,7 @@ struct outbox::impl {
   std::string path;
   statement begin, commit, rollback;
   statement insert, select_after, key_of, remove;
-  statement dedup_find, dedup_insert[2], dedup_clear[2];  // outbox_dedup.cpp
+  statement dedup_find, dedup_insert[2], dedup_clear[2], dedup_state_set;  // outbox_dedup.cpp
   // The dedup generation appends write into (schema.hpp); nullopt: none yet. Under mu.
   std::optional<std::uint64_t> dedup_gen;
   statement dl_insert, dl_select_all, dl_select_unforwarded, dl_mark;
@@ -138,9 +138,15 @@ struct outbox::impl {
   enum class tick_action { look, sync, copy };  // full, normal, off
   // Every `every`, until stopped (on the checkpointer thread).
   void run_checkpointer(std::chrono::milliseconds every, tick_action on_tick);
-  // fsyncs the WAL through the checkpointer connection's handle; false if it cannot (not opened
-  // yet, or an I/O error): the tick then copies instead, which fsyncs the WAL too.
-  bool sync_wal();
+  // fsyncs the WAL through the checkpointer connection's handle (on the checkpointer thread,
+  // without ckpt_mu). unavailable: the handle is not open, and the tick copies instead (which
+  // fsyncs the WAL too). failed: an I/O error, recorded in wal_sync_failed / wal_sync_failure.
+  enum class wal_sync { done, unavailable, failed };
+  wal_sync sync_wal();
+  // Set once when a timed fsync failed (after wal_sync_failure is written, which stays unchanged
+  // from then on): every append from then on fails with it (fatal, outbox.io).
+  std::atomic<bool> wal_sync_failed{false};
+  std::string wal_sync_failure;
   // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
   // commits came in meanwhile, the remainder under it (a short copy and its fsyncs of the WAL and
   // the database file), so the WAL is copied whole and reset.
@@ -171,19 +177,24 @@ struct outbox::impl {
   // Dedup keys (outbox_dedup.cpp; the generations: schema.hpp). Under mu; the writes inside the
   // caller's transaction.
   std::uint64_t dedup_generation(std::uint64_t seq) const;  // (seq - 1) / dedup_window
-  // Prepares the statements and sets dedup_gen from next_seq (open, after the schema).
-  void prepare_dedup();
+  // At open, before any statement is stepped (dropping a table needs none open): moves a former
+  // single dedup table into the generations (a file made before 2026-12-03; on a full disk its
+  // keys are dropped with a warning rather than failing every start), refiles the keys when
+  // dedup_window changed, sets dedup_gen, prepares the statements.
+  core::status open_dedup();
   // The newest seq stored with `key` in either generation; nullopt when it is in neither.
   core::result<std::optional<std::uint64_t>> dedup_lookup(const std::string& key);
-  // Remembers `key` for `seq` in its generation's table, after emptying that table when `seq`
-  // starts a generation. The caller sets dedup_gen = dedup_generation(seq) once committed.
+  // Remembers `key` for `seq` in its generation's table, after emptying that table (and
+  // recording the generation) when `seq` starts one. The caller sets dedup_gen =
+  // dedup_generation(seq) once committed.
   core::status dedup_remember(const std::string& key, std::uint64_t seq);
   // Empties the older generation (an eviction: its keys would keep the quota full).
   core::status dedup_forget_older();
   core::status clear_dedup_table(int t);
-  // A file made before 2026-12-03 has one dedup table with an index on seq: its keys move into the
-  // generations in one transaction, and it is dropped. At open, before prepare_dedup.
   core::status migrate_legacy_dedup();
+  core::status refile_dedup(std::uint64_t old_window);
+  // Runs `sql` in order; on the first failure rolls back and returns it.
+  core::status run_script(const std::vector<std::string>& sql, std::string_view what);
 };
 
 }  // namespace herd::buffer

@@ -102,6 +102,9 @@ std::uint64_t salvage_rows(sqlite3* src, const char* sql, const std::function<bo
   }
 }
 
+// Seqs skipped after a salvage (see salvage_into): the gap a crash in a claimed block leaves too.
+constexpr std::int64_t k_salvage_gap = 10'000;
+
 std::optional<std::int64_t> read_sequence(sqlite3* src, const char* table) {
   try {
     statement st(src, "SELECT seq FROM sqlite_sequence WHERE name = ?");
@@ -210,35 +213,58 @@ core::status salvage_into(sqlite3* src, const std::string& dst_path, std::uint32
           return true;
         });
 
-    // The dedup keys keep redeliveries of already stored readings from being stored twice. Each
-    // generation into its own table. No index on seq: each read sorts its whole table, so a
-    // damaged page in one loses that generation whole (its redeliveries would be stored again).
-    // A file made before 2026-12-03 has one table: copied as it is, open() moves it into the
-    // generations.
-    const bool legacy = src != nullptr && has_table(src, "dedup");
-    if (legacy && exec(dst.db, k_legacy_dedup) != SQLITE_OK) return sqlite_error(dst.db, SQLITE_ERROR, "salvage: dedup");
-    for (const char* table : {"dedup", "dedup_0", "dedup_1"}) {
+    // The dedup keys keep redeliveries of already stored readings from being stored twice. A file
+    // made before 2026-12-03 has one table with an index on seq: salvaged around damaged pages,
+    // copied as it is, and open() moves it into the generations. A generation table has no index
+    // on seq, so it is read once in its own order and given up at its first damaged page.
+    std::int64_t max_dedup = 0;
+    statement legacy_insert;
+    if (src != nullptr && has_table(src, "dedup")) {
+      if (exec(dst.db, k_legacy_dedup) != SQLITE_OK) return sqlite_error(dst.db, SQLITE_ERROR, "salvage: dedup");
+      legacy_insert = statement(dst.db, "INSERT OR IGNORE INTO dedup(key, seq) VALUES(?,?)");
+      report.salvaged_dedup_keys += salvage_rows(
+          src, "SELECT seq, key FROM dedup WHERE seq > ?1 ORDER BY seq", [&](statement& r) {
+            if (r.column_type(1) != SQLITE_BLOB) return false;
+            legacy_insert.bind_blob(1, r.column_blob(1));
+            legacy_insert.bind(2, r.column_int(0));
+            const int irc = legacy_insert.step();
+            legacy_insert.reset();
+            if (irc != SQLITE_DONE || sqlite3_changes(dst.db) == 0) return false;
+            max_dedup = std::max(max_dedup, r.column_int(0));
+            return true;
+          });
+    }
+    for (const char* table : {"dedup_0", "dedup_1"}) {
       const std::string name = table;
-      if (name == "dedup" && !legacy) continue;
+      statement read;
+      try {
+        read = statement(src, "SELECT seq, key FROM " + name);
+      } catch (const std::exception&) {
+        continue;  // no such table, or an unreadable schema
+      }
       statement dd(dst.db, "INSERT OR IGNORE INTO " + name + "(key, seq) VALUES(?,?)");
-      const std::string read = "SELECT seq, key FROM " + name + " WHERE seq > ?1 ORDER BY seq";
-      report.salvaged_dedup_keys += salvage_rows(src, read.c_str(), [&](statement& r) {
-        if (r.column_type(1) != SQLITE_BLOB) return false;
-        dd.bind_blob(1, r.column_blob(1));
-        dd.bind(2, r.column_int(0));
+      while (read.step() == SQLITE_ROW) {
+        if (read.column_type(0) != SQLITE_INTEGER || read.column_type(1) != SQLITE_BLOB) continue;
+        dd.bind_blob(1, read.column_blob(1));
+        dd.bind(2, read.column_int(0));
         const int irc = dd.step();
         dd.reset();
-        return irc == SQLITE_DONE && sqlite3_changes(dst.db) > 0;
-      });
+        if (irc != SQLITE_DONE) return sqlite_error(dst.db, irc, "salvage: dedup");
+        if (sqlite3_changes(dst.db) == 0) continue;
+        ++report.salvaged_dedup_keys;
+        max_dedup = std::max(max_dedup, read.column_int(0));
+      }
     }
 
-    // Seqs already handed downstream (gateway_seq) must never come back: keep the counter at the
-    // highest the corrupt file still shows, even if those rows themselves were acknowledged.
-    // (An outbox table made before 2026-12-03 kept it in sqlite_sequence, AUTOINCREMENT.)
-    max_seq = std::max({max_seq, read_sequence(src, "outbox").value_or(0), read_high(src).value_or(0)});
+    // Seqs already handed downstream (gateway_seq) must never come back: the counter goes on after
+    // the highest the corrupt file still shows (rows, dedup keys, the high-water mark; an outbox
+    // table made before 2026-12-03 kept it in sqlite_sequence), even if those rows were
+    // acknowledged, and after a gap: with synchronous = full the mark moves only when deletes need
+    // it, so the rows on the damaged pages may be newer than anything readable, and sent already.
+    max_seq = std::max({max_seq, max_dedup, read_sequence(src, "outbox").value_or(0), read_high(src).value_or(0)});
     max_dl = std::max(max_dl, read_sequence(src, "dead_letter").value_or(0));
     statement high(dst.db, "INSERT INTO outbox_seq(one, high) VALUES(1, ?)");
-    high.bind(1, max_seq);
+    high.bind(1, max_seq > 0 ? max_seq + k_salvage_gap : 0);  // nothing readable: nothing to go after
     if (rc = high.step(); rc != SQLITE_DONE) return sqlite_error(dst.db, rc, "salvage: seq high-water mark");
     if (auto st = keep_sequence(dst.db, "dead_letter", max_dl); !st) return st;
     report.highest_seq = static_cast<std::uint64_t>(max_seq);

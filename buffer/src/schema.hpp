@@ -28,11 +28,12 @@ CREATE TABLE IF NOT EXISTS dead_letter (
   payload     BLOB    NOT NULL,
   forwarded   INTEGER NOT NULL DEFAULT 0
 );
--- Dedup keys in two generations of dedup_window appends each: the key of seq s is in
+-- Dedup keys in two generations of dedup_window seqs each: the key of seq s is in
 -- dedup_<((s - 1) / dedup_window) % 2>. An append that starts a generation first empties the
--- table it reuses (keys at least dedup_window appends old), so a key is remembered for between
+-- table it reuses (keys at least dedup_window seqs old), so a key is remembered for between
 -- one and two windows. No index on seq: pruning one by seq range needed one, a third page
--- rewritten in every append's commit (issue 15).
+-- rewritten in every append's commit (issue 15). dedup_state (one row) says which window the
+-- keys are filed by and the generation appends write into: written when a generation starts.
 CREATE TABLE IF NOT EXISTS dedup_0 (
   key BLOB    PRIMARY KEY,
   seq INTEGER NOT NULL
@@ -41,6 +42,11 @@ CREATE TABLE IF NOT EXISTS dedup_1 (
   key BLOB    PRIMARY KEY,
   seq INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dedup_state (
+  one          INTEGER PRIMARY KEY CHECK (one = 1),
+  dedup_window INTEGER NOT NULL,
+  generation   INTEGER NOT NULL
+);
 CREATE INDEX IF NOT EXISTS dead_letter_unforwarded ON dead_letter(forwarded, id);
 )sql";
 

@@ -37,8 +37,8 @@ class wal_guard {
   // limit (a pinned WAL must be retried until the reader lets go).
   bool needs_attention() const { return wal_bytes_.load(std::memory_order_relaxed) > limit_; }
 
-  // Measures the WAL now (one stat) and returns its bytes. The checkpointer thread, on a tick
-  // without a copy (synchronous = full), so that needs_attention() and wal_bytes() stay current.
+  // Measures the WAL now (one stat) and returns its bytes. The checkpointer thread, on every tick,
+  // so that needs_attention() and wal_bytes() stay current.
   std::uint64_t look() { return measure(); }
   std::uint64_t wal_bytes() const { return wal_bytes_.load(std::memory_order_relaxed); }  // at the last look
   std::int64_t pinned_since_ms() const { return pinned_since_ms_.load(std::memory_order_relaxed); }  // 0: not pinned

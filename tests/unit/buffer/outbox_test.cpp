@@ -121,22 +121,63 @@ TEST_CASE("refresh mode stores an ambiguous key again and remembers it") {
   CHECK(*ob->depth() == 2);
 }
 
-TEST_CASE("dedup keys older than the window are forgotten") {
+namespace {
+
+bool stored_as_new(buffer::outbox& o, const std::string& dedup_key) {
+  auto r = o.append("k", dedup_key, [](std::uint64_t) { return std::string("v"); });
+  REQUIRE(r.ok());
+  return !r->duplicate;
+}
+
+void others(buffer::outbox& o, int from, int to) {
+  for (int i = from; i < to; ++i) REQUIRE(stored_as_new(o, "other-" + std::to_string(i)));
+}
+
+}  // namespace
+
+TEST_CASE("dedup keys are remembered for a window across a generation's start, then forgotten") {
+  test::scratch_dir dir;
+  auto ob = buffer::outbox::open({dir.file("o.db"), buffer::sync_mode::full, nullptr, 16});
+  REQUIRE(ob.ok());
+  auto& o = **ob;
+  others(o, 0, 15);                       // seqs 1..15
+  REQUIRE(stored_as_new(o, "key-16"));    // seq 16, the last of generation 0
+  others(o, 15, 30);                      // seqs 17..31: generation 1 began
+  CHECK_FALSE(stored_as_new(o, "key-16"));  // 15 appends later: still known
+  others(o, 30, 50);                      // seqs 32..51: generation 2 empties generation 0's table
+  CHECK(stored_as_new(o, "key-16"));
+  CHECK_FALSE(stored_as_new(o, "other-49"));
+}
+
+// With synchronous = normal a crash skips up to a claimed block of 10,000 seqs; a smaller window
+// would then forget every key before the crash at the first append after it.
+TEST_CASE("with synchronous = normal the dedup window spans at least a claimed block of seqs") {
   test::scratch_dir dir;
   auto ob = buffer::outbox::open({dir.file("o.db"), buffer::sync_mode::normal, nullptr, 16});
   REQUIRE(ob.ok());
-  auto& o = **ob;
-  REQUIRE(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); }).ok());
-  for (int i = 0; i < 15; ++i) {
-    REQUIRE(o.append("k", "other-" + std::to_string(i), [](std::uint64_t) { return std::string("v"); }).ok());
+  REQUIRE(stored_as_new(**ob, "key-1"));
+  others(**ob, 0, 100);
+  CHECK_FALSE(stored_as_new(**ob, "key-1"));
+}
+
+// The generation a key is filed in depends on the window; a changed window refiles them at open.
+TEST_CASE("dedup keys within the window survive a restart with a smaller or a larger window") {
+  for (const auto& [before, after] : {std::pair<std::uint64_t, std::uint64_t>{2000, 1000}, {1000, 2000}}) {
+    CAPTURE(before);
+    CAPTURE(after);
+    test::scratch_dir dir;
+    const auto path = dir.file("o.db");
+    {
+      auto ob = buffer::outbox::open({path, buffer::sync_mode::full, nullptr, before});
+      REQUIRE(ob.ok());
+      others(**ob, 0, 2999);  // seqs 1..2999
+      REQUIRE(stored_as_new(**ob, "key-3000"));
+    }
+    auto ob = buffer::outbox::open({path, buffer::sync_mode::full, nullptr, after});
+    REQUIRE(ob.ok());
+    others(**ob, 3000, 3000 + static_cast<int>(after) - 1);  // a window less one later
+    CHECK_FALSE(stored_as_new(**ob, "key-3000"));
   }
-  // Remembered for a whole window (16 appends since it), though a new generation began meanwhile.
-  CHECK(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); })->duplicate);
-  for (int i = 15; i < 40; ++i) {
-    REQUIRE(o.append("k", "other-" + std::to_string(i), [](std::uint64_t) { return std::string("v"); }).ok());
-  }
-  CHECK_FALSE(o.append("k", "key-1", [](std::uint64_t) { return std::string("v"); })->duplicate);
-  CHECK(o.append("k", "other-39", [](std::uint64_t) { return std::string("v"); })->duplicate);
 }
 
 TEST_CASE("dead letters keep their bytes and reason, and track forwarding") {
@@ -222,16 +263,21 @@ TEST_CASE("an outbox file with the former AUTOINCREMENT table goes on with its s
       UPDATE sqlite_sequence SET seq = 10005 WHERE name = 'outbox';  -- a block claimed, then a crash
       CREATE TABLE dedup (key BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
       CREATE INDEX dedup_seq ON dedup(seq);
-      INSERT INTO dedup VALUES (CAST('farm/c1/4/100' AS BLOB), 4), (CAST('farm/c1/5/200' AS BLOB), 5);
+      INSERT INTO dedup VALUES (CAST('farm/c1/4/100' AS BLOB), 999), (CAST('farm/c1/5/200' AS BLOB), 1004);
     )sql";
     REQUIRE(sqlite3_exec(db, old, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
   {
-    auto ob = open_at(path);
+    auto opened = buffer::outbox::open({path, buffer::sync_mode::full, nullptr, 1000});
+    REQUIRE(opened.ok());
+    auto& ob = *opened;
     CHECK(*ob->depth() == 1);
-    // Its dedup keys moved into the generations, and the old table with its index is gone.
+    // Its dedup keys moved into the generations (seq 999: the first, 1004: the second), and the
+    // old table with its index is gone.
     CHECK(count_of(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('dedup', 'dedup_seq')") == 0);
+    CHECK(count_of(path, "SELECT seq FROM dedup_0") == 999);
+    CHECK(count_of(path, "SELECT seq FROM dedup_1") == 1004);
     for (const char* key : {"farm/c1/4/100", "farm/c1/5/200"}) {
       auto again = ob->append("k", key, [](std::uint64_t) { return std::string("v"); });
       REQUIRE(again.ok());

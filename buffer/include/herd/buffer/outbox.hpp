@@ -44,7 +44,9 @@ struct outbox_options {
   std::string path;                   // the SQLite file; created if missing
   sync_mode synchronous = sync_mode::full;  // PRAGMA synchronous
   const core::clock* clock = nullptr;       // stamps created_ms; nullptr = system clock
-  std::uint64_t dedup_window = 1'000'000;   // dedup keys remembered (at least), counted in appends
+  // Dedup keys remembered (at least), counted in seqs; with synchronous != full at least 10,000 (a
+  // crash skips up to that many seqs). A changed window refiles the keys at open.
+  std::uint64_t dedup_window = 1'000'000;
   // Largest size of the database file, bytes (PRAGMA max_page_count; the WAL comes on top,
   // up to ~4 MiB between checkpoints, and counts in it while a reader pins it: see wal()).
   // 0 = no limit.
@@ -101,7 +103,9 @@ struct open_report {
   std::uint64_t salvaged_events = 0;
   std::uint64_t salvaged_dead_letters = 0;
   std::uint64_t salvaged_dedup_keys = 0;
-  std::uint64_t highest_seq = 0;  // the sequence goes on after this, so no seq is ever reused
+  // The highest seq the corrupt file shows; the sequence goes on after it and a gap of 10,000 (rows
+  // on damaged pages may be newer, and sent already), so no seq is ever reused.
+  std::uint64_t highest_seq = 0;
 };
 
 struct record {
