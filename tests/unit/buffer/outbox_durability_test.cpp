@@ -42,6 +42,15 @@ void append_one(buffer::outbox& ob) {
   REQUIRE(ob.append("animal", "", [](std::uint64_t) { return std::string(200, 'x'); }).ok());
 }
 
+// synchronous = normal with a timer tick every 50 ms, at `dir`/o.db.
+std::unique_ptr<buffer::outbox> open_normal_ticking(const test::scratch_dir& dir) {
+  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
+  o.checkpoint_interval_ms = 50;
+  auto opened = buffer::outbox::open(o);
+  REQUIRE(opened.ok());
+  return std::move(*opened);
+}
+
 }  // namespace
 
 // Issue 15, goal 1: with synchronous = normal the timer fsyncs the WAL (what bounds the power-loss
@@ -49,11 +58,9 @@ void append_one(buffer::outbox& ob) {
 TEST_CASE("with synchronous = normal the timer fsyncs the WAL after commits, and only then") {
   test::scratch_dir dir;
   test_support::fault_vfs vfs(dir.file(""));
-  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
-  o.checkpoint_interval_ms = 50;
-  auto opened = buffer::outbox::open(o);
-  REQUIRE(opened.ok());
-  auto& ob = **opened;
+  auto opened = open_normal_ticking(dir);
+  auto& ob = *opened;
+  const auto db_path = dir.file("o.db");
   const auto syncs = [&] { return ob.wal().timed_wal_syncs; };
   append_one(ob);  // claims a block of seqs: an fsync of its own
   REQUIRE(test_support::wait_until([&] { return syncs() >= 1; }, 5s, 10ms));
@@ -66,14 +73,14 @@ TEST_CASE("with synchronous = normal the timer fsyncs the WAL after commits, and
   std::this_thread::sleep_for(300ms);  // six intervals, to see that nothing happens
   CHECK(syncs() == after);
   // Commits at a farm's pace are synced tick after tick and never copied: the database file stays.
-  const auto db_size = std::filesystem::file_size(o.path);
+  const auto db_size = std::filesystem::file_size(db_path);
   for (int i = 0; i < 5; ++i) {
     const auto before = syncs();
     append_one(ob);
     REQUIRE(test_support::wait_until([&] { return syncs() > before; }, 5s, 10ms));
   }
   CHECK(buffer::outbox_test_access::timed_checkpoints(ob) == 0);
-  CHECK(std::filesystem::file_size(o.path) == db_size);
+  CHECK(std::filesystem::file_size(db_path) == db_size);
 }
 
 // Issue 15, goal 1: with synchronous = full every commit is synced already, so a timed copy after
@@ -436,11 +443,8 @@ TEST_CASE("a power cut takes back no stored reading with synchronous = full, at 
 TEST_CASE("a failed timed fsync of the WAL fails every append after it") {
   test::scratch_dir dir;
   test_support::fault_vfs vfs(dir.file(""));
-  buffer::outbox_options o{.path = dir.file("o.db"), .synchronous = buffer::sync_mode::normal};
-  o.checkpoint_interval_ms = 50;
-  auto opened = buffer::outbox::open(o);
-  REQUIRE(opened.ok());
-  auto& ob = **opened;
+  auto opened = open_normal_ticking(dir);
+  auto& ob = *opened;
   append_one(ob);  // claims a block of seqs: an fsync of its own, before the hold
   vfs.hold_wal_syncs();
   append_one(ob);
