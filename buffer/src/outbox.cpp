@@ -251,6 +251,7 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     const tick on_tick = options.synchronous == sync_mode::full     ? tick::look
                          : options.synchronous == sync_mode::normal ? tick::sync
                                                                     : tick::copy;
+    p->unsynced_acks = options.synchronous == sync_mode::full;  // normal: no commit fsyncs anyway
     p->checkpointer = std::thread([self, every, on_tick] { self->run_checkpointer(every, on_tick); });
   }
   return std::unique_ptr<outbox>(new outbox(std::move(p)));
@@ -324,6 +325,9 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   std::lock_guard lock(impl_->mu);
   std::vector<std::string> deleted;
   std::uint64_t top = 0;  // the highest seq deleted
+  // Not fsynced here (see the header); a failed switch leaves the commit synced, as before.
+  auto& p = *impl_;
+  p.in_unsynced_commit = p.unsynced_acks && exec(p.db, "PRAGMA synchronous=OFF") == SQLITE_OK;
   auto st = impl_->run_in_tx([&]() -> core::status {
     deleted.clear();
     top = 0;
@@ -344,6 +348,18 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
     }
     return impl_->keep_high(top);  // the newest row may be among them: its seq must not come back
   });
+  if (p.in_unsynced_commit) {
+    p.in_unsynced_commit = false;
+    if (st) p.acks_to_sync.store(true, std::memory_order_relaxed);
+    if (exec(p.db, p.sync_default) != SQLITE_OK) {
+      // Appends would commit unsynced from now on: fail them all, as after a failed fsync.
+      const std::string why = "cannot set PRAGMA synchronous back after an acknowledgement: " +
+                              std::string(sqlite3_errmsg(p.db));
+      p.durability_lost(why);
+      p.log->error("{}", why);
+      if (st) st = core::error::fatal(why, "outbox.io");
+    }
+  }
   if (st) {
     impl_->forget_rows(deleted);
     impl_->high_stored = std::max(impl_->high_stored, top);

@@ -62,7 +62,9 @@ int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int f
   p->wal_commits.fetch_add(1, std::memory_order_relaxed);
   const auto pages = static_cast<int>(p->autocheckpoint_pages);
   if (pages == 0 || frames < pages / 2) return SQLITE_OK;
-  if (frames < pages) {  // half full: the checkpointer copies it while appends go on
+  // Half full: the checkpointer copies it while appends go on. An unsynced commit (outbox::ack)
+  // never copies here, whatever the size: the next append's commit or the checkpointer will.
+  if (frames < pages || p->in_unsynced_commit) {
     if (!p->checkpoint_asked.exchange(true)) {  // once until the checkpointer takes it
       std::lock_guard lock(p->ckpt_mu);
       p->ckpt_cv.notify_one();
@@ -93,13 +95,16 @@ outbox::impl::wal_sync outbox::impl::sync_wal() {
   const int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
   if (rc == SQLITE_OK) return wal_sync::done;
   const int sys = errno;
-  if (!wal_sync_failed.load(std::memory_order_relaxed)) {
-    wal_sync_failure = "timed fsync of the outbox's WAL failed (SQLite code " + std::to_string(rc) + ", " +
-                       (sys != 0 ? std::strerror(sys) : "no errno") +
-                       "): readings acknowledged since the last good fsync may not be on disk";
-    wal_sync_failed.store(true, std::memory_order_release);
-  }
+  durability_lost("timed fsync of the outbox's WAL failed (SQLite code " + std::to_string(rc) + ", " +
+                  (sys != 0 ? std::strerror(sys) : "no errno") +
+                  "): readings acknowledged since the last good fsync may not be on disk");
   return wal_sync::failed;
+}
+
+void outbox::impl::durability_lost(std::string why) {
+  if (wal_failure_claimed.exchange(true)) return;  // the first reason stays
+  wal_sync_failure = std::move(why);
+  wal_sync_failed.store(true, std::memory_order_release);
 }
 
 void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action on_tick) {
@@ -109,10 +114,12 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action
     if (ckpt_stop) break;
     const bool asked = checkpoint_asked.exchange(false);
     const bool committed = committed_since_checkpoint.exchange(false);
+    // Acknowledgement deletes no append has synced since (outbox::ack): one fsync, here.
+    const bool acks = acks_to_sync.exchange(false);
     // Whatever the mode, a WAL at half its byte limit is copied (wal_autocheckpoint_pages may be
     // 0, and then nothing else asks).
     const bool big = wal && wal->look() >= wal->limit() / 2;
-    if (committed && on_tick == tick_action::sync && !big && !asked) {
+    if (((committed && on_tick == tick_action::sync) || acks) && !big && !asked) {
       lock.unlock();  // on_wal_commit takes ckpt_mu in a commit: no append waits for this fsync
       const wal_sync r = sync_wal();
       lock.lock();
@@ -123,11 +130,11 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action
       if (r == wal_sync::failed) {
         // After a failed fsync the kernel may have dropped the pages: a copy now would say
         // nothing about what is on disk. The next append fails (fatal), as a commit's would.
-        log->error("{}", wal_sync_failure);
+        if (wal_sync_failed.load(std::memory_order_acquire)) log->error("{}", wal_sync_failure);
         continue;
       }
     }
-    const bool copy = committed && (on_tick != tick_action::look || big);
+    const bool copy = (committed && (on_tick != tick_action::look || big)) || acks;  // a copy fsyncs the WAL
     // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
     if (!copy && !asked && !(wal && wal->needs_attention())) continue;
     lock.unlock();
@@ -340,6 +347,8 @@ core::status outbox::impl::run_in_tx(const std::function<core::status()>& body) 
     commit.reset();
     if (rc == SQLITE_DONE) {
       committed_since_checkpoint.store(true, std::memory_order_relaxed);
+      // A synced commit's fsync covers every frame before it, unsynced acks' included.
+      if (unsynced_acks && !in_unsynced_commit) acks_to_sync.store(false, std::memory_order_relaxed);
       return st;
     }
     st = fail(rc, "COMMIT");

@@ -147,6 +147,18 @@ struct outbox::impl {
   // from then on): every append from then on fails with it (fatal, outbox.io).
   std::atomic<bool> wal_sync_failed{false};
   std::string wal_sync_failure;
+  std::atomic<bool> wal_failure_claimed{false};  // durability_lost() has written wal_sync_failure
+  // Records why appends can no longer be durable (the first reason only) and sets wal_sync_failed.
+  // Any thread.
+  void durability_lost(std::string why);
+  // Acknowledgement deletes without their own fsync (outbox::ack): with synchronous = full, WAL and
+  // the timed checkpointer (set at open). While such a commit runs (under mu) the WAL hook does
+  // not copy: a checkpoint by this connection would run unsynced too, and a WAL reset after an
+  // unsynced copy can lose pages on a power cut. acks_to_sync: committed since the WAL's last
+  // fsync (an append's commit, or the timer's sync, clears it).
+  bool unsynced_acks = false;
+  bool in_unsynced_commit = false;
+  std::atomic<bool> acks_to_sync{false};
   // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
   // commits came in meanwhile, the remainder under it (a short copy and its fsyncs of the WAL and
   // the database file), so the WAL is copied whole and reset.

@@ -14,10 +14,14 @@
 #include <herd/test_support/wait_until.hpp>
 
 #include "../temp_path.hpp"
+#include "outbox_files.hpp"
 #include "herd/buffer/outbox.hpp"
 
 using namespace herd;
 using namespace std::chrono_literals;
+using test::append_one;
+using test::outbox_rows;
+using test::rows_after_power_cut;
 
 // The timed checkpointer's count is not part of the outbox's interface: only this test reads it.
 struct herd::buffer::outbox_test_access {
@@ -36,10 +40,6 @@ std::string pragma_text(const std::string& path, const char* pragma) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   return out;
-}
-
-void append_one(buffer::outbox& ob) {
-  REQUIRE(ob.append("animal", "", [](std::uint64_t) { return std::string(200, 'x'); }).ok());
 }
 
 // synchronous = normal with a timer tick every 50 ms, at `dir`/o.db.
@@ -372,31 +372,12 @@ TEST_CASE("synchronous = normal claims seqs in durable blocks: a crash leaves a 
 
 namespace {
 
-// Rows in the outbox table of the database at `path` (opened read-write: SQLite rebuilds the
-// -shm it finds missing, as after a reboot).
-long outbox_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &st, nullptr) == SQLITE_OK);
-  const long n = sqlite3_step(st) == SQLITE_ROW ? static_cast<long>(sqlite3_column_int64(st, 0)) : -1;
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
-
 // An outbox opened with `o`, 50 readings stored in it.
 std::unique_ptr<buffer::outbox> with_50_stored(const buffer::outbox_options& o) {
   auto opened = buffer::outbox::open(o);
   REQUIRE(opened.ok());
   for (int i = 0; i < 50; ++i) append_one(**opened);
   return std::move(*opened);
-}
-
-// The outbox's files as a power cut now would leave them (fault_vfs::power_cut_copy), counted.
-long rows_after_power_cut(const test_support::fault_vfs& vfs, const std::string& path, const std::string& copy) {
-  vfs.power_cut_copy({path, path + "-wal"}, {copy, copy + "-wal"});
-  return outbox_rows(copy);
 }
 
 }  // namespace

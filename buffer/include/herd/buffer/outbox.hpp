@@ -154,7 +154,14 @@ class outbox {
   // Up to `limit` records with seq > after_seq, in seq order.
   core::result<std::vector<record>> peek(std::uint64_t after_seq, std::size_t limit);
 
-  // Deletes the given records (those the downstream acknowledged), in one transaction.
+  // Deletes the given records (those the downstream acknowledged), in one transaction. With
+  // synchronous = full (WAL, timed checkpointer) this commit is not fsynced on the caller's
+  // thread: the next append's fsync covers it, or, when none comes, the checkpointer's next tick
+  // (checkpoint_interval_ms). A power cut before then brings the rows back, to be sent again with
+  // their event_id (at least once, as after a crash); it never loses a stored record, and the
+  // sequence never goes back (the rows come back with their seqs). During a drain the fsync per
+  // ack transaction halved the forwarder's rate (82,000 against 110,000-125,000 events/s,
+  // bench/outbox_bench.cpp section 2). Thread: any; errors: outbox.io (fatal) and the like.
   core::status ack(std::span<const std::uint64_t> seqs);
 
   core::result<std::uint64_t> depth();  // records not yet acknowledged (counted in memory: no query)
