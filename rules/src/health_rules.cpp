@@ -32,15 +32,20 @@ bool herd_fresh(const animal_state& s, std::int64_t now) {
   return s.herd.at_ms != 0 && now - s.herd.at_ms <= th::herd_context_max_age_ms && now >= s.herd.at_ms - th::herd_context_max_age_ms;
 }
 
-// Coefficient of variation (%) of the daily rumination or steps over the 10 days before `day`,
-// leaving out the depressed days of `skip` (a calving or an illness is not the animal's normal
-// variation); 0 with fewer than 5 days.
+// Coefficient of variation (%) of the daily rumination or steps over the 10 days before `day`
+// (further back when fewer than 5 are left), leaving out the depressed days of `skip` (a
+// calving or an illness is not the animal's normal variation); 0 with fewer than 5 days.
 std::int32_t daily_cv_pct(const animal_state& s, std::int64_t day, bool steps, const day_mask& skip) {
   std::vector<double> v;
-  for (std::int64_t d = day - th::rumination_sd_days; d < day; ++d) {
+  // The 10 days before `day`; fewer than 5 healthy ones there (a long illness left out): further
+  // back, to the oldest day kept, rather than the CV floors (a cow whose variation is not
+  // measured is not assumed to vary the least plausible).
+  const std::int64_t oldest = day_of(std::max(s.newest_ms, s.advanced_ms)) - k_day_window;
+  for (std::int64_t d = day - 1; d >= day - th::rumination_sd_days || (v.size() < 5 && d >= oldest); --d) {
     if (skip.has(d)) continue;
     if (const auto f = figures_of_day(s, d)) v.push_back(steps ? f->steps : f->rum_min);
   }
+  std::reverse(v.begin(), v.end());  // oldest first, the order of the sums before the look-back
   if (v.size() < 5) return 0;
   double m = 0, q = 0;
   for (const double x : v) m += x;
@@ -152,13 +157,15 @@ void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& o
 
 void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
   const std::int64_t H = hour_of(now);
-  // The baseline leaves out the days of a calving or an earlier illness (signals.hpp): a fresh
-  // cow's ketosis (HERD.md: 5-20 days in milk) is measured against her healthy days.
-  const day_mask skip = depressed_days(s, day_of(now));
-  const flow f = vs_baseline(s, signal::rumination, H - 23, H, 7, 4, &skip);
+  // The baseline leaves out the days of a calving or an earlier illness (signals.hpp vs_healthy):
+  // a fresh cow's ketosis (HERD.md: 5-20 days in milk) is measured against her healthy days,
+  // also when a DA or a metritis before it left few of them in the last 7 days.
+  const healthy_comparison c = vs_healthy(s, H, true);
+  const flow& f = c.rumination;
+  const day_mask& skip = c.skip;
   if (f.covered_s < th::rumination_min_covered_s || f.expected <= 0) return;
   const std::int32_t drop = 100 - f.pct() - herd_rum_drop(s, now);
-  const flow a24 = vs_baseline(s, signal::steps, H - 23, H, 7, 4, &skip);
+  const flow& a24 = c.steps;
   const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
   alert* open = find_open(s, alert_kind::rumination_drop);
   // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a

@@ -25,8 +25,7 @@ herd_context compute_herd_context(std::span<const animal_state* const> animals, 
     if (const auto ex = detail::temp_excess(*s, H - 2, H)) temps.push_back(*ex);
     if (const auto ex = detail::temp_excess(*s, H - 2, H, 3, 1)) temps3.push_back(*ex);
     // The same baseline as the rumination rule's (its depressed days left out).
-    const detail::day_mask skip = detail::depressed_days(*s, day_of(now_ms));
-    const auto f = detail::vs_baseline(*s, detail::signal::rumination, H - 23, H, 7, 4, &skip);
+    const auto f = detail::vs_healthy(*s, H, false).rumination;
     if (f.covered_s >= thresholds::rumination_min_covered_s && f.expected > 0) rums.push_back(100 - f.pct());
     const auto f6 = detail::vs_baseline(*s, detail::signal::rumination, H - 5, H, 3, 2);
     if (f6.covered_s >= 4 * 3600 && f6.expected > 0) rums6.push_back(100 - f6.pct());

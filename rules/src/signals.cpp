@@ -48,7 +48,7 @@ std::optional<std::int32_t> temp_excess(const animal_state& s, std::int64_t from
   return static_cast<std::int32_t>(sum / n);
 }
 
-day_mask depressed_days(const animal_state& s, std::int64_t today) {
+day_mask depressed_days(const animal_state& s, std::int64_t today, bool with_illness) {
   day_mask m;
   m.first_day = today - 31;
   std::vector<std::int32_t> rum;
@@ -64,7 +64,15 @@ day_mask depressed_days(const animal_state& s, std::int64_t today) {
       if (f && std::int64_t{f->rum_min} * 100 < ref * (100 - thresholds::baseline_depressed_pct)) m.set(d);
     }
   }
+  const std::int64_t now = std::max(s.newest_ms, s.advanced_ms);
   for (const alert& a : s.alerts) {
+    if (with_illness && a.kind == alert_kind::rumination_drop &&
+        (a.open() ? now : a.resolved_at_ms) - a.started_at_ms >= thresholds::baseline_illness_min_ms) {
+      const std::int64_t last = a.open() ? today : day_of(a.resolved_at_ms + thresholds::baseline_illness_after_ms);
+      for (std::int64_t d = day_of(a.started_at_ms - thresholds::baseline_illness_before_ms); d <= last; ++d) {
+        if (d < today) m.set(d);
+      }
+    }
     if (a.kind != alert_kind::calving) continue;
     for (std::int64_t d = day_of(a.started_at_ms - thresholds::baseline_calving_before_ms);
          d <= day_of(a.started_at_ms + thresholds::baseline_calving_after_ms); ++d) {
@@ -99,6 +107,53 @@ flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std:
     f.covered_s += b->covered_s;
   }
   return f;
+}
+
+flow vs_healthy_days(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour,
+                     const day_mask& skip, int days, int min_days) {
+  flow f;
+  const std::int64_t first = day_of(from_hour * k_hour_ms);
+  std::int64_t sum = 0;  // steps or 0.1 min, per day
+  int used = 0;
+  for (std::int64_t d = first - 1; d >= first - k_day_window && used < days; --d) {
+    if (skip.has(d)) continue;
+    const auto fig = figures_of_day(s, d);
+    if (!fig) continue;
+    sum += sig == signal::steps ? fig->steps : std::int64_t{fig->rum_min} * 10;
+    ++used;
+  }
+  if (used < min_days) return f;
+  for (std::int64_t h = from_hour; h <= to_hour; ++h) {
+    const hour_bucket* b = find_hour(s, h);
+    if (b == nullptr || b->covered_s == 0) continue;
+    f.actual += sig == signal::steps ? b->steps : b->rum_deci_min;
+    f.covered_s += b->covered_s;
+  }
+  f.expected = sum / used * f.covered_s / 86'400;
+  return f;
+}
+
+healthy_comparison vs_healthy(const animal_state& s, std::int64_t hour, bool with_steps) {
+  const std::int64_t today = day_of(hour * k_hour_ms);
+  const auto enough = [](const flow& f) {
+    return f.covered_s >= thresholds::rumination_min_covered_s && f.expected > 0;
+  };
+  healthy_comparison c;
+  c.skip = depressed_days(s, today, true);
+  c.rumination = vs_baseline(s, signal::rumination, hour - 23, hour, 7, 4, &c.skip);
+  if (enough(c.rumination)) {
+    if (with_steps) c.steps = vs_baseline(s, signal::steps, hour - 23, hour, 7, 4, &c.skip);
+    return c;
+  }
+  c.rumination = vs_healthy_days(s, signal::rumination, hour - 23, hour, c.skip);
+  if (enough(c.rumination)) {
+    if (with_steps) c.steps = vs_healthy_days(s, signal::steps, hour - 23, hour, c.skip);
+    return c;
+  }
+  c.skip = depressed_days(s, today, false);
+  c.rumination = vs_baseline(s, signal::rumination, hour - 23, hour, 7, 4, &c.skip);
+  if (with_steps) c.steps = vs_baseline(s, signal::steps, hour - 23, hour, 7, 4, &c.skip);
+  return c;
 }
 
 }  // namespace herd::rules::detail

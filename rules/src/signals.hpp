@@ -59,11 +59,36 @@ struct day_mask {
     if (i >= 0 && i < 32) bits |= 1U << i;
   }
 };
-// The mask for rules evaluated on `today` (days before it only).
-day_mask depressed_days(const animal_state& s, std::int64_t today);
+// The mask for rules evaluated on `today` (days before it only). With `with_illness`, also the
+// days of a rumination_drop alert that was open for >= thresholds::baseline_illness_min_ms,
+// from a day before it to a day after it cleared (or to today while it is open): after a long
+// illness the median is itself depressed.
+day_mask depressed_days(const animal_state& s, std::int64_t today, bool with_illness = false);
 
 // `skip`: baseline days left out (the hours of those UTC days), nullptr = none.
 flow vs_baseline(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour,
                  int days = 7, int min_days = 4, const day_mask* skip = nullptr);
+
+// Hours [from, to] (24 of them, so the daily rhythm cancels out) against the mean daily figure
+// of the `days` newest days before from_hour's day that `skip` leaves in, within the 16-day
+// daily window, for the same coverage. Expected 0 with fewer than `min_days` such days.
+flow vs_healthy_days(const animal_state& s, signal sig, std::int64_t from_hour, std::int64_t to_hour,
+                     const day_mask& skip, int days = 7, int min_days = 4);
+
+// The 24 h ending with hour `hour` against the animal's healthy days (the rumination rule's and
+// the herd context's baseline), the first of these that has enough healthy days:
+// 1. the same hours of the previous 7 days, depressed and long-illness days left out;
+// 2. the mean of those healthy days further back, in the 16-day daily window (an illness of
+//    several days leaves too few in the 8 days of hours);
+// 3. the same hours of the previous 7 days, only depressed days left out (an animal with no
+//    healthy day kept, e.g. ill since her data began: her recent level, so that her alert can
+//    clear and she is watched again).
+// `steps` is filled only with `with_steps`; `skip` is the mask used.
+struct healthy_comparison {
+  flow rumination;
+  flow steps;
+  day_mask skip;
+};
+healthy_comparison vs_healthy(const animal_state& s, std::int64_t hour, bool with_steps);
 
 }  // namespace herd::rules::detail

@@ -98,6 +98,18 @@ inline constexpr std::int32_t baseline_depressed_pct = 20;
 inline constexpr int baseline_depressed_min_days = 5;
 inline constexpr std::int64_t baseline_calving_before_ms = 20 * k_hour_ms;
 inline constexpr std::int64_t baseline_calving_after_ms = 30 * k_hour_ms;
+// And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
+// alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
+// the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
+// 16-day median is itself depressed and left the ill and recovering days in the baseline, so a
+// second illness (a ketosis after a DA or a metritis, HERD.md: both at 5-20 days in milk) was
+// measured against them and looked small. 2 days: a real illness keeps rumination down for
+// days (HERD.md: DA and ketosis rumination ~30 % lower; fevers lower it from 1.6-3 days before
+// the diagnosis); an alert on a one-day dip of a cow whose rumination varies a lot clears within
+// a day, and masking it raised her baseline and her next false alert.
+inline constexpr std::int64_t baseline_illness_min_ms = 48 * k_hour_ms;
+inline constexpr std::int64_t baseline_illness_before_ms = 24 * k_hour_ms;
+inline constexpr std::int64_t baseline_illness_after_ms = 24 * k_hour_ms;
 
 // --- lameness ----------------------------------------------------------------------------
 // HERD.md: "activity down and lying up >= 0.6 h/day, several days, own baseline"; lameness
