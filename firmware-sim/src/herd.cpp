@@ -453,6 +453,7 @@ int herd::devices() const { return static_cast<int>(impl_->dev.size()); }
 device_kind herd::kind(int d) const { return impl_->dev.at(static_cast<std::size_t>(d)).kind; }
 int herd::interval_s(int d) const { return impl_->dev.at(static_cast<std::size_t>(d)).interval_s; }
 const animal_profile& herd::profile(int a) const { return impl_->phys.animal(a).p; }
+std::int64_t herd::days_in_milk(int a, std::int64_t t) const { return impl_->phys.days_in_milk(a, t); }
 int herd::animal_of(int d, std::int64_t at_ms) const { return impl_->owner(d, at_ms); }
 const std::vector<episode>& herd::episodes() const { return impl_->phys.episodes(); }
 
@@ -521,7 +522,7 @@ std::string ground_truth_line(const episode& e, const herd& h) {
   j["to_animal_id"] = e.other_animal >= 0 ? nlohmann::ordered_json(animal_id(e.other_animal)) : nlohmann::ordered_json(nullptr);
   if (e.animal >= 0 && e.kind < episode_kind::heat_stress) {
     const auto& p = h.profile(e.animal);
-    j["days_in_milk"] = p.dim_at_start + (e.onset_ms - h.options().start_ms) / k_day_ms;
+    j["days_in_milk"] = h.days_in_milk(e.animal, e.onset_ms);
     j["parity"] = p.parity;
   }
   j["source"] = e.scripted ? "script" : "seed";

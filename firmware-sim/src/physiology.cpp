@@ -351,15 +351,14 @@ void physiology::finish_episodes() {
   }
 }
 
-bool physiology::lactating(int a, std::int64_t t) const {
+std::int64_t physiology::days_in_milk(int a, std::int64_t t) const {
   const auto& s = animal(a);
-  std::int64_t dim = 0;
-  if (s.calving_ms != 0 && t >= s.calving_ms) {
-    dim = (t - s.calving_ms) / k_day_ms;
-  } else {
-    dim = s.p.dim_at_start + (t - o_.start_ms) / k_day_ms;
-  }
-  return dim < 305;  // a 305-day lactation, then dry until calving
+  if (s.calving_ms != 0 && t >= s.calving_ms) return (t - s.calving_ms) / k_day_ms;
+  return s.p.dim_at_start + (t - o_.start_ms) / k_day_ms;
+}
+
+bool physiology::lactating(int a, std::int64_t t) const {
+  return days_in_milk(a, t) < 305;  // a 305-day lactation, then dry until calving
 }
 
 effects physiology::effects_at(int a, std::int64_t t) const {

@@ -69,6 +69,7 @@ class physiology {
   // Call after adding device episodes: sorts, numbers and indexes the episodes.
   void finish_episodes();
 
+  std::int64_t days_in_milk(int a, std::int64_t t_ms) const;  // herd::days_in_milk
   bool lactating(int a, std::int64_t t_ms) const;
   effects effects_at(int a, std::int64_t t_ms) const;
   std::int32_t thi_deci(std::int64_t t_ms) const;

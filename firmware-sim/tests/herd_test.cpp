@@ -106,6 +106,29 @@ TEST_CASE("herd: every frame the sim means to be valid passes the gateway's deco
   CHECK(no_temp < h.stats().no_temp * 11 / 10);
 }
 
+// Regression: the ground truth's days_in_milk counted from the start of the run even after a
+// calving in it (a ketosis 15 days after a calving said 402 days in milk).
+TEST_CASE("herd: days_in_milk in the ground truth restarts at a calving in the run") {
+  sim::herd_options o;
+  o.animals = 200;
+  o.days = 60;
+  sim::herd h(o);
+  std::map<int, std::int64_t> born;  // animal -> birth (the calving's peak)
+  for (const auto& e : h.episodes()) {
+    if (e.kind == sim::episode_kind::calving) born.emplace(e.animal, e.peak_ms);
+  }
+  int after_calving = 0;
+  for (const auto& e : h.episodes()) {
+    const auto b = born.find(e.animal);
+    if (e.kind == sim::episode_kind::calving || b == born.end() || e.onset_ms < b->second) continue;
+    const auto j = nlohmann::json::parse(sim::ground_truth_line(e, h));
+    if (!j.contains("days_in_milk")) continue;
+    CHECK(j["days_in_milk"].get<std::int64_t>() == (e.onset_ms - b->second) / k_day);
+    ++after_calving;
+  }
+  CHECK(after_calving >= 10);  // fresh-cow episodes (ketosis, DA, metritis, heats) are common
+}
+
 TEST_CASE("herd: ketosis - rumination already down 1.6 d before the diagnosis, as HERD.md's health index sees it") {
   // HERD.md: a rumination+activity health index finds 91 % of ketoses 1.6 d before diagnosis;
   // so by then rumination must be visibly down in most cases. The episodes are known up front.

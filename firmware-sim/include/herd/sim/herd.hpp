@@ -186,6 +186,9 @@ class herd final {
   device_kind kind(int device) const;
   int interval_s(int device) const;
   const animal_profile& profile(int animal) const;
+  // Days in milk of `animal` at `t_ms` (UTC ms): since its calving in the run, else counted from
+  // profile().dim_at_start. Continues past 305 (dry) until the next calving.
+  std::int64_t days_in_milk(int animal, std::int64_t t_ms) const;
   // The animal wearing `device` at `at_ms`.
   int animal_of(int device, std::int64_t at_ms) const;
 
