@@ -8,8 +8,10 @@
 //
 // Deletes are gathered (issue 15, goal 1): one transaction for the acks of up to
 // k_gather_delay, or as soon as k_gather_max_events wait, instead of one per delivery-report
-// batch. At a farm's pace (a few readings a second, each acknowledged alone) that halves the
-// synced transactions per reading; at a drain's pace batches are full long before the delay. The
+// batch. At a farm's pace (a few readings a second, each acknowledged alone) that halved the
+// synced transactions per reading, and still saves the pages each transaction rewrites (since
+// 2026-12-03 the outbox does not fsync a delete itself: outbox::ack); at a drain's pace batches
+// are full long before the delay. The
 // price is a crash window: events acknowledged in the last k_gather_delay before a crash (at most
 // k_gather_max_events of them) are produced again after the restart, with their event_id, which
 // consumers drop as duplicates (DESIGN.md: at least once, deduplicated by event_id). A stop
