@@ -320,50 +320,71 @@ core::result<std::vector<record>> outbox::peek(std::uint64_t after_seq, std::siz
   return out;
 }
 
+// The writer connection at PRAGMA synchronous = NORMAL for one acknowledgement transaction
+// (outbox::ack), back at the configured level on every exit, exceptions included. NORMAL, not
+// OFF: in WAL mode a NORMAL commit is not fsynced, but the WAL header is when the WAL is reused
+// after a checkpoint, and a checkpoint fsyncs; with OFF, a power cut keeping part of a commit that
+// rewrote the header could leave old frames valid over newer database pages (a corrupt file).
+class outbox::impl::unsynced_ack_scope {
+ public:
+  explicit unsynced_ack_scope(impl& p) : p_(p) {
+    p_.in_unsynced_commit = p_.unsynced_acks && exec(p_.db, "PRAGMA synchronous=NORMAL") == SQLITE_OK;
+  }
+  ~unsynced_ack_scope() { (void)restore(); }
+  unsynced_ack_scope(const unsynced_ack_scope&) = delete;
+  unsynced_ack_scope& operator=(const unsynced_ack_scope&) = delete;
+  // Sets the configured level back (once); false when that failed: appends would commit unsynced,
+  // so every one fails from now on (durability_lost), as after a failed fsync.
+  bool restore() {
+    if (!p_.in_unsynced_commit) return true;
+    p_.in_unsynced_commit = false;
+    if (exec(p_.db, p_.sync_default) == SQLITE_OK) return true;
+    const std::string why = "cannot set PRAGMA synchronous back after an acknowledgement: " +
+                            std::string(sqlite3_errmsg(p_.db));
+    p_.durability_lost(why);
+    p_.log->error("{}", why);
+    return false;
+  }
+  bool active() const { return p_.in_unsynced_commit; }
+
+ private:
+  impl& p_;
+};
+
 core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   if (seqs.empty()) return core::ok_v;
   std::lock_guard lock(impl_->mu);
   std::vector<std::string> deleted;
   std::uint64_t top = 0;  // the highest seq deleted
-  // Not fsynced here (see the header); a failed switch leaves the commit synced, as before.
   auto& p = *impl_;
-  p.in_unsynced_commit = p.unsynced_acks && exec(p.db, "PRAGMA synchronous=OFF") == SQLITE_OK;
-  auto st = impl_->run_in_tx([&]() -> core::status {
+  impl::unsynced_ack_scope unsynced(p);  // not fsynced here (see the header)
+  const bool was_unsynced = unsynced.active();
+  auto st = p.run_in_tx([&]() -> core::status {
     deleted.clear();
     top = 0;
-    auto& key_of = impl_->key_of;
-    auto& del = impl_->remove;
+    auto& key_of = p.key_of;
+    auto& del = p.remove;
     for (const auto seq : seqs) {
       key_of.bind(1, static_cast<std::int64_t>(seq));
       int rc = key_of.step();
       if (rc == SQLITE_ROW) deleted.push_back(key_of.column_blob(0));
       key_of.reset();
       if (rc == SQLITE_DONE) continue;  // gone already (evicted, or acknowledged twice)
-      if (rc != SQLITE_ROW) return sqlite_error(impl_->db, rc, "ack");
+      if (rc != SQLITE_ROW) return sqlite_error(p.db, rc, "ack");
       del.bind(1, static_cast<std::int64_t>(seq));
       rc = del.step();
       del.reset();
-      if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "ack");
+      if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "ack");
       top = std::max(top, seq);
     }
-    return impl_->keep_high(top);  // the newest row may be among them: its seq must not come back
+    return p.keep_high(top);  // the newest row may be among them: its seq must not come back
   });
-  if (p.in_unsynced_commit) {
-    p.in_unsynced_commit = false;
-    if (st) p.acks_to_sync.store(true, std::memory_order_relaxed);
-    if (exec(p.db, p.sync_default) != SQLITE_OK) {
-      // Appends would commit unsynced from now on: fail them all, as after a failed fsync.
-      const std::string why = "cannot set PRAGMA synchronous back after an acknowledgement: " +
-                              std::string(sqlite3_errmsg(p.db));
-      p.durability_lost(why);
-      p.log->error("{}", why);
-      if (st) st = core::error::fatal(why, "outbox.io");
-    }
+  if (st) {  // committed: the rows are gone, whatever follows
+    p.forget_rows(deleted);
+    p.high_stored = std::max(p.high_stored, top);
+    if (was_unsynced && !deleted.empty()) p.acks_to_sync.store(true, std::memory_order_relaxed);
   }
-  if (st) {
-    impl_->forget_rows(deleted);
-    impl_->high_stored = std::max(impl_->high_stored, top);
-  }
+  if (!unsynced.restore() && st) return core::error::fatal(p.wal_sync_failure, "outbox.io");
   return st;
 }
 
@@ -396,6 +417,8 @@ outbox::backlog_split outbox::split_backlog(std::uint64_t after_seq) {
 std::uint64_t outbox::timed_checkpoints() const {
   return impl_->checkpoints.load(std::memory_order_relaxed);
 }
+
+bool outbox::acks_awaiting_sync() const { return impl_->acks_to_sync.load(std::memory_order_relaxed); }
 
 core::result<outbox::backlog_summary> outbox::backlog() {
   backlog_summary out;

@@ -60,10 +60,14 @@ void outbox::impl::release_reservation() {
 int outbox::impl::on_wal_commit(void* self, sqlite3* db, const char* name, int frames) {
   auto* p = static_cast<impl*>(self);
   p->wal_commits.fetch_add(1, std::memory_order_relaxed);
+  // A synced commit that wrote frames (this hook runs only then; a commit that wrote nothing, e.g.
+  // a duplicate append, fsyncs nothing) covers every frame before it, unsynced acks' included.
+  if (p->unsynced_acks && !p->in_unsynced_commit) p->acks_to_sync.store(false, std::memory_order_relaxed);
   const auto pages = static_cast<int>(p->autocheckpoint_pages);
   if (pages == 0 || frames < pages / 2) return SQLITE_OK;
-  // Half full: the checkpointer copies it while appends go on. An unsynced commit (outbox::ack)
-  // never copies here, whatever the size: the next append's commit or the checkpointer will.
+  // Half full: the checkpointer copies it while appends go on. An acknowledgement's commit
+  // (outbox::ack) never copies here, whatever the size: the forwarder's thread does not wait for a
+  // checkpoint's copy and fsyncs; the next append's commit or the checkpointer will.
   if (frames < pages || p->in_unsynced_commit) {
     if (!p->checkpoint_asked.exchange(true)) {  // once until the checkpointer takes it
       std::lock_guard lock(p->ckpt_mu);
@@ -114,18 +118,24 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action
     if (ckpt_stop) break;
     const bool asked = checkpoint_asked.exchange(false);
     const bool committed = committed_since_checkpoint.exchange(false);
-    // Acknowledgement deletes no append has synced since (outbox::ack): one fsync, here.
+    // Acknowledgement deletes no append has synced since (outbox::ack): one fsync, here, whatever
+    // else the tick does.
     const bool acks = acks_to_sync.exchange(false);
     // Whatever the mode, a WAL at half its byte limit is copied (wal_autocheckpoint_pages may be
     // 0, and then nothing else asks).
     const bool big = wal && wal->look() >= wal->limit() / 2;
-    if (((committed && on_tick == tick_action::sync) || acks) && !big && !asked) {
+    const bool timed_sync = committed && on_tick == tick_action::sync && !big && !asked;
+    bool acks_unsynced = false;
+    if (timed_sync || acks) {
       lock.unlock();  // on_wal_commit takes ckpt_mu in a commit: no append waits for this fsync
       const wal_sync r = sync_wal();
       lock.lock();
+      // No handle to fsync: the copy below fsyncs the WAL; if it cannot run, the next tick tries again.
+      acks_unsynced = r == wal_sync::unavailable && acks;
+      if (acks_unsynced) acks_to_sync.store(true, std::memory_order_relaxed);
       if (r == wal_sync::done) {
         timed_wal_syncs.fetch_add(1, std::memory_order_relaxed);
-        continue;
+        if (timed_sync) continue;  // else the size or a request may still ask for a copy below
       }
       if (r == wal_sync::failed) {
         // After a failed fsync the kernel may have dropped the pages: a copy now would say
@@ -134,7 +144,7 @@ void outbox::impl::run_checkpointer(std::chrono::milliseconds every, tick_action
         continue;
       }
     }
-    const bool copy = (committed && (on_tick != tick_action::look || big)) || acks;  // a copy fsyncs the WAL
+    const bool copy = (committed && (on_tick != tick_action::look || big)) || acks_unsynced;
     // A WAL over its limit is looked at again even when idle: a pinned one until it resets.
     if (!copy && !asked && !(wal && wal->needs_attention())) continue;
     lock.unlock();
@@ -347,8 +357,6 @@ core::status outbox::impl::run_in_tx(const std::function<core::status()>& body) 
     commit.reset();
     if (rc == SQLITE_DONE) {
       committed_since_checkpoint.store(true, std::memory_order_relaxed);
-      // A synced commit's fsync covers every frame before it, unsynced acks' included.
-      if (unsynced_acks && !in_unsynced_commit) acks_to_sync.store(false, std::memory_order_relaxed);
       return st;
     }
     st = fail(rc, "COMMIT");

@@ -151,13 +151,14 @@ struct outbox::impl {
   // Records why appends can no longer be durable (the first reason only) and sets wal_sync_failed.
   // Any thread.
   void durability_lost(std::string why);
-  // Acknowledgement deletes without their own fsync (outbox::ack): with synchronous = full, WAL and
-  // the timed checkpointer (set at open). While such a commit runs (under mu) the WAL hook does
-  // not copy: a checkpoint by this connection would run unsynced too, and a WAL reset after an
-  // unsynced copy can lose pages on a power cut. acks_to_sync: committed since the WAL's last
-  // fsync (an append's commit, or the timer's sync, clears it).
+  // Acknowledgement deletes without their own fsync (outbox::ack, at PRAGMA synchronous = NORMAL):
+  // with synchronous = full, WAL and the timed checkpointer (set at open). While such a commit
+  // runs (under mu) the WAL hook does not copy (the forwarder does not wait for a checkpoint).
+  // acks_to_sync: deletes committed since the WAL's last fsync (a synced commit that wrote frames,
+  // or the timer's sync, clears it).
   bool unsynced_acks = false;
   bool in_unsynced_commit = false;
+  class unsynced_ack_scope;  // outbox.cpp: one acknowledgement transaction at NORMAL
   std::atomic<bool> acks_to_sync{false};
   // One checkpoint in two steps: the copy and its fsyncs without the outbox lock, then, only if
   // commits came in meanwhile, the remainder under it (a short copy and its fsyncs of the WAL and

@@ -23,11 +23,6 @@ using test::append_one;
 using test::outbox_rows;
 using test::rows_after_power_cut;
 
-// The timed checkpointer's count is not part of the outbox's interface: only this test reads it.
-struct herd::buffer::outbox_test_access {
-  static std::uint64_t timed_checkpoints(const outbox& o) { return o.timed_checkpoints(); }
-};
-
 namespace {
 
 std::string pragma_text(const std::string& path, const char* pragma) {

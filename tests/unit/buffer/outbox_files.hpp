@@ -11,6 +11,12 @@
 
 #include "herd/buffer/outbox.hpp"
 
+// The outbox's private counters, for the tests that read them (outbox.hpp declares the friend).
+struct herd::buffer::outbox_test_access {
+  static std::uint64_t timed_checkpoints(const outbox& o) { return o.timed_checkpoints(); }
+  static bool acks_awaiting_sync(const outbox& o) { return o.acks_awaiting_sync(); }
+};
+
 namespace herd::test {
 
 // Appends one 200-byte reading of the key "animal"; the append must succeed.

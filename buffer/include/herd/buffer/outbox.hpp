@@ -155,8 +155,10 @@ class outbox {
   core::result<std::vector<record>> peek(std::uint64_t after_seq, std::size_t limit);
 
   // Deletes the given records (those the downstream acknowledged), in one transaction. With
-  // synchronous = full (WAL, timed checkpointer) this commit is not fsynced on the caller's
-  // thread: the next append's fsync covers it, or, when none comes, the checkpointer's next tick
+  // synchronous = full, journal_mode = wal and checkpoint_interval_ms > 0 (the defaults) this
+  // commit is not fsynced on the caller's thread (it runs at PRAGMA synchronous = NORMAL, which
+  // still fsyncs a reused WAL's header and any checkpoint): the next append that stores a record
+  // covers it with its fsync, or, when none comes, the checkpointer's next tick
   // (checkpoint_interval_ms). A power cut before then brings the rows back, to be sent again with
   // their event_id (at least once, as after a crash); it never loses a stored record, and the
   // sequence never goes back (the rows come back with their seqs). During a drain the fsync per
@@ -217,8 +219,9 @@ class outbox {
     // Checkpoints a commit ran itself since open (count): the WAL reached wal_autocheckpoint_pages
     // before the checkpointer reset it (ingest outran the checkpointer: a flood, a slow card).
     std::uint64_t checkpoints_in_commit = 0;
-    // fsyncs of the WAL on the checkpointer's timer since open (count; synchronous = normal only):
-    // each one makes the commits before it durable.
+    // fsyncs of the WAL on the checkpointer's timer since open (count; synchronous = normal, and
+    // with full after acknowledgement deletes no append covered): each one makes the commits
+    // before it durable.
     std::uint64_t timed_wal_syncs = 0;
   };
   wal_status wal() const;
@@ -241,6 +244,8 @@ class outbox {
   // size): what the durability test observes
   // (tests/unit/buffer/outbox_durability_test.cpp, through outbox_test_access). Any thread.
   std::uint64_t timed_checkpoints() const;
+  // Whether acknowledgement deletes wait for an fsync (see ack()). For the same tests. Any thread.
+  bool acks_awaiting_sync() const;
   friend struct outbox_test_access;
   std::unique_ptr<impl> impl_;
 };
