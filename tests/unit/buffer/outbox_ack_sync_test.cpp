@@ -36,7 +36,7 @@ std::unique_ptr<buffer::outbox> open_full_ticking(const test::scratch_dir& dir, 
 
 }  // namespace
 
-TEST_CASE("with synchronous = full an acknowledgement returns without an fsync; the timer's makes it durable") {
+TEST_CASE("with synchronous = full an acknowledgement returns without an fsync, and the timer fsyncs it") {
   test::scratch_dir dir;
   test_support::fault_vfs vfs(dir.file(""));
   test::scratch_dir copies;  // outside the VFS's target: opening a copy is not held
