@@ -127,14 +127,7 @@ TEST_CASE("estrus: activity >= 2x the own baseline for 2 h raises a heat with it
 TEST_CASE("rumination drop: 24 h well below the own 7-day baseline raises, a small dip does not") {
   animal_sim a;
   a.normal_days(8);
-  const auto rum = [](double f, double act) {
-    return [f, act](int h, int d) {
-      auto v = normal_hour(h, d);
-      v.rum_min *= f;
-      v.steps = static_cast<std::uint32_t>(v.steps * act);
-      return v;
-    };
-  };
+  const auto rum = scaled_hour;
   SUBCASE("-20 % with normal activity stays quiet") {
     CHECK(count(a.hours(30, rum(0.8, 1.0)), alert_kind::rumination_drop, alert_change_kind::raised) == 0);
   }
@@ -149,14 +142,7 @@ TEST_CASE("rumination drop: 24 h well below the own 7-day baseline raises, a sma
 TEST_CASE("lameness: activity down over days with rumination holding, illness is not lameness") {
   animal_sim a;
   a.normal_days(10);
-  const auto lame = [](double act, double rum) {
-    return [act, rum](int h, int d) {
-      auto v = normal_hour(h, d);
-      v.steps = static_cast<std::uint32_t>(v.steps * act);
-      v.rum_min *= rum;
-      return v;
-    };
-  };
+  const auto lame = [](double act, double rum) { return scaled_hour(rum, act); };
   SUBCASE("-30 % steps, -5 % rumination for 3 days raises") {
     CHECK(count(a.hours(3 * 24, lame(0.7, 0.95)), alert_kind::lameness, alert_change_kind::raised) == 1);
   }
@@ -194,19 +180,6 @@ TEST_CASE("calving: temperature down vs previous days and rumination down over 6
     CHECK(count(a.hours(6, pre(0.4, 1.0)), alert_kind::calving, alert_change_kind::raised) == 0);
   }
 }
-
-// A cow whose rumination and steps vary from day to day (HERD.md: within a cow rumination SD
-// 30-50 min/day [guess], ~8 % here; steps ~6 %), for the edges that depend on that variation.
-namespace {
-hour_values varied_hour(int h, int d) {
-  static constexpr double rum_f[8] = {1.0, 1.1, 0.9, 1.05, 0.95, 1.1, 0.9, 1.0};
-  static constexpr double act_f[8] = {1.0, 1.08, 0.92, 1.04, 0.96, 1.08, 0.92, 1.0};
-  auto v = normal_hour(h, d);
-  v.rum_min *= rum_f[d % 8];
-  v.steps = static_cast<std::uint32_t>(v.steps * act_f[d % 8]);
-  return v;
-}
-}  // namespace
 
 TEST_CASE("rumination drop: the first days of a decline do not count as the cow's own variation") {
   // HERD.md: ketosis lowers rumination ~30 %; here over 2 days to -40 %, activity as usual. The

@@ -25,6 +25,28 @@ inline hour_values normal_hour(int hour_of_day, int day) {
           night ? 30.0 : 14.0 + (day % 3)};
 }
 
+// A healthy cow whose rumination and steps vary from day to day (HERD.md: within a cow
+// rumination SD 30-50 min/day [guess], ~8 % here; steps ~6 %), for the edges that depend on that
+// variation.
+inline hour_values varied_hour(int h, int d) {
+  static constexpr double rum_f[8] = {1.0, 1.1, 0.9, 1.05, 0.95, 1.1, 0.9, 1.0};
+  static constexpr double act_f[8] = {1.0, 1.08, 0.92, 1.04, 0.96, 1.08, 0.92, 1.0};
+  auto v = normal_hour(h, d);
+  v.rum_min *= rum_f[d % 8];
+  v.steps = static_cast<std::uint32_t>(v.steps * act_f[d % 8]);
+  return v;
+}
+
+// normal_hour with rumination scaled by `rum` and steps by `act` (an illness, a lameness).
+inline std::function<hour_values(int, int)> scaled_hour(double rum, double act) {
+  return [rum, act](int h, int d) {
+    auto v = normal_hour(h, d);
+    v.rum_min *= rum;
+    v.steps = static_cast<std::uint32_t>(v.steps * act);
+    return v;
+  };
+}
+
 struct animal_sim {
   animal_state state;
   std::uint32_t seq = 0;

@@ -1,7 +1,6 @@
 // The rumination rule's baseline after a long illness (signals.hpp vs_healthy): a second illness
 // is measured against the healthy days before the first; a cow with no healthy day kept is
 // still watched; a cow's variation is measured on her healthy days further back.
-#include <functional>
 #include <doctest/doctest.h>
 
 #include "herd/rules/thresholds.hpp"
@@ -11,27 +10,6 @@ using namespace herd::rules;
 using namespace herd::rules::test;
 
 namespace {
-
-// A healthy cow whose rumination and steps vary from day to day (HERD.md: within a cow
-// rumination SD 30-50 min/day [guess], ~8 % here; steps ~6 %), as in health_rules_test.cpp.
-hour_values varied(int h, int d) {
-  static constexpr double rum_f[8] = {1.0, 1.1, 0.9, 1.05, 0.95, 1.1, 0.9, 1.0};
-  static constexpr double act_f[8] = {1.0, 1.08, 0.92, 1.04, 0.96, 1.08, 0.92, 1.0};
-  auto v = normal_hour(h, d);
-  v.rum_min *= rum_f[d % 8];
-  v.steps = static_cast<std::uint32_t>(v.steps * act_f[d % 8]);
-  return v;
-}
-
-// The cow's mean day with rumination and steps scaled (an illness).
-std::function<hour_values(int, int)> ill(double rum, double act) {
-  return [rum, act](int h, int d) {
-    auto v = normal_hour(h, d);
-    v.rum_min *= rum;
-    v.steps = static_cast<std::uint32_t>(v.steps * act);
-    return v;
-  };
-}
 
 int raised(const std::vector<alert_change>& v) { return count(v, alert_kind::rumination_drop, alert_change_kind::raised); }
 int resolved(const std::vector<alert_change>& v) {
@@ -45,10 +23,10 @@ TEST_CASE("rumination drop: a ketosis after a long illness is measured against t
   // DA sharper, ketosis rumination ~30 % lower. A 5-day DA (-50 %) and a day of recovery
   // leave one healthy day in the 7 days of hours: the rule had no baseline and saw nothing.
   animal_sim a;
-  a.hours(10 * 24, varied);
-  REQUIRE(raised(a.hours(5 * 24, ill(0.5, 0.7))) == 1);
-  REQUIRE(resolved(a.hours(24, varied)) == 1);
-  CHECK(raised(a.hours(30, ill(0.72, 0.87))) == 1);
+  a.hours(10 * 24, varied_hour);
+  REQUIRE(raised(a.hours(5 * 24, scaled_hour(0.5, 0.7))) == 1);
+  REQUIRE(resolved(a.hours(24, varied_hour)) == 1);
+  CHECK(raised(a.hours(30, scaled_hour(0.72, 0.87))) == 1);
 }
 
 TEST_CASE("rumination drop: the recovery days of an alerted illness are not the cow's baseline") {
@@ -56,12 +34,12 @@ TEST_CASE("rumination drop: the recovery days of an alerted illness are not the 
   // day): kept in the baseline and in the day-to-day variation, they lowered the one and
   // raised the other, and a ketosis of -28 % with activity -13 % right after went unalerted.
   animal_sim a;
-  a.hours(10 * 24, varied);
-  REQUIRE(raised(a.hours(3 * 24, ill(0.5, 0.7))) == 1);
-  int cleared = resolved(a.hours(2 * 24, ill(0.83, 0.95)));
-  cleared += resolved(a.hours(24, ill(0.9, 1.0)));
+  a.hours(10 * 24, varied_hour);
+  REQUIRE(raised(a.hours(3 * 24, scaled_hour(0.5, 0.7))) == 1);
+  int cleared = resolved(a.hours(2 * 24, scaled_hour(0.83, 0.95)));
+  cleared += resolved(a.hours(24, scaled_hour(0.9, 1.0)));
   REQUIRE(cleared == 1);
-  CHECK(raised(a.hours(30, ill(0.72, 0.87))) == 1);
+  CHECK(raised(a.hours(30, scaled_hour(0.72, 0.87))) == 1);
 }
 
 TEST_CASE("rumination drop: a cow with no healthy day kept is compared with her recent days, and her alert clears") {
@@ -69,9 +47,9 @@ TEST_CASE("rumination drop: a cow with no healthy day kept is compared with her 
   // a deeper dip: alerted. All her days are then the alert's or before it; without a fallback to
   // her recent level she had no baseline at all and the alert stayed open for good.
   animal_sim a;
-  a.hours(4 * 24, ill(0.75, 0.9));
-  REQUIRE(raised(a.hours(3 * 24, ill(0.45, 0.75))) == 1);
-  CHECK(resolved(a.hours(5 * 24, ill(0.75, 0.9))) == 1);
+  a.hours(4 * 24, scaled_hour(0.75, 0.9));
+  REQUIRE(raised(a.hours(3 * 24, scaled_hour(0.45, 0.75))) == 1);
+  CHECK(resolved(a.hours(5 * 24, scaled_hour(0.75, 0.9))) == 1);
 }
 
 TEST_CASE("rumination drop: after a long illness a cow's day-to-day variation is measured on her healthy days further back") {
@@ -89,7 +67,7 @@ TEST_CASE("rumination drop: after a long illness a cow's day-to-day variation is
   };
   animal_sim a;
   a.hours(8 * 24, wide);
-  REQUIRE(raised(a.hours(6 * 24, ill(0.5, 0.7))) == 1);
+  REQUIRE(raised(a.hours(6 * 24, scaled_hour(0.5, 0.7))) == 1);
   REQUIRE(resolved(a.hours(2 * 24, wide)) == 1);
-  CHECK(raised(a.hours(30, ill(0.75, 0.87))) == 0);
+  CHECK(raised(a.hours(30, scaled_hour(0.75, 0.87))) == 0);
 }
