@@ -358,7 +358,6 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   std::uint64_t top = 0;  // the highest seq deleted
   auto& p = *impl_;
   impl::unsynced_ack_scope unsynced(p);  // not fsynced here (see the header)
-  const bool was_unsynced = unsynced.active();
   auto st = p.run_in_tx([&]() -> core::status {
     deleted.clear();
     top = 0;
@@ -382,7 +381,7 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   if (st) {  // committed: the rows are gone, whatever follows
     p.forget_rows(deleted);
     p.high_stored = std::max(p.high_stored, top);
-    if (was_unsynced && !deleted.empty()) p.acks_to_sync.store(true, std::memory_order_relaxed);
+    if (unsynced.active() && !deleted.empty()) p.acks_to_sync.store(true, std::memory_order_relaxed);
   }
   if (!unsynced.restore() && st) return core::error::fatal(p.wal_sync_failure, "outbox.io");
   return st;
