@@ -6,16 +6,25 @@ namespace herd::forwarder {
 
 drain_planner::drain_planner(drain_limits limits, const core::clock& mono) : limits_(limits), mono_(mono) {}
 
-drain_planner::step drain_planner::next_step(std::uint64_t newest, std::uint64_t cursor,
-                                             std::size_t in_flight) const {
-  if (newest <= cursor || newest - cursor <= limits_.backlog_threshold) return step::in_order;
-  return in_flight > 0 ? step::wait_for_acks : step::split;
+drain_planner::step drain_planner::next_step(std::uint64_t newest, std::uint64_t cursor, std::size_t in_flight,
+                                             std::int64_t last_ack_ms) {
+  if (newest <= cursor || newest - cursor <= limits_.backlog_threshold) {
+    backlog_seen_ms_ = -1;
+    return step::in_order;
+  }
+  if (in_flight > 0) {
+    if (backlog_seen_ms_ < 0) backlog_seen_ms_ = mono_.now_ms();
+    if (last_ack_ms <= backlog_seen_ms_) return step::wait_for_acks;
+  }
+  backlog_seen_ms_ = -1;
+  return step::split;
 }
 
-void drain_planner::start(buffer::outbox::backlog_split split) {
+void drain_planner::start(buffer::outbox::backlog_split split, std::uint64_t after) {
   reset();
   for (auto& [key, seq] : split.last_per_key) backlog_last_.emplace(std::move(key), seq);
   draining_ = true;
+  backlog_start_ = after;
   backlog_end_ = live_cursor_ = split.newest;
   tokens_ = 0;
   refilled_ms_ = started_ms_ = mono_.now_ms();
@@ -39,8 +48,9 @@ void drain_planner::hold(buffer::record r) {
   q.push_back(std::move(r));
 }
 
-std::size_t drain_planner::allowance(std::size_t in_flight) {
-  std::size_t n = limits_.drain_max_queued > queued_ ? limits_.drain_max_queued - queued_ : 0;
+std::size_t drain_planner::allowance(std::size_t in_flight, std::size_t stalled) {
+  const std::size_t queued = queued_ - std::min(stalled, queued_);
+  std::size_t n = limits_.drain_max_queued > queued ? limits_.drain_max_queued - queued : 0;
   n = std::min(n, limits_.max_in_flight > in_flight ? limits_.max_in_flight - in_flight : 0);
   if (limits_.drain_rate > 0) {
     // The clock counts whole ms and refilled_ms_ moves to exactly now: no time is lost to rounding.
@@ -73,7 +83,7 @@ void drain_planner::backlog_done() {
 }
 
 void drain_planner::reported(std::uint64_t seq) {
-  if (draining_ && seq <= backlog_end_ && queued_ > 0) --queued_;
+  if (in_backlog(seq) && queued_ > 0) --queued_;
 }
 
 const buffer::record* drain_planner::next_release() {
@@ -100,7 +110,7 @@ void drain_planner::release_produced() {
 
 void drain_planner::reset() {
   draining_ = false;
-  backlog_end_ = live_cursor_ = 0;
+  backlog_start_ = backlog_end_ = live_cursor_ = 0;
   backlog_last_.clear();
   held_.clear();
   released_.clear();

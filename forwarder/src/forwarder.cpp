@@ -79,11 +79,13 @@ void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
   if (in_flight > 0) --in_flight;
   planner.reported(seq);
   std::int64_t created_ms = -1;
-  if (auto c = created_ms_of.find(seq); c != created_ms_of.end()) {
-    created_ms = c->second;
-    created_ms_of.erase(c);
+  if (auto f = flights.find(seq); f != flights.end()) {
+    created_ms = f->second.created_ms;
+    window.reported(f->second.partition, f->second.backlog);
+    flights.erase(f);
   }
   if (o.ok()) {
+    last_ack_ms = mono.now_ms();
     if (created_ms >= 0) observe_ack_latency(wall.now_ms() - created_ms);
     acks.add_event(seq);
     errors.ok();
@@ -154,7 +156,8 @@ void forwarder::impl::rebuild_producer() {
   cursor = 0;
   in_flight = 0;
   dl_in_flight.clear();
-  created_ms_of.clear();
+  flights.clear();
+  window.clear();
   planner.reset();
   rebuild = false;
   {
@@ -220,7 +223,9 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   }
   ++in_flight;
   ++produced;
-  created_ms_of[r.seq] = r.created_ms;
+  const flight f{r.created_ms, kafka_producer::partition_for(r.key, window.partitions()), planner.in_backlog(r.seq)};
+  window.produced(f.partition, f.backlog);
+  flights[r.seq] = f;
   // In flight from now on, for stats() too: not only after the next poll, whose reports (and the
   // decider's questions about them) come before the count drops again in apply_acks().
   in_flight_gauge.store(in_flight);
@@ -232,8 +237,9 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
 // animal). Stops when the window is full, the outbox has nothing newer, or a row cannot be
 // produced now.
 void forwarder::impl::fill_in_order(bool gate) {
-  while (!rebuild && in_flight < opts.max_in_flight && (!gate || planner.hold_room() > 0)) {
-    std::size_t limit = std::min(opts.batch, opts.max_in_flight - in_flight);
+  for (std::size_t room = window_room(); !rebuild && room > 0 && (!gate || planner.hold_room() > 0);
+       room = window_room()) {
+    std::size_t limit = std::min(opts.batch, room);
     if (gate) limit = std::min(limit, planner.hold_room());
     auto rows = outbox.peek(gate ? planner.live_cursor() : cursor, limit);
     if (!rows) {
@@ -302,6 +308,7 @@ void forwarder::impl::run() {
       rebuild_producer();
       if (!producer) continue;
     }
+    window.set_partitions(producer->partition_count());
     const std::uint64_t produced_before = produced;
     if (steady::now() >= fill_paused_until) fill_window();
     const bool stalled_drain = planner.draining() && produced == produced_before;

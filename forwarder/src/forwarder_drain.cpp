@@ -11,7 +11,7 @@ namespace herd::forwarder {
 
 void forwarder::impl::start_drain() {
   // The outbox's split needs no scan, from the start too (outbox.hpp, split_backlog).
-  planner.start(outbox.split_backlog(cursor));
+  planner.start(outbox.split_backlog(cursor), cursor);
   const std::uint64_t newest = planner.backlog_end();
   log->info("draining a backlog of up to {} events (seq {}..{}, {} animals){}; live events go first",
             newest - cursor, cursor + 1, newest, planner.backlog_animals(),
@@ -33,7 +33,11 @@ void forwarder::impl::fill_backlog() {
   if (!release_held()) return;
   const std::uint64_t backlog_end = planner.backlog_end();
   while (!rebuild && cursor < backlog_end) {
-    const std::size_t allowance = planner.allowance(in_flight);
+    const bool shared = kafka_acking();
+    const std::size_t room = window_room();
+    const std::size_t allowance = std::min(
+        room, planner.allowance(opts.max_in_flight - std::min(opts.max_in_flight, room),
+                                window.beyond_share(opts.drain_max_queued, shared, true)));
     if (allowance == 0) return;
     auto rows = outbox.peek(cursor, allowance);
     if (!rows) {
@@ -70,7 +74,7 @@ void forwarder::impl::fill_backlog() {
 
 void forwarder::impl::fill_window() {
   if (!planner.draining()) {
-    switch (planner.next_step(outbox.last_seq(), cursor, in_flight)) {
+    switch (planner.next_step(outbox.last_seq(), cursor, in_flight, last_ack_ms)) {
       case drain_planner::step::in_order:
         fill_in_order(false);
         return;

@@ -25,6 +25,7 @@
 #include "herd/forwarder/drain_planner.hpp"
 #include "herd/forwarder/forwarder.hpp"
 #include "herd/forwarder/kafka_producer.hpp"
+#include "herd/forwarder/partition_window.hpp"
 #include "kafka_error_log.hpp"
 
 namespace herd::forwarder {
@@ -54,7 +55,14 @@ struct forwarder::impl {
   std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
   std::size_t in_flight = 0;
   std::set<std::int64_t> dl_in_flight;
-  std::unordered_map<std::uint64_t, std::int64_t> created_ms_of;  // in flight: seq -> outbox created_ms
+  struct flight {
+    std::int64_t created_ms = 0;  // the outbox row's created_ms (ack latency)
+    std::int32_t partition = -1;  // where librdkafka sends it (partition_window); -1 unknown
+    bool backlog = false;         // a drain's backlog event (drain_planner::in_backlog)
+  };
+  std::unordered_map<std::uint64_t, flight> flights;  // in flight: seq -> what it counts in
+  partition_window window;  // the in-flight events per partition (issue 15, goal 4)
+  std::int64_t last_ack_ms = -1;  // `mono` at the latest successful delivery report; -1 none
   acked_rows acks;  // acknowledged, to be deleted / marked forwarded
   bool rebuild = false;
   bool halted = false;  // the decider said stop: nothing more is produced
@@ -99,6 +107,18 @@ struct forwarder::impl {
     for (std::size_t b = k_ack_latency_buckets_ms.size(); b-- > 0 && ms <= k_ack_latency_buckets_ms[b];) {
       ack_le[b].fetch_add(1);
     }
+  }
+  // Kafka acknowledged something in the last second: the window is shared per partition
+  // (partition_window), so a partition whose broker does not answer holds only its share.
+  bool kafka_acking() const { return last_ack_ms >= 0 && mono.now_ms() - last_ack_ms <= 1000; }
+  // Events that may be produced now: the window (max_in_flight) minus what counts against it,
+  // and at most max_beyond_share events of stalled partitions queued beyond their shares.
+  std::size_t window_room() const {
+    const bool shared = kafka_acking();
+    const std::size_t used = window.counted(opts.max_in_flight, shared);
+    const std::size_t hard = opts.max_in_flight + (shared ? opts.max_beyond_share : 0);
+    const std::size_t total = std::max(window.total(), in_flight);
+    return std::min(opts.max_in_flight > used ? opts.max_in_flight - used : 0, hard > total ? hard - total : 0);
   }
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);

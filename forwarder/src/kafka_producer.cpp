@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -115,6 +116,15 @@ struct kafka_producer::impl {
   std::shared_ptr<spdlog::logger> log;
   rd_kafka_t* rk = nullptr;
   std::vector<rd_kafka_topic_t*> topics;  // held from the start: see create()
+  std::atomic<std::int32_t> partitions{0};  // partition_count()
+
+  // The events topic's partitioner (any librdkafka thread): librdkafka's murmur2_random, which
+  // the fixed `partitioner` property names, noting the partition count it was given.
+  static std::int32_t partition(const rd_kafka_topic_t* rkt, const void* key, size_t keylen, std::int32_t cnt,
+                                void* self, void* msg_opaque) {
+    static_cast<impl*>(self)->partitions.store(cnt, std::memory_order_relaxed);
+    return rd_kafka_msg_partitioner_murmur2_random(rkt, key, keylen, cnt, self, msg_opaque);
+  }
 
   // --- librdkafka callbacks (delivery and error: inside rd_kafka_poll, on the polling thread) ---
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* self) {
@@ -198,8 +208,14 @@ core::result<std::unique_ptr<kafka_producer>> kafka_producer::create(const forwa
   // ~1 s before anything was sent after a start or a producer rebuild (issue 15, goal 3).
   // Only herd.events: dead letters are rare, and a DLQ topic not created yet would be looked up
   // (and complained about) from the start.
+  // Its own partitioner (the same murmur2_random) tells partition_count(); a topic's handle
+  // keeps the configuration it was created with, and produce calls by name find this handle.
   if (!opts.topic.empty()) {
-    if (auto* t = rd_kafka_topic_new(p->rk, opts.topic.c_str(), nullptr); t != nullptr) p->topics.push_back(t);
+    rd_kafka_topic_conf_t* tc = rd_kafka_default_topic_conf_dup(p->rk);
+    rd_kafka_topic_conf_set_partitioner_cb(tc, &impl::partition);
+    rd_kafka_topic_conf_set_opaque(tc, p.get());
+    // rd_kafka_topic_new frees `tc`, on success and on failure.
+    if (auto* t = rd_kafka_topic_new(p->rk, opts.topic.c_str(), tc); t != nullptr) p->topics.push_back(t);
   }
   return std::unique_ptr<kafka_producer>(new kafka_producer(std::move(p)));
 }
@@ -217,6 +233,15 @@ kafka_outcome kafka_producer::produce(const std::string& topic, std::string_view
 }
 
 void kafka_producer::poll(std::chrono::milliseconds wait) { rd_kafka_poll(impl_->rk, static_cast<int>(wait.count())); }
+
+std::int32_t kafka_producer::partition_count() const {
+  return impl_->partitions.load(std::memory_order_relaxed);
+}
+
+std::int32_t kafka_producer::partition_for(std::string_view key, std::int32_t count) {
+  if (count < 1 || key.empty()) return -1;
+  return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), count, nullptr, nullptr);
+}
 
 void kafka_producer::purge_all() { rd_kafka_purge(impl_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }
 

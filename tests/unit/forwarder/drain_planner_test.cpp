@@ -4,12 +4,14 @@
 //
 // Steps (';' separated):
 //   start <newest> <key>:<last seq> ...     a drain of the backlog up to seq <newest>
-//   step <newest> <cursor> <in_flight> = in_order|wait|split
+//   start_after <cursor> <newest> <key>:<last seq> ...   the same, split with the loop at <cursor>
+//   step <newest> <cursor> <in_flight> = in_order|wait|split   (with the latest successful report)
+//   acked                                   a successful delivery report now
 //   live <key> <seq> = hold|go              a live row: held, or handed on (live_passed)
 //   backlog <key> <seq> kafka|dl            a backlog row handed to Kafka or dead-lettered
 //   report <seq>                            a delivery report
 //   done                                    every backlog row was handed on
-//   allowance <in_flight> = <n>
+//   allowance <in_flight> [<stalled>] = <n>
 //   advance <ms>                            the planner's clock
 //   release = <seq>,<seq>,...|none          produce every released event, in the planner's order
 //   peek = <seq>|none                       the next release, not produced (its produce failed)
@@ -81,6 +83,7 @@ buffer::record row(const std::string& key, std::uint64_t seq) {
 void run(const planner_case& c) {
   core::manual_clock mono(1'000'000);
   drain_planner p(c.limits, mono);
+  std::int64_t last_ack_ms = -1;  // none yet
   for (const auto& step : split(c.script, ';')) {
     CAPTURE(step);
     const auto sides = split(step, '=');
@@ -88,16 +91,19 @@ void run(const planner_case& c) {
     const std::string expect = sides.size() > 1 ? sides[1] : "";
     const std::string& cmd = words.at(0);
     auto num = [&](std::size_t i) { return std::stoull(words.at(i)); };
-    if (cmd == "start") {
+    if (cmd == "start" || cmd == "start_after") {
+      const std::size_t first = cmd == "start" ? 1 : 2;
       buffer::outbox::backlog_split s;
-      s.newest = num(1);
-      for (std::size_t i = 2; i < words.size(); ++i) {
+      s.newest = num(first);
+      for (std::size_t i = first + 1; i < words.size(); ++i) {
         const auto kv = split(words[i], ':');
         s.last_per_key.emplace_back(kv.at(0), std::stoull(kv.at(1)));
       }
-      p.start(std::move(s));
+      p.start(std::move(s), cmd == "start" ? 0 : num(1));
     } else if (cmd == "step") {
-      CHECK(step_name(p.next_step(num(1), num(2), num(3))) == expect);
+      CHECK(step_name(p.next_step(num(1), num(2), num(3), last_ack_ms)) == expect);
+    } else if (cmd == "acked") {
+      last_ack_ms = mono.now_ms();
     } else if (cmd == "live") {
       const bool hold = p.must_hold(words.at(1));
       CHECK((hold ? "hold" : "go") == expect);
@@ -113,7 +119,7 @@ void run(const planner_case& c) {
     } else if (cmd == "done") {
       p.backlog_done();
     } else if (cmd == "allowance") {
-      CHECK(std::to_string(p.allowance(num(1))) == expect);
+      CHECK(std::to_string(p.allowance(num(1), words.size() > 2 ? num(2) : 0)) == expect);
     } else if (cmd == "advance") {
       mono.advance(static_cast<std::int64_t>(num(1)));
     } else if (cmd == "release") {
@@ -148,6 +154,20 @@ const planner_case planner_cases[] = {
      "step 2000 0 0 = in_order; step 2001 0 0 = split; step 2500 600 0 = in_order; step 5 10 0 = in_order"},
     {"02a56f5: no split while produced events are unreported (the outage would count as live)",
      limits(2000, 500, 2000, 0, 2000, 20000), "step 9000 0 1 = wait; step 9000 0 0 = split"},
+    {"issue 15 goal 4: a report after the backlog was seen means Kafka is back: split with events in flight",
+     limits(2000, 500, 2000, 0, 2000, 20000),
+     "acked; advance 1; step 9000 0 5 = wait; step 9000 0 5 = wait; advance 1; acked; step 9000 0 5 = split"},
+    {"issue 15 goal 4: a backlog that went away is seen anew (an older report does not split it)",
+     limits(2000, 500, 2000, 0, 2000, 20000),
+     "step 9000 0 5 = wait; advance 2; acked; step 100 0 5 = in_order; advance 1; step 9000 0 5 = wait;"
+     "advance 1; acked; step 9000 0 5 = split"},
+    {"issue 15 goal 4: a report of an event produced before the split frees no backlog slot",
+     limits(2000, 500, 2000, 0, 1, 20000),
+     "start_after 5 100 a:100; backlog a 6 kafka; allowance 0 = 0; report 5; allowance 0 = 0; report 6; allowance 0 = 1"},
+    {"issue 15 goal 4: backlog events stalled beyond their partition's share take no backlog slot",
+     limits(2000, 500, 2000, 0, 2, 20000),
+     "start 100 a:100; backlog a 1 kafka; backlog a 2 kafka; allowance 0 = 0; allowance 0 1 = 1; allowance 0 5 = 2;"
+     "allowance 1999 5 = 1"},
     {"a live event of an animal with backlog waits for that animal's last backlog event, then goes in order",
      defaults,
      "start 10 a:9 b:10; draining = 1; live a 11 = hold; live c 12 = go; live a 13 = hold; live b 14 = hold;"

@@ -39,16 +39,24 @@ class drain_planner {
   // produced up to `cursor` with `in_flight` events not yet reported.
   enum class step {
     in_order,        // no backlog: produce in outbox order
-    wait_for_acks,   // a backlog, but wait until everything produced is reported before splitting
-                     // (while Kafka is away the window stays full: a split then would call most
-                     // of the outage "live")
+    wait_for_acks,   // a backlog, but wait until Kafka is back before splitting (while Kafka is
+                     // away the window stays full: a split then would call most of the outage
+                     // "live")
     split,           // split now: call start()
   };
-  step next_step(std::uint64_t newest, std::uint64_t cursor, std::size_t in_flight) const;
+  // Kafka is back when everything produced is reported, or when a delivery report succeeded
+  // after the backlog was first seen (`last_ack_ms`: the planner's clock at the latest successful
+  // report, -1 for none): a broker that is slow to come back, or stays down, then holds only its
+  // own partitions' events in flight (partition_window), not the split of every other partition
+  // (issue 15, goal 4). Notes when the backlog was first seen; any other answer forgets it.
+  step next_step(std::uint64_t newest, std::uint64_t cursor, std::size_t in_flight, std::int64_t last_ack_ms = -1);
 
-  // Starts a drain of the backlog (cursor, split.newest]; `split.last_per_key` names each animal's
+  // Starts a drain of the backlog (after, split.newest]: `after` is the loop's cursor (events up
+  // to it are produced; some may still be in flight). `split.last_per_key` names each animal's
   // last backlog seq (exact: keys whose events were all acknowledged must not be listed).
-  void start(buffer::outbox::backlog_split split);
+  void start(buffer::outbox::backlog_split split, std::uint64_t after = 0);
+  // Whether `seq` is one of the drain's backlog events: (after, backlog_end] while draining.
+  bool in_backlog(std::uint64_t seq) const { return draining_ && seq > backlog_start_ && seq <= backlog_end_; }
   bool draining() const { return draining_; }
   std::uint64_t backlog_end() const { return backlog_end_; }  // seq; 0 when not draining
   std::size_t backlog_animals() const { return backlog_last_.size(); }
@@ -65,10 +73,12 @@ class drain_planner {
   std::size_t held() const { return held_count_; }
 
   // --- the backlog lane ---
-  // Backlog events that may be produced now: bounded by drain_max_queued (minus those queued),
-  // the window (max_in_flight minus `in_flight`), the rate tokens and the batch. Refills the
-  // token bucket (holding at most 100 ms of rate, at least 1 token) from the clock.
-  std::size_t allowance(std::size_t in_flight);
+  // Backlog events that may be produced now: bounded by drain_max_queued (minus those queued,
+  // except `stalled` of them: backlog events beyond their partition's share, partition_window,
+  // which wait for their own broker and delay nothing else), the window (max_in_flight minus
+  // `in_flight`: what counts against it), the rate tokens and the batch. Refills the token
+  // bucket (holding at most 100 ms of rate, at least 1 token) from the clock.
+  std::size_t allowance(std::size_t in_flight, std::size_t stalled = 0);
   // A backlog event was handed on: to Kafka (`to_kafka`: it is queued, takes a token, and a
   // delivery report will come) or to the dead-letter table (no report will come: not queued).
   // When it was its animal's last backlog event, that animal's held events are released.
@@ -76,7 +86,8 @@ class drain_planner {
   // Every backlog event was handed on (those of animals still listed were evicted or
   // dead-lettered): release every held event.
   void backlog_done();
-  // A delivery report (success or failure) for the event `seq`.
+  // A delivery report (success or failure) for the event `seq`: frees a backlog slot when it is
+  // one of the drain's backlog events (in_backlog).
   void reported(std::uint64_t seq);
 
   // --- releases: held events go right after their animal's last backlog event, in order ---
@@ -96,7 +107,8 @@ class drain_planner {
   drain_limits limits_;
   const core::clock& mono_;
   bool draining_ = false;
-  std::uint64_t backlog_end_ = 0;
+  std::uint64_t backlog_start_ = 0, backlog_end_ = 0;  // the backlog is (backlog_start_, backlog_end_]
+  std::int64_t backlog_seen_ms_ = -1;  // next_step: when a backlog was first seen waiting; -1 none
   std::uint64_t live_cursor_ = 0;
   std::unordered_map<std::string, std::uint64_t> backlog_last_;  // animal -> last backlog seq not produced
   std::unordered_map<std::string, std::deque<buffer::record>> held_;  // live events per animal

@@ -2,8 +2,9 @@
 // Forwards the outbox to Kafka, in outbox order per animal, and deletes what Kafka acknowledged.
 //
 // Backlog drain: when more than `backlog_threshold` events wait (Kafka was away, the gateway was
-// down), the forwarder waits until everything it produced is acknowledged (Kafka is back), then
-// splits the outbox at its newest seq B. Events up to B (the backlog) are
+// down), the forwarder waits until Kafka is back (everything it produced is reported, or a
+// delivery succeeded since the backlog was seen: a broker slow to come back holds only its own
+// partitions), then splits the outbox at its newest seq B. Events up to B (the backlog) are
 // produced in outbox order at most `drain_rate` per second and at most `drain_max_queued` at a time
 // in the producer's queue; events after B (live) go first, so a live reading waits behind a
 // bounded queue rather than behind the whole backlog. Nothing overtakes an older event of the same
@@ -15,7 +16,9 @@
 // animal (idempotent, acks=all, Java-compatible murmur2 partitioner), serves delivery reports and
 // deletes acknowledged rows. Messages never time out inside librdkafka (message.timeout.ms=0):
 // while Kafka is unreachable they wait in a bounded in-flight window and the rest waits in the
-// outbox. What a Kafka failure leads to is the composition root's decision (kafka_decider below);
+// outbox. The window is shared per partition while Kafka acknowledges (partition_window.hpp): a
+// partition whose broker does not answer holds its share of it, and up to `max_beyond_share` of
+// its events wait in librdkafka's queue, so the other partitions' animals are not held up. What a Kafka failure leads to is the composition root's decision (kafka_decider below);
 // with herdgate's (gateway::decide_kafka) a failed delivery, a fatal producer error or a possible
 // gap rebuilds the producer (with backoff while it keeps failing) and resends every unacknowledged
 // event from the oldest, in order, with its original event_id. Nothing leaves the outbox without a
@@ -46,6 +49,10 @@ struct forwarder_options {
   std::uint32_t drain_rate = 0;          // backlog events per second; 0 = as fast as Kafka takes them
   std::size_t drain_max_queued = 2000;   // backlog events in the producer queue at once
   std::size_t max_deferred = 20000;      // live events held for their animal's backlog, at most
+  // Events queued in librdkafka beyond their partition's share of max_in_flight (a partition
+  // whose broker does not answer while the others acknowledge: partition_window.hpp), at most;
+  // past it, everything waits in the outbox again.
+  std::size_t max_beyond_share = 20000;
 };
 
 // librdkafka properties herdgate sets itself; the config may not override them.

@@ -110,6 +110,14 @@ class kafka_producer {
   // Drops everything queued and in flight: each gets a `purged` report at the next poll().
   void purge_all();
 
+  // The partition count of the events topic (forwarder_options::topic) that librdkafka last
+  // partitioned a record of it with (from the cluster's metadata); 0 until it has. Any thread.
+  std::int32_t partition_count() const;
+  // The partition of a record keyed `key` on a topic of `count` partitions: the Java client's
+  // murmur2 partitioner, as librdkafka's murmur2_random applies it to a non-empty key (the
+  // `partitioner` herdgate fixes). -1 when `count` < 1 or the key is empty. Pure.
+  static std::int32_t partition_for(std::string_view key, std::int32_t count);
+
  private:
   struct impl;
   explicit kafka_producer(std::unique_ptr<impl> p);
