@@ -81,11 +81,10 @@ void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
   std::int64_t created_ms = -1;
   if (auto f = flights.find(seq); f != flights.end()) {
     created_ms = f->second.created_ms;
-    window.reported(f->second.partition, f->second.backlog);
+    window.reported(f->second.partition, f->second.backlog, o.ok(), mono.now_ms());
     flights.erase(f);
   }
   if (o.ok()) {
-    last_ack_ms = mono.now_ms();
     if (created_ms >= 0) observe_ack_latency(wall.now_ms() - created_ms);
     acks.add_event(seq);
     errors.ok();
@@ -125,6 +124,7 @@ void forwarder::impl::error_cb(const kafka_outcome& o) {
   } else if (o.name == "_ALL_BROKERS_DOWN") {
     if (!kafka_down_logged) log->warn("Kafka unreachable ({}); events wait in the outbox", o.message);
     kafka_down_logged = true;
+    window.set_all_brokers_down();
   } else {
     log->debug("kafka: {}: {}", o.name, o.message);
   }
@@ -177,6 +177,9 @@ void forwarder::impl::apply_acks(bool force) {
   pending_gauge.store(acks.events_waiting());
   in_flight_gauge.store(in_flight);
   held_gauge.store(planner.held());
+  const std::int64_t now = mono.now_ms();
+  stalled_gauge.store(window.excused(now));
+  beyond_share_gauge.store(window.beyond_share(opts.max_in_flight, now));
   draining_gauge.store(planner.draining());
 }
 
@@ -224,7 +227,7 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   ++in_flight;
   ++produced;
   const flight f{r.created_ms, kafka_producer::partition_for(r.key, window.partitions()), planner.in_backlog(r.seq)};
-  window.produced(f.partition, f.backlog);
+  window.produced(f.partition, f.backlog, mono.now_ms());
   flights[r.seq] = f;
   // In flight from now on, for stats() too: not only after the next poll, whose reports (and the
   // decider's questions about them) come before the count drops again in apply_acks().
@@ -405,6 +408,8 @@ forwarder_stats forwarder::stats() const {
   s.producer_rebuilds = p.rebuilds.load();
   s.in_flight = p.in_flight_gauge.load();
   s.draining = p.draining_gauge.load();
+  s.partitions_stalled = p.stalled_gauge.load();
+  s.in_flight_beyond_share = p.beyond_share_gauge.load();
   s.deferred = p.held_gauge.load();
   s.drains = p.drains.load();
   s.heartbeat_steady_ms = p.heartbeat.load();

@@ -33,11 +33,10 @@ void forwarder::impl::fill_backlog() {
   if (!release_held()) return;
   const std::uint64_t backlog_end = planner.backlog_end();
   while (!rebuild && cursor < backlog_end) {
-    const bool shared = kafka_acking();
     const std::size_t room = window_room();
     const std::size_t allowance = std::min(
         room, planner.allowance(opts.max_in_flight - std::min(opts.max_in_flight, room),
-                                window.beyond_share(opts.drain_max_queued, shared, true)));
+                                window.beyond_share(opts.drain_max_queued, mono.now_ms(), true)));
     if (allowance == 0) return;
     auto rows = outbox.peek(cursor, allowance);
     if (!rows) {
@@ -74,7 +73,7 @@ void forwarder::impl::fill_backlog() {
 
 void forwarder::impl::fill_window() {
   if (!planner.draining()) {
-    switch (planner.next_step(outbox.last_seq(), cursor, in_flight, last_ack_ms)) {
+    switch (planner.next_step(outbox.last_seq(), cursor, in_flight, window.last_ack_ms())) {
       case drain_planner::step::in_order:
         fill_in_order(false);
         return;

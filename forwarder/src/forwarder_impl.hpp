@@ -61,8 +61,7 @@ struct forwarder::impl {
     bool backlog = false;         // a drain's backlog event (drain_planner::in_backlog)
   };
   std::unordered_map<std::uint64_t, flight> flights;  // in flight: seq -> what it counts in
-  partition_window window;  // the in-flight events per partition (issue 15, goal 4)
-  std::int64_t last_ack_ms = -1;  // `mono` at the latest successful delivery report; -1 none
+  partition_window window;  // the in-flight events per partition (issue 15, goal 4), on `mono`
   acked_rows acks;  // acknowledged, to be deleted / marked forwarded
   bool rebuild = false;
   bool halted = false;  // the decider said stop: nothing more is produced
@@ -84,6 +83,7 @@ struct forwarder::impl {
   std::atomic<std::int64_t> heartbeat{0};
   std::atomic<bool> draining_gauge{false};
   std::atomic<std::uint64_t> held_gauge{0}, drains{0}, pending_gauge{0};
+  std::atomic<std::uint64_t> stalled_gauge{0}, beyond_share_gauge{0};  // forwarder_stats
   std::atomic<std::uint64_t> acked_through_gauge{0};  // forwarder_stats::acked_through
   kafka_error_log errors;  // Kafka errors (delivery reports, error callback, produce calls)
   std::array<std::atomic<std::uint64_t>, k_ack_latency_buckets_ms.size()> ack_le{};  // forwarder_stats
@@ -108,17 +108,14 @@ struct forwarder::impl {
       ack_le[b].fetch_add(1);
     }
   }
-  // Kafka acknowledged something in the last second: the window is shared per partition
-  // (partition_window), so a partition whose broker does not answer holds only its share.
-  bool kafka_acking() const { return last_ack_ms >= 0 && mono.now_ms() - last_ack_ms <= 1000; }
-  // Events that may be produced now: the window (max_in_flight) minus what counts against it,
-  // and at most max_beyond_share events of stalled partitions queued beyond their shares.
+  // Events that may be produced now: the window (max_in_flight) minus what counts against it
+  // (partition_window: a stalled partition's events beyond its share do not, while the cluster
+  // acknowledges others); none once max_beyond_share such events wait.
   std::size_t window_room() const {
-    const bool shared = kafka_acking();
-    const std::size_t used = window.counted(opts.max_in_flight, shared);
-    const std::size_t hard = opts.max_in_flight + (shared ? opts.max_beyond_share : 0);
-    const std::size_t total = std::max(window.total(), in_flight);
-    return std::min(opts.max_in_flight > used ? opts.max_in_flight - used : 0, hard > total ? hard - total : 0);
+    const std::int64_t now = mono.now_ms();
+    const std::size_t used = window.counted(opts.max_in_flight, now);
+    if (window.total() - used >= opts.max_beyond_share) return 0;
+    return opts.max_in_flight > used ? opts.max_in_flight - used : 0;
   }
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);

@@ -6,24 +6,31 @@ namespace herd::forwarder {
 
 void partition_window::set_partitions(std::int32_t partitions) { partitions_ = std::max<std::int32_t>(partitions, 0); }
 
-void partition_window::produced(std::int32_t partition, bool backlog) {
+void partition_window::produced(std::int32_t partition, bool backlog, std::int64_t now_ms) {
   ++total_;
   if (partition < 0) return;
   const auto p = static_cast<std::size_t>(partition);
   if (p >= per_partition_.size()) per_partition_.resize(p + 1);
-  ++per_partition_[p].all;
-  if (backlog) ++per_partition_[p].backlog;
+  auto& c = per_partition_[p];
+  if (c.all++ == 0) c.progress_ms = now_ms;
+  if (backlog) ++c.backlog;
 }
 
-void partition_window::reported(std::int32_t partition, bool backlog) {
+void partition_window::reported(std::int32_t partition, bool backlog, bool ok, std::int64_t now_ms) {
+  if (ok) {
+    last_ack_ms_ = now_ms;
+    all_brokers_down_ = false;
+  }
   if (partition < 0) {
     if (total_ > 0) --total_;
     return;
   }
   const auto p = static_cast<std::size_t>(partition);
   if (p >= per_partition_.size() || per_partition_[p].all == 0) return;
-  --per_partition_[p].all;
-  if (backlog && per_partition_[p].backlog > 0) --per_partition_[p].backlog;
+  auto& c = per_partition_[p];
+  --c.all;
+  if (backlog && c.backlog > 0) --c.backlog;
+  if (ok) c.progress_ms = now_ms;
   if (total_ > 0) --total_;
 }
 
@@ -32,15 +39,26 @@ void partition_window::clear() {
   total_ = 0;
 }
 
-std::size_t partition_window::beyond_share(std::size_t limit, bool shared, bool backlog) const {
-  if (!shared || partitions_ <= 1) return 0;
+bool partition_window::is_excused(const counts& c, std::int64_t now_ms) const {
+  // Stalled while the cluster acknowledged another partition since its last progress.
+  return partitions_ > 1 && !all_brokers_down_ && c.all > 0 && now_ms - c.progress_ms > k_stall_ms &&
+         last_ack_ms_ > c.progress_ms;
+}
+
+std::size_t partition_window::beyond_share(std::size_t limit, std::int64_t now_ms, bool backlog) const {
+  if (partitions_ <= 1) return 0;
   const std::size_t share = std::max<std::size_t>(1, limit / static_cast<std::size_t>(partitions_));
   std::size_t beyond = 0;
   for (const auto& c : per_partition_) {
     const std::size_t n = backlog ? c.backlog : c.all;
-    if (n > share) beyond += n - share;
+    if (n > share && is_excused(c, now_ms)) beyond += n - share;
   }
   return beyond;
+}
+
+std::size_t partition_window::excused(std::int64_t now_ms) const {
+  return static_cast<std::size_t>(
+      std::count_if(per_partition_.begin(), per_partition_.end(), [&](const counts& c) { return is_excused(c, now_ms); }));
 }
 
 }  // namespace herd::forwarder

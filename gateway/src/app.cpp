@@ -74,6 +74,7 @@ struct app::impl {
     s.dead_letters_forwarded = out.dead_letters_forwarded;
     s.producer_rebuilds = out.producer_rebuilds;
     s.kafka_in_flight = out.in_flight;
+    s.kafka_partitions_stalled = out.partitions_stalled;
     s.draining = out.draining;
     s.drain_held = out.deferred;
     s.drains = out.drains;

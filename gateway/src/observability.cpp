@@ -102,6 +102,10 @@ std::string render_prometheus(const observability_snapshot& s) {
            s.mqtt_connected ? 1 : 0);
   e.metric("herdgate_kafka_in_flight", "gauge", "Events handed to the Kafka producer and not yet acknowledged.",
            s.kafka_in_flight);
+  e.metric("herdgate_kafka_partitions_stalled", "gauge",
+           "Partitions of the events topic whose leader has not acknowledged for a second while the cluster "
+           "acknowledges others; their animals' events wait, the others' do not.",
+           s.kafka_partitions_stalled);
   e.metric("herdgate_producer_rebuilds_total", "counter",
            "Kafka producer rebuilds after fatal or persistent errors.", s.producer_rebuilds);
   e.metric("herdgate_backlog_draining", "gauge",

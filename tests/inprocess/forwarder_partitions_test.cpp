@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,7 @@
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/forwarder/forwarder.hpp"
 #include "herd/forwarder/kafka_producer.hpp"
+#include "herd/forwarder/partition_window.hpp"
 #include "herd/gateway/failure_policy.hpp"
 
 #include "envelopes.hpp"
@@ -118,10 +120,25 @@ TEST_CASE("forwarder: a broker that stays down holds its own partition's animals
   REQUIRE(fwd.start().ok());
   CHECK(test_support::wait_until([&] { return rig.outbox->depth().value() == stuck; }, 20s));
   CHECK(fwd.stats().in_flight == stuck);
+  CHECK(fwd.stats().partitions_stalled == 1);
+  // Beyond partition 0's share of 10, except the few produced before the partition count was known.
+  CHECK(fwd.stats().in_flight_beyond_share > stuck - 10 - 20);
+  CHECK(fwd.stats().in_flight_beyond_share <= stuck - 10);
+  // The herd goes quiet for longer than a partition takes to count as stalled (the scenario, not
+  // a wait for a result), then readings come at a farm's pace: no acknowledgement is recent, and
+  // the other animals' readings still go (a window counting everything again would be full).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * forwarder::partition_window::k_stall_ms));
+  for (int i = 0; i < 2; ++i) {
+    test::append_envelopes(*rig.outbox, k_animals, k_animals);
+    fwd.notify();
+  }
+  const std::uint64_t stuck_after = stuck + 2 * events_in_partition0(k_animals);
+  CHECK(test_support::wait_until([&] { return rig.outbox->depth().value() == stuck_after; }, 20s));
   rig.broker(1, true);
   CHECK(test_support::wait_until([&] { return rig.outbox->depth().value() == 0; }, 20s));
+  CHECK(fwd.stats().partitions_stalled == 0);
   fwd.stop(1s);
-  check_topic(rig.kafka->bootstrap(), n);
+  check_topic(rig.kafka->bootstrap(), n + 2 * k_animals);
 }
 
 // Before, the split of a backlog waited until every event in flight was reported: partition 0's

@@ -32,7 +32,8 @@ TEST_CASE("the exposition has HELP and TYPE for every metric, in base units") {
        {"herdgate_outbox_depth", "herdgate_outbox_bytes", "herdgate_outbox_oldest_unsent_age_seconds",
         "herdgate_ingested_total", "herdgate_forwarded_total", "herdgate_dead_letters_total",
         "herdgate_duplicates_total", "herdgate_mqtt_received_total", "herdgate_mqtt_reconnects_total",
-        "herdgate_mqtt_connected", "herdgate_kafka_in_flight", "herdgate_producer_rebuilds_total",
+        "herdgate_mqtt_connected", "herdgate_kafka_in_flight", "herdgate_kafka_partitions_stalled",
+        "herdgate_producer_rebuilds_total",
         "herdgate_evicted_total"}) {
     CAPTURE(name);
     CHECK(text.find(std::string("# HELP ") + name + " ") != std::string::npos);

@@ -88,6 +88,11 @@ struct forwarder_stats {
   // produce call, uncounted after the poll that served their reports (and asked the decider about
   // any failure), so 0 means every report of what was produced has been dealt with.
   std::uint64_t in_flight = 0;
+  // Partitions whose leader does not answer while the cluster acknowledges others
+  // (partition_window.hpp: excused), and their events in flight beyond their share of the window
+  // (waiting in librdkafka's queue, at most max_beyond_share).
+  std::uint64_t partitions_stalled = 0;
+  std::uint64_t in_flight_beyond_share = 0;
   bool draining = false;         // a backlog is being drained
   std::uint64_t deferred = 0;    // live events held until their animal's backlog is produced
   std::uint64_t drains = 0;      // backlogs drained completely since start

@@ -67,6 +67,7 @@ struct observability_snapshot {
   bool mqtt_connected = false;
   std::string mqtt_broker;          // for the health reason
   std::uint64_t kafka_in_flight = 0;
+  std::uint64_t kafka_partitions_stalled = 0;  // forwarder_stats::partitions_stalled
   bool draining = false;            // the forwarder is draining a backlog
   std::uint64_t drain_held = 0;     // live events held for their animal's backlog
   std::uint64_t drains = 0;         // backlogs drained completely
