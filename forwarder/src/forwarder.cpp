@@ -183,6 +183,47 @@ void forwarder::impl::apply_acks(bool force) {
   draining_gauge.store(planner.draining());
 }
 
+std::size_t forwarder::impl::window_room() {
+  const std::int64_t now = mono.now_ms();
+  const std::size_t used = window.counted(opts.max_in_flight, now);
+  const std::size_t beyond = window.total() - used;
+  if (beyond > opts.max_beyond_share) {
+    if (!beyond_cap_logged) {
+      log->warn("{} events wait in Kafka's client for partitions whose leader does not answer (max_beyond_share "
+                "{}): nothing more is produced until they move", beyond, opts.max_beyond_share);
+      beyond_cap_logged = true;
+    }
+    return 0;
+  }
+  beyond_cap_logged = false;
+  return opts.max_in_flight > used ? opts.max_in_flight - used : 0;
+}
+
+void forwarder::impl::update_partitions() {
+  const std::int32_t count = producer->partition_count();
+  if (count == window.partitions()) return;
+  window.set_partitions(count);
+  if (count < 1) return;
+  const std::int64_t now = mono.now_ms();
+  for (auto& [seq, f] : flights) {
+    if (f.partition >= 0) continue;
+    f.partition = kafka_producer::partition_for(f.key, count);
+    window.reattribute(f.partition, f.backlog, now);
+    f.key.clear();
+  }
+}
+
+void forwarder::impl::probe_cluster() {
+  const std::int64_t now = mono.now_ms();
+  if (!window.wants_probe(now) || window_room() > 0) return;
+  window.probe_sent(now);
+  if (producer->cluster_answers(k_probe_timeout)) {
+    window.cluster_answered(mono.now_ms());
+    log->debug("Kafka answers while {} events wait for their partitions' leaders: other partitions go on",
+               window.total());
+  }
+}
+
 // An event that can never be produced: keep its bytes as a dead letter, then drop it from the
 // outbox. If the dead letter cannot be written, the row stays and the cursor does not move.
 bool forwarder::impl::move_to_dead_letters(const buffer::record& r, const std::string& reason) {
@@ -226,9 +267,10 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   }
   ++in_flight;
   ++produced;
-  const flight f{r.created_ms, kafka_producer::partition_for(r.key, window.partitions()), planner.in_backlog(r.seq)};
+  flight f{r.created_ms, kafka_producer::partition_for(r.key, window.partitions()), planner.in_backlog(r.seq), {}};
   window.produced(f.partition, f.backlog, mono.now_ms());
-  flights[r.seq] = f;
+  if (f.partition < 0) f.key = r.key;
+  flights[r.seq] = std::move(f);
   // In flight from now on, for stats() too: not only after the next poll, whose reports (and the
   // decider's questions about them) come before the count drops again in apply_acks().
   in_flight_gauge.store(in_flight);
@@ -311,7 +353,8 @@ void forwarder::impl::run() {
       rebuild_producer();
       if (!producer) continue;
     }
-    window.set_partitions(producer->partition_count());
+    update_partitions();
+    probe_cluster();
     const std::uint64_t produced_before = produced;
     if (steady::now() >= fill_paused_until) fill_window();
     const bool stalled_drain = planner.draining() && produced == produced_before;

@@ -73,7 +73,8 @@ void forwarder::impl::fill_backlog() {
 
 void forwarder::impl::fill_window() {
   if (!planner.draining()) {
-    switch (planner.next_step(outbox.last_seq(), cursor, in_flight, window.last_ack_ms())) {
+    switch (planner.next_step(outbox.last_seq(), cursor, in_flight - std::min(in_flight, window.in_excused(mono.now_ms())),
+                              window.last_ack_ms())) {
       case drain_planner::step::in_order:
         fill_in_order(false);
         return;

@@ -57,8 +57,9 @@ struct forwarder::impl {
   std::set<std::int64_t> dl_in_flight;
   struct flight {
     std::int64_t created_ms = 0;  // the outbox row's created_ms (ack latency)
-    std::int32_t partition = -1;  // where librdkafka sends it (partition_window); -1 unknown
+    std::int32_t partition = -1;  // where librdkafka sends it (partition_window); -1 unknown yet
     bool backlog = false;         // a drain's backlog event (drain_planner::in_backlog)
+    std::string key;              // while partition is -1: to place it once the count is known
   };
   std::unordered_map<std::uint64_t, flight> flights;  // in flight: seq -> what it counts in
   partition_window window;  // the in-flight events per partition (issue 15, goal 4), on `mono`
@@ -110,13 +111,16 @@ struct forwarder::impl {
   }
   // Events that may be produced now: the window (max_in_flight) minus what counts against it
   // (partition_window: a stalled partition's events beyond its share do not, while the cluster
-  // acknowledges others); none once max_beyond_share such events wait.
-  std::size_t window_room() const {
-    const std::int64_t now = mono.now_ms();
-    const std::size_t used = window.counted(opts.max_in_flight, now);
-    if (window.total() - used >= opts.max_beyond_share) return 0;
-    return opts.max_in_flight > used ? opts.max_in_flight - used : 0;
-  }
+  // answers); none once more than max_beyond_share such events wait.
+  std::size_t window_room();
+  // Takes the topic's partition count from the producer; places the events produced before it
+  // was known.
+  void update_partitions();
+  // A full window whose events all wait without any acknowledgement: asks the cluster whether it
+  // answers (partition_window.hpp), at most every second, blocking up to k_probe_timeout.
+  void probe_cluster();
+  static constexpr std::chrono::milliseconds k_probe_timeout{500};
+  bool beyond_cap_logged = false;
   void storage_failed(const core::error& e) {
     if (reporter.failed) reporter.failed(e);
   }

@@ -215,7 +215,12 @@ core::result<std::unique_ptr<kafka_producer>> kafka_producer::create(const forwa
     rd_kafka_topic_conf_set_partitioner_cb(tc, &impl::partition);
     rd_kafka_topic_conf_set_opaque(tc, p.get());
     // rd_kafka_topic_new frees `tc`, on success and on failure.
-    if (auto* t = rd_kafka_topic_new(p->rk, opts.topic.c_str(), tc); t != nullptr) p->topics.push_back(t);
+    if (auto* t = rd_kafka_topic_new(p->rk, opts.topic.c_str(), tc); t != nullptr) {
+      p->topics.push_back(t);
+    } else {  // produce calls by name then use the default (same) partitioner, without the count
+      p->log->warn("kafka topic {}: {}; forwarding goes on without per-partition windows", opts.topic,
+                   rd_kafka_err2str(rd_kafka_last_error()));
+    }
   }
   return std::unique_ptr<kafka_producer>(new kafka_producer(std::move(p)));
 }
@@ -241,6 +246,14 @@ std::int32_t kafka_producer::partition_count() const {
 std::int32_t kafka_producer::partition_for(std::string_view key, std::int32_t count) {
   if (count < 1 || key.empty()) return -1;
   return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), count, nullptr, nullptr);
+}
+
+bool kafka_producer::cluster_answers(std::chrono::milliseconds timeout) {
+  const struct rd_kafka_metadata* md = nullptr;
+  rd_kafka_topic_t* t = impl_->topics.empty() ? nullptr : impl_->topics.front();
+  const auto err = rd_kafka_metadata(impl_->rk, 0, t, &md, static_cast<int>(timeout.count()));
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 void kafka_producer::purge_all() { rd_kafka_purge(impl_->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT); }

@@ -33,12 +33,12 @@ TEST_CASE("partition window: no acknowledgement since a partition's last progres
   w.produced(1, false, 0);
   w.reported(1, false, true, 1);  // the last acknowledgement, before partition 0's first event
   for (int i = 0; i < 10; ++i) w.produced(0, false, 2);
-  CHECK(w.counted(4, 10 * stall) == 10);  // Kafka away: the window counts everything
+  CHECK(w.counted(4, stall + 5) == 10);  // Kafka away: the window counts everything
   w.produced(1, false, 3);
-  w.reported(1, false, true, 4);  // Kafka answers for partition 1 after partition 0 stalled
-  CHECK(w.counted(4, 10 * stall) == 2);
+  w.reported(1, false, true, 4);  // Kafka answers for partition 1 since partition 0's last progress
+  CHECK(w.counted(4, stall + 5) == 2);
   w.set_all_brokers_down();
-  CHECK(w.counted(4, 10 * stall) == 10);
+  CHECK(w.counted(4, stall + 5) == 10);
   w.produced(1, false, 10 * stall);
   w.reported(1, false, true, 10 * stall);  // an acknowledgement clears it
   CHECK(w.counted(4, 10 * stall + 1) == 2);
@@ -73,4 +73,36 @@ TEST_CASE("partition window: the backlog lane's events beyond their share, and a
   w.clear();
   CHECK(w.total() == 0);
   CHECK(w.beyond_share(10, stall + 2) == 0);
+}
+
+TEST_CASE("partition window: the cluster answers only lately; an answer to a probe counts as one") {
+  partition_window w;
+  w.set_partitions(2);
+  constexpr std::int64_t answer = partition_window::k_answer_ms;
+  for (int i = 0; i < 10; ++i) w.produced(0, false, 0);
+  w.produced(1, false, 0);
+  w.reported(1, false, true, 10);
+  CHECK(w.in_excused(stall + 1) == 10);
+  CHECK(w.counted(4, stall + 1) == 2);
+  CHECK(w.counted(4, 10 + answer + 1) == 10);  // no acknowledgement for k_answer_ms: all count again
+  CHECK(w.wants_probe(10 + answer + 1));
+  w.probe_sent(10 + answer + 1);
+  CHECK_FALSE(w.wants_probe(10 + answer + 2));  // one question a second
+  w.cluster_answered(10 + answer + 3);
+  CHECK(w.counted(4, 10 + answer + 4) == 2);
+  CHECK(w.wants_probe(10 + answer + stall + 2));
+}
+
+TEST_CASE("partition window: events produced before the partition count was known are placed later") {
+  partition_window w;
+  for (int i = 0; i < 10; ++i) w.produced(-1, false, 0);
+  w.set_partitions(2);
+  CHECK(w.in_excused(10 * stall) == 0);
+  for (int i = 0; i < 10; ++i) w.reattribute(0, false, 5);
+  w.produced(1, false, 6);
+  w.reported(1, false, true, 7);
+  CHECK(w.total() == 10);
+  CHECK(w.counted(4, stall + 6) == 2);
+  w.reported(0, false, true, stall + 7);
+  CHECK(w.total() == 9);
 }

@@ -117,6 +117,9 @@ class kafka_producer {
   // murmur2 partitioner, as librdkafka's murmur2_random applies it to a non-empty key (the
   // `partitioner` herdgate fixes). -1 when `count` < 1 or the key is empty. Pure.
   static std::int32_t partition_for(std::string_view key, std::int32_t count);
+  // Asks the cluster for the events topic's metadata (rd_kafka_metadata): true when a broker
+  // answered within `timeout`. Blocks up to `timeout`; on the producer's thread.
+  bool cluster_answers(std::chrono::milliseconds timeout);
 
  private:
   struct impl;
