@@ -48,9 +48,12 @@ inline constexpr std::int64_t estrus_min_cycle_ms = 5 * k_day_ms;
 // ovulation ~24-30 h after the onset].
 inline constexpr std::int64_t estrus_ai_from_ms = 12 * k_hour_ms;
 inline constexpr std::int64_t estrus_ai_to_ms = 18 * k_hour_ms;
-// No heat alert within 21 days after a calving alert [guess; HERD.md: the first heat at 29-34
-// days in milk; the activity spike right after calving is not a heat].
-inline constexpr std::int64_t estrus_after_calving_ms = 21 * k_day_ms;
+// No heat alert within 15 days after a calving alert [guess; HERD.md: the first heat at 29-34
+// days in milk; the activity spike right after calving is not a heat]. It said 21, but the
+// calving alert was pruned 14 days after it timed out, so 15 was what ran and was measured;
+// since calving alerts are kept longer (lifecycle.hpp), 21 would also hide a real heat 15-21
+// days after a false calving alert.
+inline constexpr std::int64_t estrus_after_calving_ms = 15 * k_day_ms;
 
 // --- rumination drop ---------------------------------------------------------------------
 // HERD.md: "rumination > 25-30 % below own 7-day rolling mean for >= 1 day" [guess threshold].
