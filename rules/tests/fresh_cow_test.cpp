@@ -1,4 +1,6 @@
-// Days in milk in the rules: a calving alert is kept long enough to count them.
+// Days in milk in the rules: a calving alert is kept long enough to count them, and the
+// rumination rule's health index asks less evidence of a fresh cow (HERD.md: ketosis and
+// displaced abomasum at 5-20 days in milk).
 #include <doctest/doctest.h>
 
 #include "herd/rules/thresholds.hpp"
@@ -8,6 +10,8 @@ using namespace herd::rules;
 using namespace herd::rules::test;
 
 namespace {
+
+int raised(const std::vector<alert_change>& v) { return count(v, alert_kind::rumination_drop, alert_change_kind::raised); }
 
 // A calving alert as the calving rule leaves it: raised `ago_ms` before the animal's newest
 // reading, timed out 30 h later (thresholds::calving_timeout_ms).
@@ -55,4 +59,33 @@ TEST_CASE("estrus: a heat 16 days after a calving alert is alerted") {
     return v;
   };
   CHECK(count(a.hours(4, heat), alert_kind::estrus, alert_change_kind::raised) == 1);
+}
+
+TEST_CASE("rumination drop: a fresh cow's health index needs less evidence (HERD.md: ketosis 5-20 days in milk)") {
+  // After days that vary ~8 % (rumination) and ~6 % (steps), the cow's mean day lowered by
+  // rumination -20 %, activity -10 %: under the index's 35 points and 4 own CVs
+  // for any cow (HERD.md: ketosis rumination ~30 % lower; this is the first day of its
+  // decline), over 75 % of them within 5-22 days of a calving alert.
+  const auto alerts_for = [](std::int64_t calved_ago_ms) {
+    animal_sim a;
+    a.hours(10 * 24, varied_hour);
+    if (calved_ago_ms > 0) calved(a, calved_ago_ms);
+    const auto c = a.hours(30, scaled_hour(0.8, 0.9));
+    for (const auto& x : c) {
+      if (x.change == alert_change_kind::raised) CHECK(x.alert.evidence.find("fresh cow") != std::string::npos);
+    }
+    return raised(c);
+  };
+  CHECK(alerts_for(8 * k_day) == 1);   // 8 days in milk: fresh
+  CHECK(alerts_for(0) == 0);           // no calving known
+  CHECK(alerts_for(25 * k_day) == 0);  // past the window (HERD.md: to 20 days in milk)
+}
+
+TEST_CASE("rumination drop: a fresh cow's rumination alone needs as much as any cow's") {
+  // The prior is for the index (rumination and activity down together, HERD.md's health
+  // index); rumination -24 % with activity as usual is a cow's low day, fresh or not.
+  animal_sim a;
+  a.hours(10 * 24, varied_hour);
+  calved(a, 8 * k_day);
+  CHECK(raised(a.hours(30, scaled_hour(0.76, 1.0))) == 0);
 }

@@ -101,6 +101,21 @@ inline constexpr std::int32_t baseline_depressed_pct = 20;
 inline constexpr int baseline_depressed_min_days = 5;
 inline constexpr std::int64_t baseline_calving_before_ms = 20 * k_hour_ms;
 inline constexpr std::int64_t baseline_calving_after_ms = 30 * k_hour_ms;
+// Fresh cows: HERD.md gives ketosis and displaced abomasum at 5-20 days in milk; outside that
+// window they are rare, within it common (the herd model: 15 % and 3 % of fresh cows). The
+// same evidence is then more likely an illness, so within the window the health index (HERD.md's
+// anchor: rumination and activity down together) asks for less of it: each of its thresholds
+// (the drops, the CV multiples, the points, and the clearing level) times fresh_evidence_pct
+// [guess: 75 %; herd-eval at 70 / 80 % gave the same trade of lead for false alerts, more or
+// less of it]. Rumination alone (no activity drop) asks as much of a fresh cow as of any: that
+// arm alone raised a fresh cow's low day and held it open into her DA. Days in milk are
+// counted from the last calving alert (the only calving the rules know; a cow that calved
+// before her data began is judged as any other). The window runs from 5 days after that alert
+// to 22 (20 days in milk, plus the ~2 days a decline takes before an alert [guess; HERD.md
+// gives no decline time]).
+inline constexpr std::int32_t fresh_evidence_pct = 75;
+inline constexpr std::int64_t fresh_from_ms = 5 * k_day_ms;
+inline constexpr std::int64_t fresh_to_ms = 22 * k_day_ms;
 // And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
 // alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
 // the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
