@@ -173,7 +173,6 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
   const std::int32_t drop = 100 - f.pct() - herd_rum_drop(s, now);
   const flow& a24 = c.steps;
   const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
-  alert* open = find_open(s, alert_kind::rumination_drop);
   // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a
   // larger share of a low ruminator's day: the thresholds grow with it. Measured on up to 10 days
   // before the last 2: a ketosis lowers rumination over 2 days (HERD.md: ~30 % lower), and
@@ -183,8 +182,11 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
   const std::int32_t rum_sd = std::max(daily_cv_pct(s, sd_day, false, skip), th::rumination_min_cv_pct);
   const std::int32_t act_sd = std::max(daily_cv_pct(s, sd_day, true, skip), th::activity_min_cv_pct);
   // A fresh cow (HERD.md: ketosis and DA at 5-20 days in milk) needs less evidence from the
-  // health index: its thresholds times fresh_evidence_pct (thresholds.hpp).
-  const bool fresh = fresh_cow(s, now);
+  // health index: its thresholds times fresh_evidence_pct (thresholds.hpp); not within a day
+  // of an alert of hers clearing.
+  alert* open = find_open(s, alert_kind::rumination_drop);
+  const alert* last = open ? nullptr : find_latest(s, alert_kind::rumination_drop);
+  const bool fresh = fresh_cow(s, now) && !(last && now - last->resolved_at_ms < th::fresh_requiet_ms);
   const auto need = [fresh](std::int32_t v) { return fresh ? v * th::fresh_evidence_pct / 100 : v; };
   const bool by_rumination = drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10);
   // The health index (HERD.md's anchor: a rumination+activity index): both drops in units of the
@@ -209,7 +211,7 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
     } else {
       raise(s, alert_kind::rumination_drop, {}, now, a, out);
     }
-  } else if (open && drop < need(th::rumination_clear_drop_pct)) {
+  } else if (open && drop < th::rumination_clear_drop_pct) {
     resolve(s, *open, now, "cleared", out);
   }
 }

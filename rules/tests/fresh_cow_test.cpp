@@ -89,3 +89,22 @@ TEST_CASE("rumination drop: a fresh cow's rumination alone needs as much as any 
   calved(a, 8 * k_day);
   CHECK(raised(a.hours(30, scaled_hour(0.76, 1.0))) == 0);
 }
+
+TEST_CASE("rumination drop: a fresh cow's alert clears at the same level as any cow's, and stays cleared a day") {
+  // A ketosis recovering (rumination back to ~-13 %) and the DA that follows it (HERD.md: both
+  // at 5-20 days in milk): an alert kept open down to a lower fresh-cow level was still open
+  // when the DA began, and the DA got no alert of its own.
+  animal_sim a;
+  a.hours(10 * 24, varied_hour);
+  calved(a, 8 * k_day);
+  REQUIRE(raised(a.hours(30, scaled_hour(0.8, 0.9))) == 1);
+  int cleared = 0;
+  for (int n = 0; n < 30 && cleared == 0; ++n) {
+    cleared = count(a.hour(scaled_hour(0.83, 0.95)), alert_kind::rumination_drop, alert_change_kind::resolved);
+  }
+  REQUIRE(cleared == 1);
+  // Clearing at the level a fresh cow is raised at, a drop hovering there raised and cleared
+  // alert after alert: within a day of a clear only the full thresholds raise again.
+  CHECK(raised(a.hours(10, scaled_hour(0.7, 0.85))) == 0);
+  CHECK(raised(a.hours(20, scaled_hour(0.7, 0.85))) == 1);
+}

@@ -105,10 +105,15 @@ inline constexpr std::int64_t baseline_calving_after_ms = 30 * k_hour_ms;
 // window they are rare, within it common (the herd model: 15 % and 3 % of fresh cows). The
 // same evidence is then more likely an illness, so within the window the health index (HERD.md's
 // anchor: rumination and activity down together) asks for less of it: each of its thresholds
-// (the drops, the CV multiples, the points, and the clearing level) times fresh_evidence_pct
-// [guess: 75 %; herd-eval at 70 / 80 % gave the same trade of lead for false alerts, more or
-// less of it]. Rumination alone (no activity drop) asks as much of a fresh cow as of any: that
-// arm alone raised a fresh cow's low day and held it open into her DA. Days in milk are
+// (the drops, the CV multiples, the points) times fresh_evidence_pct [guess: 75 %; herd-eval
+// at 70 / 80 % gave the same trade of lead for false alerts, more or less of it]. Rumination
+// alone (no activity drop) asks as much of a fresh cow as of any: that arm alone raised a fresh
+// cow's low day and held it open into her DA. Nor is the clearing level (15 %) lowered: an
+// alert that stays open while a ketosis recovers swallows the DA or the ketosis that follows
+// (HERD.md: both at 5-20 days in milk; a fresh cow has one after the other). As that level is
+// also the lowered index's rumination floor, for fresh_requiet_ms after an alert cleared only
+// the full thresholds raise again [guess: a day]: a drop hovering there is the same episode's
+// tail, and raised and cleared alert after alert. Days in milk are
 // counted from the last calving alert (the only calving the rules know; a cow that calved
 // before her data began is judged as any other). The window runs from 5 days after that alert
 // to 22 (20 days in milk, plus the ~2 days a decline takes before an alert [guess; HERD.md
@@ -116,6 +121,7 @@ inline constexpr std::int64_t baseline_calving_after_ms = 30 * k_hour_ms;
 inline constexpr std::int32_t fresh_evidence_pct = 75;
 inline constexpr std::int64_t fresh_from_ms = 5 * k_day_ms;
 inline constexpr std::int64_t fresh_to_ms = 22 * k_day_ms;
+inline constexpr std::int64_t fresh_requiet_ms = 24 * k_hour_ms;
 // And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
 // alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
 // the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
