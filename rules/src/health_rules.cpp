@@ -55,6 +55,12 @@ std::int32_t daily_cv_pct(const animal_state& s, std::int64_t day, bool steps, c
   return static_cast<std::int32_t>(std::sqrt(q / static_cast<double>(v.size() - 1)) * 100.0 / m);
 }
 
+// Within the fresh-cow window after the last calving alert (thresholds.hpp fresh_from_ms).
+bool fresh_cow(animal_state& s, std::int64_t now) {
+  const alert* c = find_latest(s, alert_kind::calving);
+  return c != nullptr && now - c->started_at_ms >= th::fresh_from_ms && now - c->started_at_ms <= th::fresh_to_ms;
+}
+
 }  // namespace
 
 std::int32_t herd_temp_excess(const animal_state& s, std::int64_t now) {
@@ -167,7 +173,6 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
   const std::int32_t drop = 100 - f.pct() - herd_rum_drop(s, now);
   const flow& a24 = c.steps;
   const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
-  alert* open = find_open(s, alert_kind::rumination_drop);
   // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a
   // larger share of a low ruminator's day: the thresholds grow with it. Measured on up to 10 days
   // before the last 2: a ketosis lowers rumination over 2 days (HERD.md: ~30 % lower), and
@@ -176,22 +181,31 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
   const std::int64_t sd_day = day_of(now) - th::rumination_sd_lag_days;
   const std::int32_t rum_sd = std::max(daily_cv_pct(s, sd_day, false, skip), th::rumination_min_cv_pct);
   const std::int32_t act_sd = std::max(daily_cv_pct(s, sd_day, true, skip), th::activity_min_cv_pct);
+  // A fresh cow (HERD.md: ketosis and DA at 5-20 days in milk) needs less evidence from the
+  // health index: its thresholds times fresh_evidence_pct (thresholds.hpp); not within a day
+  // of an alert of hers clearing.
+  alert* open = find_open(s, alert_kind::rumination_drop);
+  const alert* last = open ? nullptr : find_latest(s, alert_kind::rumination_drop);
+  const bool fresh = fresh_cow(s, now) && !(last && now - last->resolved_at_ms < th::fresh_requiet_ms);
+  const auto need = [fresh](std::int32_t v) { return fresh ? v * th::fresh_evidence_pct / 100 : v; };
   const bool by_rumination = drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10);
   // The health index (HERD.md's anchor: a rumination+activity index): both drops in units of the
   // own day-to-day variation, summed, so a deeper rumination drop makes up for a smaller
   // activity drop (HERD.md: ketosis lowers rumination ~30 %; its activity drop is not given).
   const std::int32_t index_x10 = drop * 10 / rum_sd + act_drop * 10 / act_sd;
-  const bool by_index = drop >= std::max(th::rumination_index_min_drop_pct, th::rumination_index_rum_sd_x10 * rum_sd / 10) &&
-                        act_drop >= th::rumination_index_min_act_pct && drop + act_drop >= th::rumination_index_pct &&
-                        index_x10 >= th::rumination_index_sd_sum_x10;
+  const bool by_index =
+      drop >= std::max(need(th::rumination_index_min_drop_pct), need(th::rumination_index_rum_sd_x10) * rum_sd / 10) &&
+      act_drop >= need(th::rumination_index_min_act_pct) && drop + act_drop >= need(th::rumination_index_pct) &&
+      index_x10 >= need(th::rumination_index_sd_sum_x10);
   if (by_rumination || by_index) {
     alert_fields a;
     a.value = drop;
     a.reference = static_cast<std::int32_t>(f.expected * 86'400 / std::max<std::int64_t>(f.covered_s, 1) / 10);
     a.severity = drop >= th::rumination_critical_drop_pct ? alert_severity::critical : alert_severity::warning;
     a.evidence = fmt("rumination %d %% below own 7-day same-hour baseline over the last 24 h (%lld of %lld min), "
-                     "activity %d %% below",
-                     drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), act_drop);
+                     "activity %d %% below%s",
+                     drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), act_drop,
+                     fresh ? "; fresh cow (5-22 days after her calving alert)" : "");
     if (open) {
       update(s, *open, now, a, 10, out);
     } else {

@@ -80,9 +80,16 @@ void resolve(animal_state& s, alert& a, std::int64_t at_ms, const std::string& r
 
 void prune(animal_state& s) {
   const std::int64_t now = std::max(s.newest_ms, s.advanced_ms);
-  std::erase_if(s.alerts, [&](const alert& a) { return !a.open() && a.resolved_at_ms < now - k_keep_resolved_ms; });
+  std::erase_if(s.alerts, [&](const alert& a) {
+    const std::int64_t keep = a.kind == alert_kind::calving ? k_keep_calving_ms : k_keep_resolved_ms;
+    return !a.open() && a.resolved_at_ms < now - keep;
+  });
   while (s.alerts.size() > k_max_kept_alerts) {
-    auto it = std::find_if(s.alerts.begin(), s.alerts.end(), [](const alert& a) { return !a.open(); });
+    auto it = std::find_if(s.alerts.begin(), s.alerts.end(),
+                           [](const alert& a) { return !a.open() && a.kind != alert_kind::calving; });
+    if (it == s.alerts.end()) {
+      it = std::find_if(s.alerts.begin(), s.alerts.end(), [](const alert& a) { return !a.open(); });
+    }
     if (it == s.alerts.end()) break;
     s.alerts.erase(it);
   }

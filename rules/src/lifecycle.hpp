@@ -14,6 +14,10 @@ namespace herd::rules::detail {
 // k_max_kept_alerts alerts in all (open ones are never dropped).
 inline constexpr std::int64_t k_keep_resolved_ms = 14 * k_day_ms;
 inline constexpr std::size_t k_max_kept_alerts = 32;
+// A resolved calving alert is kept longer, and dropped for the cap last: the rules count days
+// in milk from it (no heat alert within 21 days of it; the fresh-cow window of the rumination
+// rule, to 22 days after it; thresholds.hpp).
+inline constexpr std::int64_t k_keep_calving_ms = 25 * k_day_ms;
 
 alert* find_open(animal_state& s, alert_kind kind, const std::string& device = {});
 // The newest alert of the kind (open or resolved), or null.

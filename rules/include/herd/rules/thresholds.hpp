@@ -48,9 +48,12 @@ inline constexpr std::int64_t estrus_min_cycle_ms = 5 * k_day_ms;
 // ovulation ~24-30 h after the onset].
 inline constexpr std::int64_t estrus_ai_from_ms = 12 * k_hour_ms;
 inline constexpr std::int64_t estrus_ai_to_ms = 18 * k_hour_ms;
-// No heat alert within 21 days after a calving alert [guess; HERD.md: the first heat at 29-34
-// days in milk; the activity spike right after calving is not a heat].
-inline constexpr std::int64_t estrus_after_calving_ms = 21 * k_day_ms;
+// No heat alert within 15 days after a calving alert [guess; HERD.md: the first heat at 29-34
+// days in milk; the activity spike right after calving is not a heat]. It said 21, but the
+// calving alert was pruned 14 days after it timed out, so 15 was what ran and was measured;
+// since calving alerts are kept longer (lifecycle.hpp), 21 would also hide a real heat 15-21
+// days after a false calving alert.
+inline constexpr std::int64_t estrus_after_calving_ms = 15 * k_day_ms;
 
 // --- rumination drop ---------------------------------------------------------------------
 // HERD.md: "rumination > 25-30 % below own 7-day rolling mean for >= 1 day" [guess threshold].
@@ -98,6 +101,27 @@ inline constexpr std::int32_t baseline_depressed_pct = 20;
 inline constexpr int baseline_depressed_min_days = 5;
 inline constexpr std::int64_t baseline_calving_before_ms = 20 * k_hour_ms;
 inline constexpr std::int64_t baseline_calving_after_ms = 30 * k_hour_ms;
+// Fresh cows: HERD.md gives ketosis and displaced abomasum at 5-20 days in milk; outside that
+// window they are rare, within it common (the herd model: 15 % and 3 % of fresh cows). The
+// same evidence is then more likely an illness, so within the window the health index (HERD.md's
+// anchor: rumination and activity down together) asks for less of it: each of its thresholds
+// (the drops, the CV multiples, the points) times fresh_evidence_pct [guess: 75 %; herd-eval
+// at 70 / 80 % gave the same trade of lead for false alerts, more or less of it]. Rumination
+// alone (no activity drop) asks as much of a fresh cow as of any: that arm alone raised a fresh
+// cow's low day and held it open into her DA. Nor is the clearing level (15 %) lowered: an
+// alert that stays open while a ketosis recovers swallows the DA or the ketosis that follows
+// (HERD.md: both at 5-20 days in milk; a fresh cow has one after the other). As that level is
+// also the lowered index's rumination floor, for fresh_requiet_ms after an alert cleared only
+// the full thresholds raise again [guess: a day]: a drop hovering there is the same episode's
+// tail, and raised and cleared alert after alert. Days in milk are
+// counted from the last calving alert (the only calving the rules know; a cow that calved
+// before her data began is judged as any other). The window runs from 5 days after that alert
+// to 22 (20 days in milk, plus the ~2 days a decline takes before an alert [guess; HERD.md
+// gives no decline time]).
+inline constexpr std::int32_t fresh_evidence_pct = 75;
+inline constexpr std::int64_t fresh_from_ms = 5 * k_day_ms;
+inline constexpr std::int64_t fresh_to_ms = 22 * k_day_ms;
+inline constexpr std::int64_t fresh_requiet_ms = 24 * k_hour_ms;
 // And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
 // alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
 // the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
