@@ -3,11 +3,9 @@
 #include "pg_fixture.hpp"
 #include "queries_suite.hpp"
 #include "store_suite.hpp"
-#include "store_suite_pipeline.hpp"
 
 using herd::pg_test::pg_fixture;
 
 TYPE_TO_STRING(pg_fixture);
 HERD_STORE_SUITE(pg_fixture);
-HERD_STORE_PIPELINE_SUITE(pg_fixture);
 HERD_QUERIES_SUITE(pg_fixture);

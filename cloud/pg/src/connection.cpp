@@ -19,10 +19,6 @@ bool succeeded(const PGresult* r) {
   return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
-core::error pipeline_busy(std::string_view what) {
-  return core::error::fatal("postgresql: " + std::string(what) + " while pipelined results are pending");
-}
-
 }  // namespace
 
 result& result::operator=(result&& o) noexcept {
@@ -97,7 +93,6 @@ core::result<std::unique_ptr<connection>> connection::open(const std::string& co
 connection::~connection() { PQfinish(conn_); }
 
 core::status connection::execute(std::string_view sql) {
-  if (!pending_.empty()) return pipeline_busy(sql);
   const std::string text(sql);
   result r(PQexec(conn_, text.c_str()));
   // PQexec returns the LAST command's result; an earlier failure aborts the rest and is that.
@@ -115,7 +110,6 @@ core::status connection::prepare_on_server(const statement& s) {
 }
 
 core::status connection::prepare(const statement& s) {
-  if (!pending_.empty()) return pipeline_busy("prepare " + s.name);
   if (auto st = prepare_on_server(s); !st) return st;
   prepared_.push_back(s);
   return core::ok_v;
@@ -125,7 +119,6 @@ core::result<result> connection::run(const statement& s, const params& p) {
   if (p.types() != s.types) {
     return core::error::fatal("postgresql: " + s.name + ": parameter types do not match");
   }
-  if (!pending_.empty()) return pipeline_busy(s.name);
   const auto values = p.values();
   const auto lengths = p.lengths();
   const auto formats = p.formats();
@@ -136,7 +129,6 @@ core::result<result> connection::run(const statement& s, const params& p) {
 }
 
 core::result<result> connection::query(std::string_view sql, const params& p) {
-  if (!pending_.empty()) return pipeline_busy(sql);
   const std::string text(sql);
   const auto values = p.values();
   const auto lengths = p.lengths();
@@ -147,54 +139,6 @@ core::result<result> connection::query(std::string_view sql, const params& p) {
   return r;
 }
 
-core::status connection::send(const statement& s, const params& p) {
-  if (p.types() != s.types) {
-    return core::error::fatal("postgresql: " + s.name + ": parameter types do not match");
-  }
-  if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
-    return statement_error(conn_, nullptr, "pipeline mode for " + s.name);
-  }
-  const auto values = p.values();
-  const auto lengths = p.lengths();
-  const auto formats = p.formats();
-  if (PQsendQueryPrepared(conn_, s.name.c_str(), static_cast<int>(p.size()), values.data(),
-                          lengths.data(), formats.data(), 1) != 1) {
-    if (pending_.empty()) PQexitPipelineMode(conn_);
-    return statement_error(conn_, nullptr, s.name);
-  }
-  pending_.push_back(s.name);
-  // The sync point after every statement: the server answers each at once (no flush request
-  // needed) and an error ends at it, as with run(). PQpipelineSync also flushes the send buffer.
-  if (PQpipelineSync(conn_) != 1) return statement_error(conn_, nullptr, s.name);
-  return core::ok_v;
-}
-
-core::result<result> connection::receive() {
-  if (pending_.empty()) return core::error::fatal("postgresql: receive() with nothing sent");
-  const std::string name = std::move(pending_.front());
-  pending_.pop_front();
-  // A statement's results end with a null; then comes its sync point (PGRES_PIPELINE_SYNC).
-  result r(PQgetResult(conn_));
-  if (r.native() != nullptr) {
-    while (PGresult* more = PQgetResult(conn_)) PQclear(more);
-  }
-  if (PQstatus(conn_) == CONNECTION_OK) {
-    result sync(PQgetResult(conn_));
-    if (PQresultStatus(sync.native()) != PGRES_PIPELINE_SYNC && PQstatus(conn_) == CONNECTION_OK) {
-      return core::error::fatal("postgresql: " + name + ": no sync point after a pipelined statement");
-    }
-  }
-  if (pending_.empty() && PQstatus(conn_) == CONNECTION_OK) PQexitPipelineMode(conn_);
-  if (r.native() == nullptr || !succeeded(r.native())) return statement_error(conn_, r.native(), name);
-  return r;
-}
-
-void connection::discard_pending() {
-  while (!pending_.empty() && PQstatus(conn_) == CONNECTION_OK) (void)receive();
-  pending_.clear();
-  if (PQstatus(conn_) == CONNECTION_OK) PQexitPipelineMode(conn_);
-}
-
 bool connection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 
 bool connection::in_transaction() const {
@@ -203,7 +147,6 @@ bool connection::in_transaction() const {
 }
 
 core::status connection::reconnect() {
-  pending_.clear();  // PQreset drops the pipeline with the old link
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) return connect_error(conn_, conninfo_);
   if (auto s = execute(k_session_defaults); !s) return s;
@@ -222,14 +165,12 @@ core::result<transaction> transaction::begin(connection& c, std::string_view beg
 }
 
 transaction::~transaction() {
-  if (c_ != nullptr) c_->discard_pending();  // statements still in flight: wait them out, then roll back
   if (c_ != nullptr && !c_->broken() && c_->in_transaction()) {
     PQclear(PQexec(c_->native(), "ROLLBACK"));  // best effort: a broken link rolls back anyway
   }
 }
 
 core::status transaction::commit() {
-  if (c_->pending() != 0) return pipeline_busy("COMMIT");  // the destructor rolls back
   connection* c = c_;
   c_ = nullptr;
   result r(PQexec(c->native(), "COMMIT"));

@@ -9,7 +9,6 @@
 #include "herd/rules/fold.hpp"
 #include "herd/rules/herd_context.hpp"
 #include "herd/projector/alert_outbox.hpp"
-#include "append_pipeline.hpp"
 
 namespace herd::projector {
 
@@ -65,7 +64,6 @@ core::result<applier::working_animal*> applier::animal(const std::string& id, co
   if (auto c = cache_.find(id); c != cache_.end()) {
     w.state = c->second;
   } else {
-    if (auto st = drain_appends(); !st) return st.err();
     std::vector<std::string> ids{id};
     auto rows = txn_->load_animals(ids);
     if (!rows) return rows.err();
@@ -83,7 +81,6 @@ core::result<applier::working_animal*> applier::animal(const std::string& id, co
 core::status applier::advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms,
                                          std::int64_t crossing_offset, std::int64_t crossing_occurred_us) {
   if (!ps.animals_loaded) {
-    if (auto st = drain_appends(); !st) return st;
     auto ids = store_.partition_animals(p.first, p.second);
     if (!ids) return ids.err();
     std::set<std::string> merged(ids->begin(), ids->end());
@@ -97,7 +94,6 @@ core::status applier::advance_partition(const pkey& p, partition_state& ps, std:
     if (!working_.count(id) && !cache_.count(id)) missing.push_back(id);
   }
   if (!missing.empty()) {
-    if (auto st = drain_appends(); !st) return st;
     auto rows = txn_->load_animals(missing);
     if (!rows) return rows.err();
     for (std::size_t i = 0; i < missing.size(); ++i) {
@@ -194,14 +190,21 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
     to_append.push_back(std::move(decoded[i]->stored));
     appended_index.push_back(i);
   }
-  // Prefetch the states not in memory of every animal the batch names (one round trip): the
-  // fold below then needs nothing from the database while the appends are in flight. Whether an
-  // event is new is not known yet, so the animals of duplicates are read too (they are in memory
-  // but after a start or a rebalance).
+  std::vector<bool> fresh(batch.size(), false);
+  if (!to_append.empty()) {
+    auto f = txn_->append_events(to_append);
+    if (!f) {
+      abandon();
+      return f.err();
+    }
+    for (std::size_t k = 0; k < appended_index.size(); ++k) fresh[appended_index[k]] = (*f)[k];
+  }
+
+  // Prefetch the states of the animals of new events that are not in memory (one round trip).
   {
     std::set<std::string> want;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!decoded[i]) continue;
+      if (!fresh[i]) continue;
       const auto& id = decoded[i]->envelope.aggregate_id();
       if (!cache_.count(id)) want.insert(id);
     }
@@ -229,17 +232,6 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
     }
   }
 
-  // Append to the event store in pieces while folding (append_pipeline.hpp): the fold of a
-  // record waits only for its own piece's flags.
-  append_pipeline appends(*txn_, to_append);
-  pipeline_ = &appends;
-  struct unset {
-    append_pipeline*& p;
-    ~unset() { p = nullptr; }
-  } unset_pipeline{pipeline_};
-  std::vector<std::size_t> append_at(batch.size(), 0);
-  for (std::size_t k = 0; k < appended_index.size(); ++k) append_at[appended_index[k]] = k;
-
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const record& r = batch[i];
     const pkey p{r.topic, r.partition};
@@ -256,12 +248,7 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
       ++prog.dead_lettered;
       continue;
     }
-    auto fresh = appends.fresh(append_at[i]);
-    if (!fresh) {
-      abandon();
-      return fresh.err();
-    }
-    if (!*fresh) {
+    if (!fresh[i]) {
       ++prog.duplicates;
       ++counts_.duplicates;
       continue;
@@ -314,10 +301,6 @@ core::result<applier::outcome> applier::prepare(const std::vector<record>& batch
     }
   }
   counts_.dead_lettered = counts_.undecodable + counts_.future_dated + counts_.rejected;
-  if (auto st = appends.drain(); !st) {
-    abandon();
-    return st.err();
-  }
   if (auto st = write_batch(); !st) {
     abandon();
     return st.err();
@@ -374,10 +357,6 @@ core::status applier::commit() {
   outbox_.clear();
   advances_.clear();
   return core::ok_v;
-}
-
-core::status applier::drain_appends() {
-  return pipeline_ != nullptr ? pipeline_->drain() : core::ok_v;
 }
 
 void applier::abandon() {

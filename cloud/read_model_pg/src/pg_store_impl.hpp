@@ -1,10 +1,6 @@
 #pragma once
 // The PostgreSQL store's classes (open_pg_store() in pg_store.hpp makes them).
-#include <deque>
 #include <memory>
-#include <string>
-#include <utility>
-#include <vector>
 
 #include "herd/pg/connection.hpp"
 #include "herd/read_model/pg_store.hpp"
@@ -53,9 +49,6 @@ class pg_txn final : public store_txn {
   core::result<bool> claim(const std::string& topic, std::int32_t partition,
                            std::int64_t expected_next_offset) override;
   core::result<std::vector<bool>> append_events(std::span<const stored_event> events) override;
-  // Pipelined (pg::connection::send): the piece's INSERT is on its way when send_append returns.
-  core::status send_append(std::span<const stored_event> events) override;
-  core::result<std::vector<bool>> receive_appended() override;
   core::result<std::vector<std::optional<animal_row>>> load_animals(
       std::span<const std::string> animal_ids) override;
   core::status upsert_animals(std::span<const animal_row> animals) override;
@@ -66,19 +59,9 @@ class pg_txn final : public store_txn {
   core::status commit() override;
 
  private:
-  // One append_events call's rows: how many inputs, and the (input index, event_id) of each
-  // row sent (an event_id repeated inside the call is sent once).
-  struct append_piece {
-    std::size_t inputs = 0;
-    std::vector<std::pair<std::size_t, std::string>> sent;
-  };
-  static core::result<append_piece> build_append(std::span<const stored_event> events, pg::params& p);
-  static std::vector<bool> appended_flags(const append_piece& piece, const pg::result* r);
-
   pg::connection& conn_;
   pg::transaction txn_;
   bool committed_ = false;
-  std::deque<append_piece> in_flight_;  // sent by send_append, oldest first
 };
 
 }  // namespace herd::read_model::pg_detail

@@ -61,19 +61,18 @@ core::result<bool> pg_txn::claim(const std::string& topic, std::int32_t partitio
   return stored == expected_next_offset;
 }
 
-core::result<pg_txn::append_piece> pg_txn::build_append(std::span<const stored_event> events,
-                                                        pg::params& p) {
-  append_piece piece;
-  piece.inputs = events.size();
+core::result<std::vector<bool>> pg_txn::append_events(std::span<const stored_event> events) {
+  std::vector<bool> fresh(events.size(), false);
   std::unordered_set<std::string_view> seen;
   pg::array_param ids(o::text), animals(o::text), types(o::text), occurred(o::int8),
       ingested(o::int8), gateways(o::text), gateway_seqs(o::int8), envelopes(o::bytea),
       topics(o::text), partitions(o::int4), offsets(o::int8);
+  std::vector<std::size_t> sent;  // input index of each row sent
   for (std::size_t i = 0; i < events.size(); ++i) {
     const stored_event& e = events[i];
     if (auto s = check_event(e); !s) return s.err();
     if (!seen.insert(e.event_id).second) continue;  // an earlier input of this call has it
-    piece.sent.emplace_back(i, e.event_id);
+    sent.push_back(i);
     ids.add_text(e.event_id);
     animals.add_text(e.animal_id);
     types.add_text(e.event_type);
@@ -86,49 +85,16 @@ core::result<pg_txn::append_piece> pg_txn::build_append(std::span<const stored_e
     partitions.add_int4(e.partition);
     offsets.add_int8(e.offset);
   }
+  if (sent.empty()) return fresh;
+  pg::params p;
   p.array(ids).array(animals).array(types).array(occurred).array(ingested).array(gateways);
   p.array(gateway_seqs).array(envelopes).array(topics).array(partitions).array(offsets);
-  return piece;
-}
-
-std::vector<bool> pg_txn::appended_flags(const append_piece& piece, const pg::result* r) {
-  std::vector<bool> fresh(piece.inputs, false);
-  if (r == nullptr) return fresh;
-  std::unordered_set<std::string_view> inserted;
-  for (int row = 0; row < r->rows(); ++row) inserted.insert(r->bytes(row, 0));
-  for (const auto& [i, id] : piece.sent) fresh[i] = inserted.count(id) != 0;
-  return fresh;
-}
-
-core::result<std::vector<bool>> pg_txn::append_events(std::span<const stored_event> events) {
-  pg::params p;
-  auto piece = build_append(events, p);
-  if (!piece) return piece.err();
-  if (piece->sent.empty()) return appended_flags(*piece, nullptr);
   auto r = conn_.run(pg_detail::append_events, p);
   if (!r) return r.err();
-  return appended_flags(*piece, &*r);
-}
-
-core::status pg_txn::send_append(std::span<const stored_event> events) {
-  pg::params p;
-  auto piece = build_append(events, p);
-  if (!piece) return piece.err();
-  if (!piece->sent.empty()) {
-    if (auto s = conn_.send(pg_detail::append_events, p); !s) return s;
-  }
-  in_flight_.push_back(std::move(*piece));
-  return core::ok_v;
-}
-
-core::result<std::vector<bool>> pg_txn::receive_appended() {
-  if (in_flight_.empty()) return core::error::fatal("postgresql: receive_appended() with nothing sent");
-  const append_piece piece = std::move(in_flight_.front());
-  in_flight_.pop_front();
-  if (piece.sent.empty()) return appended_flags(piece, nullptr);  // nothing was sent for it
-  auto r = conn_.receive();
-  if (!r) return r.err();
-  return appended_flags(piece, &*r);
+  std::unordered_set<std::string_view> inserted;
+  for (int row = 0; row < r->rows(); ++row) inserted.insert(r->bytes(row, 0));
+  for (std::size_t i : sent) fresh[i] = inserted.count(events[i].event_id) != 0;
+  return fresh;
 }
 
 core::result<std::vector<std::optional<animal_row>>> pg_txn::load_animals(

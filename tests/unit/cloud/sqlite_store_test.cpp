@@ -8,7 +8,6 @@
 #include "herd/read_model/sqlite_queries.hpp"
 #include "queries_suite.hpp"
 #include "store_suite.hpp"
-#include "store_suite_pipeline.hpp"
 
 namespace {
 
@@ -31,7 +30,6 @@ struct sqlite_fixture {
 
 TYPE_TO_STRING(sqlite_fixture);
 HERD_STORE_SUITE(sqlite_fixture);
-HERD_STORE_PIPELINE_SUITE(sqlite_fixture);
 HERD_QUERIES_SUITE(sqlite_fixture);
 
 TEST_CASE("sqlite queries: a read model not created yet is retriable, never created by the reader") {

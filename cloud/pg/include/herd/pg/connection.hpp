@@ -5,7 +5,6 @@
 //
 // Threading: a connection is used by one thread at a time (libpq's rule for a PGconn).
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,23 +74,6 @@ class connection {
   // An unprepared statement with parameters (for one-off queries); binary results.
   core::result<result> query(std::string_view sql, const params& p = {});
 
-  // Pipelining (libpq pipeline mode), so the caller computes while the server executes:
-  // send() queues a prepared statement and a sync point and returns once they are written to
-  // the socket, without waiting for the server; receive() returns the result of the oldest
-  // statement sent and not yet received, waiting for it. Inside a transaction block each sent
-  // statement behaves as run() would (the sync point ends the statement, not the transaction).
-  // While results are pending, execute(), run(), query(), prepare() and a transaction's commit()
-  // fail (fatal: a bug of the caller). Keep a few statements in flight, not many: their results
-  // wait in the socket buffers (libpq blocks, it does not buffer without bound).
-  // Errors: as run()'s; send() fails only on a connection failure (the error then shows at
-  // receive() too, or the connection is broken()).
-  core::status send(const statement& s, const params& p);
-  core::result<result> receive();
-  std::size_t pending() const { return pending_.size(); }
-  // Reads and drops every pending result and leaves pipeline mode (before a rollback or a
-  // reconnect). Blocks until the server has answered what was sent, unless the link is gone.
-  void discard_pending();
-
   // True if the connection is gone (server restarted, network): reconnect() before reuse.
   bool broken() const;
   // Re-establishes the connection (PQreset) and re-prepares every statement.
@@ -113,7 +95,6 @@ class connection {
   std::string conninfo_;
   std::vector<statement> prepared_;
   std::string session_setup_;
-  std::deque<std::string> pending_;  // names of the statements sent and not yet received
 };
 
 // A transaction on `c`: BEGIN in begin(), ROLLBACK on destruction unless commit() succeeded.

@@ -7,9 +7,7 @@
 // rules::apply (unknown type -> kept, counted, not applied; rejected -> a poison pill: dead
 // letter), advance the partition's animals when its event-time watermark crosses a 10-minute
 // boundary (rules::advance), then write the touched animals, their alert rows and the partitions'
-// progress (next offset, watermark, counters) in the same transaction. The event store append
-// goes in pieces that the database stores while the records of earlier pieces are folded
-// (store_txn::send_append); the states the fold needs are read before the first piece.
+// progress (next offset, watermark, counters) in the same transaction.
 //
 // Two steps so that dead letters are never lost: prepare() builds the transaction and returns
 // the dead letters; the caller produces them (and waits for the DLQ's acks); then commit().
@@ -72,8 +70,6 @@ struct batch_counts {
   std::uint64_t alert_changes = 0;
   std::uint64_t animals_written = 0;
 };
-
-class append_pipeline;  // private (src/append_pipeline.hpp)
 
 // Event time between two rules::advance rounds of a partition (rules/fold.hpp).
 inline constexpr std::int64_t k_advance_step_ms = rules::k_advance_step_ms;
@@ -146,8 +142,6 @@ class applier {
   using pkey = std::pair<std::string, std::int32_t>;
 
   core::result<working_animal*> animal(const std::string& id, const record& r);
-  // Before any other use of txn_ during the fold: waits for the event store appends in flight.
-  core::status drain_appends();
   // Advances every animal of partition p to boundary_ms (rules::advance with the partition's herd
   // context) and records the round (read_model::advance_row) with the record that crossed it.
   core::status advance_partition(const pkey& p, partition_state& ps, std::int64_t boundary_ms,
@@ -158,7 +152,6 @@ class applier {
 
   read_model::store& store_;
   std::unique_ptr<read_model::store_txn> txn_;
-  append_pipeline* pipeline_ = nullptr;  // prepare()'s, while it folds (append_pipeline.hpp)
   const core::clock* wall_;
   bool dead_lettering_ = true;
   bool outbox_on_ = true;

@@ -20,7 +20,6 @@
 // constraint the caller should have respected). After any error inside a transaction the
 // transaction is dead: destroy it (rollback) and begin again.
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -51,30 +50,6 @@ class store_txn {
   // (already stored, or an earlier input of this same call has that event_id).
   virtual core::result<std::vector<bool>> append_events(std::span<const stored_event> events) = 0;
 
-  // append_events in pieces that overlap with the caller's work: send_append() hands over one
-  // piece and may return before the database has stored it; receive_appended() returns the flags
-  // of the oldest piece sent and not yet received (waiting for it), as append_events would have
-  // returned them (an event_id of an earlier piece of this transaction counts as stored). The
-  // store copies what it needs: `events` may go once send_append returns.
-  // Between a send_append and the receive_appended of every piece sent, call no other method of
-  // this transaction (PostgreSQL: the statements are in flight on its one connection; a
-  // commit() then fails, a destroyed transaction waits for them and rolls back). Keep one or two
-  // pieces ahead of what you receive, not more.
-  // Errors: append_events' kinds; from either call. After one the transaction is dead.
-  // Default (SQLite): append_events at send time, its result kept for the receive.
-  virtual core::status send_append(std::span<const stored_event> events) {
-    auto flags = append_events(events);
-    if (!flags) return flags.err();
-    appended_.push_back(std::move(*flags));
-    return core::ok_v;
-  }
-  virtual core::result<std::vector<bool>> receive_appended() {
-    if (appended_.empty()) return core::error::fatal("read model: receive_appended() with nothing sent");
-    auto flags = std::move(appended_.front());
-    appended_.pop_front();
-    return flags;
-  }
-
   // The stored rows of these animals (as of this transaction), one per input, nullopt = never
   // stored. `collars` is filled.
   virtual core::result<std::vector<std::optional<animal_row>>> load_animals(
@@ -100,9 +75,6 @@ class store_txn {
   // Makes everything above durable and visible at once. On error nothing was applied (the
   // caller retries the whole batch in a new transaction).
   virtual core::status commit() = 0;
-
- private:
-  std::deque<std::vector<bool>> appended_;  // the default send_append's results, oldest first
 };
 
 // Sizes for the operator (metrics, the size-per-head benchmark).
