@@ -11,8 +11,6 @@ using namespace herd::rules::test;
 
 namespace {
 
-int raised(const std::vector<alert_change>& v) { return count(v, alert_kind::rumination_drop, alert_change_kind::raised); }
-
 // A calving alert as the calving rule leaves it: raised `ago_ms` before the animal's newest
 // reading, timed out 30 h later (thresholds::calving_timeout_ms).
 void calved(animal_sim& a, std::int64_t ago_ms) {
@@ -74,7 +72,7 @@ TEST_CASE("rumination drop: a fresh cow's health index needs less evidence (HERD
     for (const auto& x : c) {
       if (x.change == alert_change_kind::raised) CHECK(x.alert.evidence.find("fresh cow") != std::string::npos);
     }
-    return raised(c);
+    return rumination_raised(c);
   };
   CHECK(alerts_for(8 * k_day) == 1);   // 8 days in milk: fresh
   CHECK(alerts_for(0) == 0);           // no calving known
@@ -87,7 +85,7 @@ TEST_CASE("rumination drop: a fresh cow's rumination alone needs as much as any 
   animal_sim a;
   a.hours(10 * 24, varied_hour);
   calved(a, 8 * k_day);
-  CHECK(raised(a.hours(30, scaled_hour(0.76, 1.0))) == 0);
+  CHECK(rumination_raised(a.hours(30, scaled_hour(0.76, 1.0))) == 0);
 }
 
 TEST_CASE("rumination drop: a fresh cow's alert clears at the same level as any cow's, and stays cleared a day") {
@@ -97,7 +95,7 @@ TEST_CASE("rumination drop: a fresh cow's alert clears at the same level as any 
   animal_sim a;
   a.hours(10 * 24, varied_hour);
   calved(a, 8 * k_day);
-  REQUIRE(raised(a.hours(30, scaled_hour(0.8, 0.9))) == 1);
+  REQUIRE(rumination_raised(a.hours(30, scaled_hour(0.8, 0.9))) == 1);
   int cleared = 0;
   for (int n = 0; n < 30 && cleared == 0; ++n) {
     cleared = count(a.hour(scaled_hour(0.83, 0.95)), alert_kind::rumination_drop, alert_change_kind::resolved);
@@ -105,6 +103,6 @@ TEST_CASE("rumination drop: a fresh cow's alert clears at the same level as any 
   REQUIRE(cleared == 1);
   // Clearing at the level a fresh cow is raised at, a drop hovering there raised and cleared
   // alert after alert: within a day of a clear only the full thresholds raise again.
-  CHECK(raised(a.hours(10, scaled_hour(0.7, 0.85))) == 0);
-  CHECK(raised(a.hours(20, scaled_hour(0.7, 0.85))) == 1);
+  CHECK(rumination_raised(a.hours(10, scaled_hour(0.7, 0.85))) == 0);
+  CHECK(rumination_raised(a.hours(20, scaled_hour(0.7, 0.85))) == 1);
 }

@@ -97,5 +97,12 @@ inline int count(const std::vector<alert_change>& v, alert_kind k, alert_change_
   for (const auto& x : v) n += x.alert.kind == k && x.change == c;
   return n;
 }
+// rumination_drop alerts raised / resolved among `v`.
+inline int rumination_raised(const std::vector<alert_change>& v) {
+  return count(v, alert_kind::rumination_drop, alert_change_kind::raised);
+}
+inline int rumination_resolved(const std::vector<alert_change>& v) {
+  return count(v, alert_kind::rumination_drop, alert_change_kind::resolved);
+}
 
 }  // namespace herd::rules::test

@@ -9,24 +9,15 @@
 using namespace herd::rules;
 using namespace herd::rules::test;
 
-namespace {
-
-int raised(const std::vector<alert_change>& v) { return count(v, alert_kind::rumination_drop, alert_change_kind::raised); }
-int resolved(const std::vector<alert_change>& v) {
-  return count(v, alert_kind::rumination_drop, alert_change_kind::resolved);
-}
-
-}  // namespace
-
 TEST_CASE("rumination drop: a ketosis after a long illness is measured against the healthy days before it") {
   // HERD.md: ketosis and DA both at 5-20 days in milk (a fresh cow has one after the other);
   // DA sharper, ketosis rumination ~30 % lower. A 5-day DA (-50 %) and a day of recovery
   // leave one healthy day in the 7 days of hours: the rule had no baseline and saw nothing.
   animal_sim a;
   a.hours(10 * 24, varied_hour);
-  REQUIRE(raised(a.hours(5 * 24, scaled_hour(0.5, 0.7))) == 1);
-  REQUIRE(resolved(a.hours(24, varied_hour)) == 1);
-  CHECK(raised(a.hours(30, scaled_hour(0.72, 0.87))) == 1);
+  REQUIRE(rumination_raised(a.hours(5 * 24, scaled_hour(0.5, 0.7))) == 1);
+  REQUIRE(rumination_resolved(a.hours(24, varied_hour)) == 1);
+  CHECK(rumination_raised(a.hours(30, scaled_hour(0.72, 0.87))) == 1);
 }
 
 TEST_CASE("rumination drop: the recovery days of an alerted illness are not the cow's baseline") {
@@ -35,11 +26,11 @@ TEST_CASE("rumination drop: the recovery days of an alerted illness are not the 
   // raised the other, and a ketosis of -28 % with activity -13 % right after went unalerted.
   animal_sim a;
   a.hours(10 * 24, varied_hour);
-  REQUIRE(raised(a.hours(3 * 24, scaled_hour(0.5, 0.7))) == 1);
-  int cleared = resolved(a.hours(2 * 24, scaled_hour(0.83, 0.95)));
-  cleared += resolved(a.hours(24, scaled_hour(0.9, 1.0)));
+  REQUIRE(rumination_raised(a.hours(3 * 24, scaled_hour(0.5, 0.7))) == 1);
+  int cleared = rumination_resolved(a.hours(2 * 24, scaled_hour(0.83, 0.95)));
+  cleared += rumination_resolved(a.hours(24, scaled_hour(0.9, 1.0)));
   REQUIRE(cleared == 1);
-  CHECK(raised(a.hours(30, scaled_hour(0.72, 0.87))) == 1);
+  CHECK(rumination_raised(a.hours(30, scaled_hour(0.72, 0.87))) == 1);
 }
 
 TEST_CASE("rumination drop: a cow with no healthy day kept is compared with her recent days, and her alert clears") {
@@ -48,8 +39,8 @@ TEST_CASE("rumination drop: a cow with no healthy day kept is compared with her 
   // her recent level she had no baseline at all and the alert stayed open for good.
   animal_sim a;
   a.hours(4 * 24, scaled_hour(0.75, 0.9));
-  REQUIRE(raised(a.hours(3 * 24, scaled_hour(0.45, 0.75))) == 1);
-  CHECK(resolved(a.hours(5 * 24, scaled_hour(0.75, 0.9))) == 1);
+  REQUIRE(rumination_raised(a.hours(3 * 24, scaled_hour(0.45, 0.75))) == 1);
+  CHECK(rumination_resolved(a.hours(5 * 24, scaled_hour(0.75, 0.9))) == 1);
 }
 
 TEST_CASE("rumination drop: after a long illness a cow's day-to-day variation is measured on her healthy days further back") {
@@ -67,7 +58,7 @@ TEST_CASE("rumination drop: after a long illness a cow's day-to-day variation is
   };
   animal_sim a;
   a.hours(8 * 24, wide);
-  REQUIRE(raised(a.hours(6 * 24, scaled_hour(0.5, 0.7))) == 1);
-  REQUIRE(resolved(a.hours(2 * 24, wide)) == 1);
-  CHECK(raised(a.hours(30, scaled_hour(0.75, 0.87))) == 0);
+  REQUIRE(rumination_raised(a.hours(6 * 24, scaled_hour(0.5, 0.7))) == 1);
+  REQUIRE(rumination_resolved(a.hours(2 * 24, wide)) == 1);
+  CHECK(rumination_raised(a.hours(30, scaled_hour(0.75, 0.87))) == 0);
 }
