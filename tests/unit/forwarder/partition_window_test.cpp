@@ -75,7 +75,7 @@ TEST_CASE("partition window: the backlog lane's events beyond their share, and a
   CHECK(w.beyond_share(10, stall + 2) == 0);
 }
 
-TEST_CASE("partition window: the cluster answers only lately; an answer to a probe counts as one") {
+TEST_CASE("partition window: the cluster answers only lately, and an answer to a probe counts as one") {
   partition_window w;
   w.set_partitions(2);
   constexpr std::int64_t answer = partition_window::k_answer_ms;
