@@ -76,7 +76,6 @@ void forwarder::impl::delivered_cb(record_tag tag, const kafka_outcome& o) {
     return;
   }
   const std::uint64_t seq = tag.id;
-  if (in_flight > 0) --in_flight;
   planner.reported(seq);
   std::int64_t created_ms = -1;
   if (auto f = flights.find(seq); f != flights.end()) {
@@ -154,7 +153,6 @@ void forwarder::impl::rebuild_producer() {
   destroy_producer();
   rebuilds.fetch_add(1);
   cursor = 0;
-  in_flight = 0;
   dl_in_flight.clear();
   flights.clear();
   window.clear();
@@ -175,7 +173,7 @@ void forwarder::impl::rebuild_producer() {
 void forwarder::impl::apply_acks(bool force) {
   acks.apply(steady::now(), force);
   pending_gauge.store(acks.events_waiting());
-  in_flight_gauge.store(in_flight);
+  in_flight_gauge.store(in_flight());
   held_gauge.store(planner.held());
   const std::int64_t now = mono.now_ms();
   stalled_gauge.store(window.excused(now));
@@ -265,7 +263,6 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
     rebuild = true;
     return false;
   }
-  ++in_flight;
   ++produced;
   flight f{r.created_ms, kafka_producer::partition_for(r.key, window.partitions()), planner.in_backlog(r.seq), {}};
   window.produced(f.partition, f.backlog, mono.now_ms());
@@ -273,7 +270,7 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   flights[r.seq] = std::move(f);
   // In flight from now on, for stats() too: not only after the next poll, whose reports (and the
   // decider's questions about them) come before the count drops again in apply_acks().
-  in_flight_gauge.store(in_flight);
+  in_flight_gauge.store(in_flight());
   return true;
 }
 
@@ -338,10 +335,10 @@ void forwarder::impl::run() {
       if (stopping) break;
     }
     if (halted) {  // serve what is in flight and delete what is acknowledged; produce nothing
-      if (producer) producer->poll(std::chrono::milliseconds(in_flight > 0 ? 10 : 0));
+      if (producer) producer->poll(std::chrono::milliseconds(in_flight() > 0 ? 10 : 0));
       apply_acks();
       std::unique_lock lock(mu);
-      if (in_flight == 0 || !producer) cv.wait_until(lock, steady::now() + k_max_wait, [&] { return stopping; });
+      if (in_flight() == 0 || !producer) cv.wait_until(lock, steady::now() + k_max_wait, [&] { return stopping; });
       continue;
     }
     if (rebuild || !producer) {
@@ -361,14 +358,14 @@ void forwarder::impl::run() {
     forward_dead_letters();
     // Block in poll while deliveries are pending; dead letters to a missing topic may stay
     // pending for long, so they get a long poll rather than a spin.
-    producer->poll(std::chrono::milliseconds(in_flight > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0));
+    producer->poll(std::chrono::milliseconds(in_flight() > 0 ? 5 : !dl_in_flight.empty() ? 50 : 0));
     apply_acks();
     // Nothing in flight outside a drain: every event up to the cursor is acknowledged (or
     // dead-lettered). During a drain the live lane runs ahead of the backlog: not claimed then.
-    if (in_flight == 0 && !planner.draining() && !rebuild && cursor > acked_through_gauge.load()) {
+    if (in_flight() == 0 && !planner.draining() && !rebuild && cursor > acked_through_gauge.load()) {
       acked_through_gauge.store(cursor);
     }
-    if (in_flight == 0 && dl_in_flight.empty() && !rebuild) {
+    if (in_flight() == 0 && dl_in_flight.empty() && !rebuild) {
       std::unique_lock lock(mu);
       const auto now = steady::now();
       const bool paused = now < fill_paused_until;
@@ -387,11 +384,11 @@ void forwarder::impl::run() {
   }
   // Stopping: nothing new is produced; wait for what is in flight, up to the drain deadline.
   const auto deadline = steady::now() + drain;
-  while (producer && (in_flight > 0 || !dl_in_flight.empty()) && steady::now() < deadline && !rebuild) {
+  while (producer && (in_flight() > 0 || !dl_in_flight.empty()) && steady::now() < deadline && !rebuild) {
     producer->poll(std::chrono::milliseconds(10));
     apply_acks();
   }
-  if (in_flight > 0) log->info("{} events still in flight at stop stay in the outbox", in_flight);
+  if (in_flight() > 0) log->info("{} events still in flight at stop stay in the outbox", in_flight());
   destroy_producer();
   // Deletes still failing at stop: retry until the drain deadline; what remains is produced
   // again after the restart (with its event_id: a duplicate the consumers drop).

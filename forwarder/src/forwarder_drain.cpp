@@ -33,10 +33,9 @@ void forwarder::impl::fill_backlog() {
   if (!release_held()) return;
   const std::uint64_t backlog_end = planner.backlog_end();
   while (!rebuild && cursor < backlog_end) {
-    const std::size_t room = window_room();
-    const std::size_t allowance = std::min(
-        room, planner.allowance(opts.max_in_flight - std::min(opts.max_in_flight, room),
-                                window.beyond_share(opts.drain_max_queued, mono.now_ms(), true)));
+    // window_room() is at most max_in_flight: what counts against the window is the rest.
+    const std::size_t allowance = planner.allowance(opts.max_in_flight - window_room(),
+                                                    window.beyond_share(opts.drain_max_queued, mono.now_ms(), true));
     if (allowance == 0) return;
     auto rows = outbox.peek(cursor, allowance);
     if (!rows) {
@@ -73,7 +72,7 @@ void forwarder::impl::fill_backlog() {
 
 void forwarder::impl::fill_window() {
   if (!planner.draining()) {
-    switch (planner.next_step(outbox.last_seq(), cursor, in_flight - std::min(in_flight, window.in_excused(mono.now_ms())),
+    switch (planner.next_step(outbox.last_seq(), cursor, in_flight() - std::min(in_flight(), window.in_excused(mono.now_ms())),
                               window.last_ack_ms())) {
       case drain_planner::step::in_order:
         fill_in_order(false);

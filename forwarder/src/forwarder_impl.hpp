@@ -53,7 +53,6 @@ struct forwarder::impl {
   // Owned by the forwarder thread.
   std::unique_ptr<kafka_producer> producer;
   std::uint64_t cursor = 0;  // highest outbox seq handed to the producer
-  std::size_t in_flight = 0;
   std::set<std::int64_t> dl_in_flight;
   struct flight {
     std::int64_t created_ms = 0;  // the outbox row's created_ms (ack latency)
@@ -62,6 +61,7 @@ struct forwarder::impl {
     std::string key;              // while partition is -1: to place it once the count is known
   };
   std::unordered_map<std::uint64_t, flight> flights;  // in flight: seq -> what it counts in
+  std::size_t in_flight() const { return flights.size(); }  // produced, report not yet served
   partition_window window;  // the in-flight events per partition (issue 15, goal 4), on `mono`
   acked_rows acks;  // acknowledged, to be deleted / marked forwarded
   bool rebuild = false;
