@@ -14,7 +14,6 @@
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -27,7 +26,6 @@
 #include "herd/events/v1/envelope.pb.h"
 #include "herd/forwarder/forwarder.hpp"
 #include "herd/forwarder/kafka_producer.hpp"
-#include "herd/forwarder/partition_window.hpp"
 #include "herd/gateway/failure_policy.hpp"
 
 #include "envelopes.hpp"
@@ -124,10 +122,11 @@ TEST_CASE("forwarder: a broker that stays down holds its own partition's animals
   // Beyond partition 0's share of 10, except the few produced before the partition count was known.
   CHECK(fwd.stats().in_flight_beyond_share > stuck - 10 - 20);
   CHECK(fwd.stats().in_flight_beyond_share <= stuck - 10);
-  // The herd goes quiet for longer than a partition takes to count as stalled (the scenario, not
-  // a wait for a result), then readings come at a farm's pace: no acknowledgement is recent, and
-  // the other animals' readings still go (a window counting everything again would be full).
-  std::this_thread::sleep_for(std::chrono::milliseconds(2 * forwarder::partition_window::k_stall_ms));
+  // The herd goes quiet until no acknowledgement is recent enough to excuse partition 0
+  // (partition_window::k_answer_ms): its 90 events count in full again and fill the 60-event
+  // window. Readings that come then still go for the other animals (the window asks the cluster,
+  // whose answer excuses partition 0 again).
+  CHECK(test_support::wait_until([&] { return fwd.stats().partitions_stalled == 0; }, 20s));
   for (int i = 0; i < 2; ++i) {
     test::append_envelopes(*rig.outbox, k_animals, k_animals);
     fwd.notify();
