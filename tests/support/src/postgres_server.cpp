@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
 
 #include <libpq-fe.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include <herd/test_support/net.hpp>
@@ -183,7 +185,29 @@ void postgres_server::stop(std::chrono::milliseconds deadline) {
 }
 
 void postgres_server::kill9() {
-  if (process_) process_->kill9();
+  if (!process_) return;
+  // The shared memory segment the postmaster named in postmaster.pid (line 7: "<key> <id>").
+  std::optional<int> shmid;
+  {
+    std::ifstream pid_file(dir_ / "data" / "postmaster.pid");
+    std::string line;
+    for (int n = 1; std::getline(pid_file, line); ++n) {
+      int key = 0, id = 0;
+      if (n == 7 && std::sscanf(line.c_str(), "%d %d", &key, &id) == 2) shmid = id;
+    }
+  }
+  process_->kill9();
+  // Its backends and auxiliary processes outlive it until they notice, still attached to that
+  // segment; a start meanwhile fails ("pre-existing shared memory block is still in use": a CI
+  // run of 2026-12-03). Wait until none is attached, as a crashed server's restart would.
+  if (shmid) {
+    wait_until(
+        [&] {
+          shmid_ds ds{};
+          return ::shmctl(*shmid, IPC_STAT, &ds) != 0 || ds.shm_nattch == 0;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(10));
+  }
 }
 
 void postgres_server::restart() {
