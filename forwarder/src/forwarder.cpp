@@ -279,11 +279,17 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
 // animal). Stops when the window is full, the outbox has nothing newer, or a row cannot be
 // produced now.
 void forwarder::impl::fill_in_order(bool gate) {
+  const auto lane_at = [&] { return std::pair{gate, gate ? planner.live_cursor() : cursor}; };
+  {
+    std::lock_guard lock(mu);
+    if (!dirty && read_to_end_at == lane_at()) return;
+  }
   for (std::size_t room = window_room(); !rebuild && room > 0 && (!gate || planner.hold_room() > 0);
        room = window_room()) {
     std::size_t limit = std::min(opts.batch, room);
     if (gate) limit = std::min(limit, planner.hold_room());
     auto rows = outbox.peek(gate ? planner.live_cursor() : cursor, limit);
+    outbox_reads.fetch_add(1, std::memory_order_relaxed);
     if (!rows) {
       log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
       storage_failed(rows.err());
@@ -305,8 +311,12 @@ void forwarder::impl::fill_in_order(bool gate) {
     if (rows->size() < limit) {
       std::lock_guard lock(mu);
       // Rows appended after our peek set dirty again via notify(); only then look again.
-      if (!dirty) return;
+      if (!dirty) {
+        read_to_end_at = lane_at();
+        return;
+      }
       dirty = false;
+      read_to_end_at.reset();
     }
   }
 }
@@ -455,6 +465,7 @@ forwarder_stats forwarder::stats() const {
   s.heartbeat_steady_ms = p.heartbeat.load();
   s.acked_pending_delete = p.pending_gauge.load();
   s.acked_through = p.acked_through_gauge.load();
+  s.outbox_reads = p.outbox_reads.load();
   p.errors.fill(s, std::chrono::steady_clock::now());
   for (std::size_t b = 0; b < s.ack_latency_le.size(); ++b) s.ack_latency_le[b] = p.ack_le[b].load();
   s.ack_latency_count = p.ack_count.load();

@@ -38,6 +38,7 @@ void forwarder::impl::fill_backlog() {
                                                     window.beyond_share(opts.drain_max_queued, mono.now_ms(), true));
     if (allowance == 0) return;
     auto rows = outbox.peek(cursor, allowance);
+    outbox_reads.fetch_add(1, std::memory_order_relaxed);
     if (!rows) {
       log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
       storage_failed(rows.err());

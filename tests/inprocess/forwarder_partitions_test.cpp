@@ -122,6 +122,10 @@ TEST_CASE("forwarder: a broker that stays down holds its own partition's animals
   // Beyond partition 0's share of 10, except the few produced before the partition count was known.
   CHECK(fwd.stats().in_flight_beyond_share > stuck - 10 - 20);
   CHECK(fwd.stats().in_flight_beyond_share <= stuck - 10);
+  // Nothing appended meanwhile: the forwarder does not read the outbox again at every turn of its
+  // loop (every 5 ms while events are in flight; 200 reads a second before).
+  const std::uint64_t reads = fwd.stats().outbox_reads;
+  CHECK_FALSE(test_support::wait_until([&] { return fwd.stats().outbox_reads > reads + 10; }, 1s));
   // The herd goes quiet until no acknowledgement is recent enough to excuse partition 0
   // (partition_window::k_answer_ms): its 90 events count in full again and fill the 60-event
   // window. Readings that come then still go for the other animals (the window asks the cluster,

@@ -106,6 +106,9 @@ struct forwarder_stats {
   // Every outbox event with a seq up to this one was acknowledged by Kafka (or dead-lettered)
   // during this run; it only grows. 0: nothing yet.
   std::uint64_t acked_through = 0;
+  // Reads of the outbox (one SQLite read transaction each) for producing, since start: while
+  // nothing is appended, none, even with events in flight (a broker down).
+  std::uint64_t outbox_reads = 0;
   // Kafka errors seen (delivery reports, client errors, produce calls), by librdkafka error name
   // (rd_kafka_err2name, e.g. "TOPIC_AUTHORIZATION_FAILED", "_TRANSPORT"), and the latest one.
   std::map<std::string, std::uint64_t> kafka_errors;
