@@ -16,6 +16,8 @@
 // (sections: the numbers above to run; 2 runs 3 with it)
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -161,10 +163,31 @@ void bytes_per_event(const std::filesystem::path& dir, const gateway::event_fact
 
 // --- 4. RSS of the daemon ------------------------------------------------------------------------
 
+// The floor under the daemon's RSS: peak RSS (wait4's ru_maxrss, MiB) of the same program with its
+// shared libraries loaded and linked by ld.so (symbol tables, relocations, static initialisers)
+// that prints its --help and exits, running none of the daemon. 0 if it could not run.
+double loaded_program_floor_mib() {
+  const std::string path = ts::binary_dir() + "/gateway/herdgate";
+  const pid_t pid = fork();
+  if (pid < 0) return 0;
+  if (pid == 0) {
+    const int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    execl(path.c_str(), path.c_str(), "--help", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 0;
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
 void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::uint64_t events) {
   std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB; anonymous: what herdgate allocates; files:\n"
               "   its program and shared libraries' pages, clean and shared with other processes), and its CPU\n"
               "   time per event (/proc/<pid>/stat user + sys; ingest includes forwarding to Kafka)\n");
+  std::printf("  floor: herdgate --help (program and shared libraries loaded and linked, nothing run): "
+              "peak RSS %.1f\n", loaded_program_floor_mib());
   ts::mosquitto_broker broker;
   const auto registry = (dir / "collars-1000.csv").string();
   herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", "0", "--registry-out", registry})

@@ -1,5 +1,9 @@
 #include "mqtt_connect.hpp"
 
+#include <MQTTAsync.h>
+
+#include <mutex>
+
 namespace herd::sensors::detail {
 
 namespace {
@@ -10,7 +14,21 @@ bool is_tls_uri(const std::string& uri) {
 
 }  // namespace
 
-mqtt::create_options make_create_options() { return mqtt::create_options(MQTTVERSION_5); }
+mqtt::create_options make_create_options() {
+  // Before the first client: Paho C must not initialise OpenSSL itself. Its own initialisation
+  // (SSL_library_init, loading every error string, OpenSSL_add_all_algorithms, the lock callbacks
+  // OpenSSL < 1.1 needed) runs at the first client whether TLS is used or not, and keeps ~1.4 MiB
+  // of libcrypto's pages resident (issue 15, goal 6: RSS). OpenSSL >= 1.1 initialises itself when
+  // a TLS connection first needs it (OPENSSL_init_ssl, man 3): an ssl:// or mqtts:// broker works
+  // the same, the plain-TCP case never pays.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+    init.do_openssl_init = 0;
+    MQTTAsync_global_init(&init);
+  });
+  return mqtt::create_options(MQTTVERSION_5);
+}
 
 mqtt::properties connect_properties(const mqtt_options& opts) {
   // MQTT 5 CONNECT properties (OASIS MQTT 5.0, 3.1.2.11):
