@@ -2,6 +2,8 @@
 // Kafka by herdgate's forwarder beside a raw librdkafka producer and the outbox's own work, and the
 // latency of live events of other animals meanwhile.
 #include <librdkafka/rdkafka.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -259,12 +261,27 @@ std::vector<raw_record> load_records(const std::string& path) {
 // read the rows (peek, 500 at a time), parse each envelope and build its CloudEvents headers, and
 // delete them (ack, 1,000 at a time as acked_rows gathers them), in a copy of the backlog opened
 // with the production default (synchronous = full). Events per second.
-double outbox_without_kafka(const std::string& base, const std::string& path) {
+// This process's CPU time so far (getrusage: user + sys, all threads), seconds.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// A drain step measured alone: events/s (wall time) and CPU µs per event (this process).
+struct alone_figures {
+  double rate = 0;
+  double cpu_us = 0;
+};
+
+alone_figures outbox_without_kafka(const std::string& base, const std::string& path) {
   std::filesystem::copy_file(base, path, std::filesystem::copy_options::overwrite_existing);
   auto ob = open_outbox(path, buffer::sync_mode::full);
   std::vector<std::uint64_t> acks;
   std::size_t headers = 0, events = 0;
   const auto t0 = steady::now();
+  const double cpu0 = process_cpu_seconds();
   for (std::uint64_t after = 0;;) {
     auto rows = ob->peek(after, 500);
     if (!rows) throw std::runtime_error(rows.err().message);
@@ -284,8 +301,89 @@ double outbox_without_kafka(const std::string& base, const std::string& path) {
   }
   if (auto st = ob->ack(acks); !st) throw std::runtime_error(st.err().message);
   const double rate = static_cast<double>(events) / seconds_since(t0);
+  const double cpu_us = (process_cpu_seconds() - cpu0) / static_cast<double>(events) * 1e6;
   if (headers == 0) throw std::runtime_error("no headers built");
-  return rate;
+  return {rate, cpu_us};
+}
+
+// The floor under any SQLite outbox's share of a drain: the same file read in seq order with plain
+// sqlite3 calls (SELECT ... WHERE seq > ? ORDER BY seq LIMIT 500, key and value copied out) and its
+// rows deleted 1,000 per transaction at synchronous = NORMAL (herdgate's acknowledgement deletes),
+// `by_range`: one DELETE ... WHERE seq BETWEEN first AND last per transaction, else one DELETE per
+// row by seq. No dedup, no envelope parsing, no headers.
+alone_figures bare_sqlite_read_delete(const std::string& base, const std::string& path, bool by_range) {
+  std::filesystem::copy_file(base, path, std::filesystem::copy_options::overwrite_existing);
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) throw std::runtime_error("open " + path);
+  const auto exec = [&](const char* sql) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string(sql) + ": " + sqlite3_errmsg(db));
+    }
+  };
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec("PRAGMA secure_delete=FAST");
+  sqlite3_stmt* sel = nullptr;
+  sqlite3_stmt* del = nullptr;
+  sqlite3_prepare_v2(db, "SELECT seq, key, value, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT 500", -1,
+                     &sel, nullptr);
+  sqlite3_prepare_v2(db, by_range ? "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" : "DELETE FROM outbox WHERE seq = ?",
+                     -1, &del, nullptr);
+  if (sel == nullptr || del == nullptr) throw std::runtime_error(sqlite3_errmsg(db));
+  std::vector<std::int64_t> acks;
+  const auto delete_acks = [&] {
+    if (acks.empty()) return;
+    exec("BEGIN");
+    if (by_range) {
+      sqlite3_bind_int64(del, 1, acks.front());
+      sqlite3_bind_int64(del, 2, acks.back());
+      sqlite3_step(del);
+      sqlite3_reset(del);
+    } else {
+      for (const auto seq : acks) {
+        sqlite3_bind_int64(del, 1, seq);
+        sqlite3_step(del);
+        sqlite3_reset(del);
+      }
+    }
+    exec("COMMIT");
+    acks.clear();
+  };
+  std::size_t events = 0, bytes = 0;
+  const auto t0 = steady::now();
+  const double cpu0 = process_cpu_seconds();
+  for (std::int64_t after = 0;;) {
+    sqlite3_bind_int64(sel, 1, after);
+    std::size_t rows = 0;
+    while (sqlite3_step(sel) == SQLITE_ROW) {
+      ++rows;
+      after = sqlite3_column_int64(sel, 0);
+      const std::string key(static_cast<const char*>(sqlite3_column_blob(sel, 1)),
+                            static_cast<std::size_t>(sqlite3_column_bytes(sel, 1)));
+      const std::string value(static_cast<const char*>(sqlite3_column_blob(sel, 2)),
+                              static_cast<std::size_t>(sqlite3_column_bytes(sel, 2)));
+      bytes += key.size() + value.size();
+      acks.push_back(after);
+      if (acks.size() == 1000) delete_acks();
+    }
+    sqlite3_reset(sel);
+    if (rows == 0) break;
+    events += rows;
+  }
+  delete_acks();
+  const double rate = static_cast<double>(events) / seconds_since(t0);
+  const double cpu_us = (process_cpu_seconds() - cpu0) / static_cast<double>(events) * 1e6;
+  sqlite3_stmt* left = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &left, nullptr);
+  if (left == nullptr || sqlite3_step(left) != SQLITE_ROW || sqlite3_column_int64(left, 0) != 0) {
+    throw std::runtime_error("bare SQLite: rows left after the deletes");
+  }
+  sqlite3_finalize(left);
+  sqlite3_finalize(sel);
+  sqlite3_finalize(del);
+  sqlite3_close(db);
+  if (bytes == 0) throw std::runtime_error("no rows read");
+  return {rate, cpu_us};
 }
 
 }  // namespace
@@ -304,9 +402,16 @@ void drains(const std::filesystem::path& dir, const std::string& base, std::uint
   std::printf("%-44s %10.1f %12.0f\n", "raw librdkafka, 5 in flight", static_cast<double>(events) / raw5, raw5);
   // What herdgate adds to each event, and the two in series on one thread (the forwarder's): the
   // ceiling of a forwarder that reads, produces and deletes on one thread.
-  const double own = outbox_without_kafka(base, (dir / "own-work.db").string());
-  std::printf("%-44s %10.1f %12.0f\n", "outbox alone: peek, headers, ack (no Kafka)", static_cast<double>(events) / own,
-              own);
+  const auto alone = outbox_without_kafka(base, (dir / "own-work.db").string());
+  const double own = alone.rate;
+  std::printf("%-44s %10.1f %12.0f  (%.2f of raw(1); CPU %.1f us/event)\n", "outbox alone: peek, headers, ack (no Kafka)",
+              static_cast<double>(events) / own, own, own / raw1, alone.cpu_us);
+  for (const bool by_range : {false, true}) {
+    const auto bare = bare_sqlite_read_delete(base, (dir / "bare-sqlite.db").string(), by_range);
+    std::printf("%-44s %10.1f %12.0f  (%.2f of raw(1); CPU %.1f us/event)\n",
+                by_range ? "floor: bare SQLite read, range delete" : "floor: bare SQLite read, delete by seq",
+                static_cast<double>(events) / bare.rate, bare.rate, bare.rate / raw1, bare.cpu_us);
+  }
   const double serial = 1.0 / (1.0 / raw1 + 1.0 / own);
   std::printf("%-44s %10.1f %12.0f  (%.2f of raw(1))\n", "raw(1) and the outbox in series (1 thread)",
               static_cast<double>(events) / serial, serial, serial / raw1);

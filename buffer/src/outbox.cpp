@@ -165,6 +165,8 @@ core::result<std::unique_ptr<outbox>> outbox::open(const outbox_options& options
     // in a drain. A lookup by primary key, then the delete, costs a fraction of that.
     p->key_of = statement(p->db, "SELECT key FROM outbox WHERE seq = ?");
     p->remove = statement(p->db, "DELETE FROM outbox WHERE seq = ?");
+    p->keys_between = statement(p->db, "SELECT seq, key FROM outbox WHERE seq BETWEEN ? AND ?");
+    p->remove_between = statement(p->db, "DELETE FROM outbox WHERE seq BETWEEN ? AND ?");
     p->dl_insert = statement(
         p->db, "INSERT INTO dead_letter(received_ms, source, reason, payload) VALUES(?,?,?,?)");
     p->dl_select_all = statement(p->db,
@@ -357,24 +359,28 @@ core::status outbox::ack(std::span<const std::uint64_t> seqs) {
   std::vector<std::string> deleted;
   std::uint64_t top = 0;  // the highest seq deleted
   auto& p = *impl_;
+  // In seq order, in runs of consecutive seqs (a drain acknowledges its backlog in long runs): a
+  // run of k_min_run or more is read and deleted by range, two statements for the whole run,
+  // instead of a lookup and a delete per row (a third of the outbox's CPU per drained event).
+  std::vector<std::uint64_t> sorted(seqs.begin(), seqs.end());
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  constexpr std::size_t k_min_run = 8;
   impl::unsynced_ack_scope unsynced(p);  // not fsynced here (see the header)
   auto st = p.run_in_tx([&]() -> core::status {
     deleted.clear();
     top = 0;
-    auto& key_of = p.key_of;
-    auto& del = p.remove;
-    for (const auto seq : seqs) {
-      key_of.bind(1, static_cast<std::int64_t>(seq));
-      int rc = key_of.step();
-      if (rc == SQLITE_ROW) deleted.push_back(key_of.column_blob(0));
-      key_of.reset();
-      if (rc == SQLITE_DONE) continue;  // gone already (evicted, or acknowledged twice)
-      if (rc != SQLITE_ROW) return sqlite_error(p.db, rc, "ack");
-      del.bind(1, static_cast<std::int64_t>(seq));
-      rc = del.step();
-      del.reset();
-      if (rc != SQLITE_DONE) return sqlite_error(p.db, rc, "ack");
-      top = std::max(top, seq);
+    for (std::size_t i = 0; i < sorted.size();) {
+      std::size_t end = i + 1;
+      while (end < sorted.size() && sorted[end] == sorted[end - 1] + 1) ++end;
+      if (end - i >= k_min_run) {
+        if (auto ran = p.ack_range(sorted[i], sorted[end - 1], deleted, top); !ran) return ran;
+        i = end;
+        continue;
+      }
+      for (; i < end; ++i) {
+        if (auto one = p.ack_one(sorted[i], deleted, top); !one) return one;
+      }
     }
     return p.keep_high(top);  // the newest row may be among them: its seq must not come back
   });

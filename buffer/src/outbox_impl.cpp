@@ -207,6 +207,43 @@ core::status outbox::impl::keep_high(std::uint64_t top) {
   return core::ok_v;
 }
 
+core::status outbox::impl::ack_one(std::uint64_t seq, std::vector<std::string>& deleted, std::uint64_t& top) {
+  key_of.bind(1, static_cast<std::int64_t>(seq));
+  int rc = key_of.step();
+  if (rc == SQLITE_ROW) deleted.push_back(key_of.column_blob(0));
+  key_of.reset();
+  if (rc == SQLITE_DONE) return core::ok_v;  // gone already (evicted, or acknowledged twice)
+  if (rc != SQLITE_ROW) return sqlite_error(db, rc, "ack");
+  remove.bind(1, static_cast<std::int64_t>(seq));
+  rc = remove.step();
+  remove.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(db, rc, "ack");
+  top = std::max(top, seq);
+  return core::ok_v;
+}
+
+core::status outbox::impl::ack_range(std::uint64_t first, std::uint64_t last, std::vector<std::string>& deleted,
+                                     std::uint64_t& top) {
+  keys_between.bind(1, static_cast<std::int64_t>(first));
+  keys_between.bind(2, static_cast<std::int64_t>(last));
+  int rc;
+  bool any = false;
+  while ((rc = keys_between.step()) == SQLITE_ROW) {
+    top = std::max(top, static_cast<std::uint64_t>(keys_between.column_int(0)));
+    deleted.push_back(keys_between.column_blob(1));
+    any = true;
+  }
+  keys_between.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(db, rc, "ack");
+  if (!any) return core::ok_v;
+  remove_between.bind(1, static_cast<std::int64_t>(first));
+  remove_between.bind(2, static_cast<std::int64_t>(last));
+  rc = remove_between.step();
+  remove_between.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(db, rc, "ack");
+  return core::ok_v;
+}
+
 core::error outbox::impl::fail(int rc, std::string_view what) {
   last_rc = rc;
   return sqlite_error(db, rc, what);

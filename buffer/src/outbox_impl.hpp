@@ -68,6 +68,7 @@ struct outbox::impl {
   std::string path;
   statement begin, commit, rollback;
   statement insert, select_after, key_of, remove;
+  statement keys_between, remove_between;  // ack() of a run of consecutive seqs (outbox.cpp)
   statement dedup_find, dedup_insert[2], dedup_clear[2], dedup_state_set;  // outbox_dedup.cpp
   // The dedup generation appends write into (schema.hpp); nullopt: none yet. Under mu.
   std::optional<std::uint64_t> dedup_gen;
@@ -186,6 +187,12 @@ struct outbox::impl {
   // it: raises outbox_seq.high to `top` when it is below (no write otherwise). The caller sets
   // high_stored = max(high_stored, top) once the transaction committed.
   core::status keep_high(std::uint64_t top);
+  // Inside ack()'s transaction: delete the row `seq`, or every row with a seq in [first, last];
+  // the keys of the rows deleted are appended to `deleted` and `top` raised to the highest seq
+  // deleted. A seq with no row (evicted, or acknowledged twice) is skipped.
+  core::status ack_one(std::uint64_t seq, std::vector<std::string>& deleted, std::uint64_t& top);
+  core::status ack_range(std::uint64_t first, std::uint64_t last, std::vector<std::string>& deleted,
+                         std::uint64_t& top);
 
   // Dedup keys (outbox_dedup.cpp; the generations: schema.hpp). Under mu; the writes inside the
   // caller's transaction.

@@ -40,3 +40,41 @@ TEST_CASE("backlog() counts what is unacknowledged and dates the oldest, and fil
   CHECK(ob.file_bytes() == std::filesystem::file_size(path) + (ec ? 0 : wal));
   CHECK(ob.file_bytes() > 0);
 }
+
+// ack() reads and deletes runs of consecutive seqs by range (a drain's acknowledgements): runs
+// with rows already gone inside, repeated and unsorted seqs, short runs and single seqs delete
+// exactly the rows named, and the per-animal row counts (depth(), split_backlog) follow.
+TEST_CASE("ack() of runs, holes, repeats and unsorted seqs deletes exactly the rows named") {
+  test::scratch_dir dir;
+  auto opened = buffer::outbox::open({dir.file("o.db"), buffer::sync_mode::full});
+  REQUIRE(opened.ok());
+  auto& ob = **opened;
+  // seq 1..60: animal "a", "b" or "c" by seq % 3; seq 61..70: animal "d" only.
+  for (int i = 1; i <= 70; ++i) {
+    const std::string key = i > 60 ? "d" : std::string(1, static_cast<char>('a' + i % 3));
+    auto r = ob.append(key, "", [](std::uint64_t) { return std::string(50, 'x'); });
+    REQUIRE(r.ok());
+    REQUIRE(r->seq == static_cast<std::uint64_t>(i));
+  }
+  const std::uint64_t five = 5;
+  REQUIRE(ob.ack(std::span<const std::uint64_t>(&five, 1)).ok());  // a hole in the run below
+  std::vector<std::uint64_t> acks;
+  for (std::uint64_t s = 30; s >= 1; --s) acks.push_back(s);  // 1..30 backwards, 5 again
+  acks.push_back(40);                                           // a single seq
+  for (std::uint64_t s = 45; s <= 47; ++s) acks.push_back(s);   // a run too short for a range
+  for (std::uint64_t s = 48; s <= 59; ++s) acks.push_back(s);   // continues it: 45..59 is one run
+  acks.push_back(45);                                           // repeated
+  for (std::uint64_t s = 61; s <= 70; ++s) acks.push_back(s);   // every row of animal "d"
+  acks.push_back(1000);                                         // never appended
+  REQUIRE(ob.ack(acks).ok());
+
+  auto rows = ob.peek(0, 100);
+  REQUIRE(rows.ok());
+  std::vector<std::uint64_t> left;
+  for (const auto& r : *rows) left.push_back(r.seq);
+  CHECK(left == std::vector<std::uint64_t>{31, 32, 33, 34, 35, 36, 37, 38, 39, 41, 42, 43, 44, 60});
+  CHECK(*ob.depth() == 14);  // the per-animal counts, not the table
+  bool d_listed = false;
+  for (const auto& [key, last] : ob.split_backlog(0).last_per_key) d_listed = d_listed || key == "d";
+  CHECK_FALSE(d_listed);  // no row of "d" left: forgotten
+}
