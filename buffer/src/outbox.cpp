@@ -312,6 +312,7 @@ core::result<std::vector<record>> outbox::peek(std::uint64_t after_seq, std::siz
   sel.bind(1, static_cast<std::int64_t>(after_seq));
   sel.bind(2, static_cast<std::int64_t>(limit));
   std::vector<record> out;
+  out.reserve(std::min<std::size_t>(limit, 1024));  // no regrowth in a drain's full batches
   int rc;
   while ((rc = sel.step()) == SQLITE_ROW) {
     out.push_back(record{static_cast<std::uint64_t>(sel.column_int(0)), sel.column_blob(1),
