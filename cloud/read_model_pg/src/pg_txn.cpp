@@ -48,6 +48,40 @@ std::vector<std::size_t> last_per_key(std::span<const T> rows, Key key) {
   return out;
 }
 
+// events[candidates] by INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id (the
+// append's fallback): fresh[i] is set for each one stored now.
+core::result<std::vector<bool>> insert_skipping_stored(pg::connection& conn,
+                                                       std::span<const stored_event> events,
+                                                       const std::vector<std::size_t>& candidates,
+                                                       std::vector<bool> fresh) {
+  pg::array_param ids(o::text), animals(o::text), types(o::text), occurred(o::int8),
+      ingested(o::int8), gateways(o::text), gateway_seqs(o::int8), envelopes(o::bytea),
+      topics(o::text), partitions(o::int4), offsets(o::int8);
+  for (std::size_t i : candidates) {
+    const stored_event& e = events[i];
+    ids.add_text(e.event_id);
+    animals.add_text(e.animal_id);
+    types.add_text(e.event_type);
+    occurred.add_int8(e.occurred_at_us);
+    ingested.add_int8(e.ingested_at_us);
+    gateways.add_text(e.gateway_id);
+    gateway_seqs.add_int8(static_cast<std::int64_t>(e.gateway_seq));
+    envelopes.add_text(e.envelope);
+    topics.add_text(e.topic);
+    partitions.add_int4(e.partition);
+    offsets.add_int8(e.offset);
+  }
+  pg::params p;
+  p.array(ids).array(animals).array(types).array(occurred).array(ingested).array(gateways);
+  p.array(gateway_seqs).array(envelopes).array(topics).array(partitions).array(offsets);
+  auto r = conn.run(pg_detail::append_events, p);
+  if (!r) return r.err();
+  std::unordered_set<std::string_view> inserted;
+  for (int row = 0; row < r->rows(); ++row) inserted.insert(r->bytes(row, 0));
+  for (std::size_t i : candidates) fresh[i] = inserted.count(events[i].event_id) != 0;
+  return fresh;
+}
+
 }  // namespace
 
 core::result<bool> pg_txn::claim(const std::string& topic, std::int32_t partition,
@@ -126,32 +160,7 @@ core::result<std::vector<bool>> pg_txn::append_events(std::span<const stored_eve
   if (auto s = conn_.execute("ROLLBACK TO SAVEPOINT rm_append; RELEASE SAVEPOINT rm_append"); !s) {
     return s.err();
   }
-  pg::array_param ids(o::text), animals(o::text), types(o::text), occurred(o::int8),
-      ingested(o::int8), gateways(o::text), gateway_seqs(o::int8), envelopes(o::bytea),
-      topics(o::text), partitions(o::int4), offsets(o::int8);
-  for (std::size_t i : candidates) {
-    const stored_event& e = events[i];
-    ids.add_text(e.event_id);
-    animals.add_text(e.animal_id);
-    types.add_text(e.event_type);
-    occurred.add_int8(e.occurred_at_us);
-    ingested.add_int8(e.ingested_at_us);
-    gateways.add_text(e.gateway_id);
-    gateway_seqs.add_int8(static_cast<std::int64_t>(e.gateway_seq));
-    envelopes.add_text(e.envelope);
-    topics.add_text(e.topic);
-    partitions.add_int4(e.partition);
-    offsets.add_int8(e.offset);
-  }
-  pg::params p;
-  p.array(ids).array(animals).array(types).array(occurred).array(ingested).array(gateways);
-  p.array(gateway_seqs).array(envelopes).array(topics).array(partitions).array(offsets);
-  auto r = conn_.run(pg_detail::append_events, p);
-  if (!r) return r.err();
-  std::unordered_set<std::string_view> inserted;
-  for (int row = 0; row < r->rows(); ++row) inserted.insert(r->bytes(row, 0));
-  for (std::size_t i : candidates) fresh[i] = inserted.count(events[i].event_id) != 0;
-  return fresh;
+  return insert_skipping_stored(conn_, events, candidates, std::move(fresh));
 }
 
 core::result<std::vector<std::optional<animal_row>>> pg_txn::load_animals(
