@@ -1,8 +1,8 @@
 // Projector throughput into the PostgreSQL read model (issue 9; goal >= 30,000 events/s per
 // instance), measured in one run beside its two ceilings on the same records:
 //   consume   a raw librdkafka consumer that reads the topic and does nothing (the consume side)
-//   insert    raw batched inserts of the same envelopes into the event store table (unnest,
-//             ON CONFLICT DO NOTHING, --batch rows per transaction): the store side
+//   insert    raw batched inserts of the same envelopes into the event store table (the store's
+//             append_events: probe + binary COPY, --batch rows per transaction): the store side
 //   projector herd-projector (backend postgresql), 1 instance, then 2 instances in one group:
 //             from start until the read model's stored offsets reach the end of the topic
 // Records: --animals animals' collar readings (10 min apart) with gateway resends, produced to
@@ -86,8 +86,8 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, std::
   return s;
 }
 
-// The event store's insert of the same envelopes, as the store sends it (one unnest statement
-// per batch), without decoding, fold or state.
+// The event store's insert of the same envelopes, as the store sends it (append_events: the
+// stored-id probe and one COPY per batch), without decoding, fold or state.
 double raw_insert(const std::string& conninfo, const std::vector<herd::pg_test::stream_record>& recs,
                   std::size_t batch) {
   auto store = herd::read_model::open_pg_store({.conninfo = conninfo, .application_name = "bench"});
@@ -300,7 +300,7 @@ int main(int argc, char** argv) {
   fmt::print("{:<44} {:>12} {:>14}\n", "", "events/s", "start-to-end s");
   fmt::print("{:<44} {:>12.0f} {:>14.1f}\n", "raw consumer (librdkafka, does nothing)", consume_eps,
              consume_s);
-  fmt::print("{:<44} {:>12.0f} {:>14.1f}\n", "raw inserts into the event store (unnest)",
+  fmt::print("{:<44} {:>12.0f} {:>14.1f}\n", "raw inserts into the event store (append)",
              insert_eps, insert_s);
   fmt::print("{:<44} {:>12.0f} {:>14.1f}   ({:.0f}% of consume, {:.0f}% of insert)\n",
              "herd-projector, 1 instance", one.steady_eps, one.total_s,
