@@ -1,13 +1,19 @@
 // Projector throughput into the PostgreSQL read model (issue 9; goal >= 30,000 events/s per
 // instance), measured in one run beside its two ceilings on the same records:
 //   consume   a raw librdkafka consumer that reads the topic and does nothing (the consume side)
-//   insert    raw batched inserts of the same envelopes into the event store table (unnest,
-//             ON CONFLICT DO NOTHING, --batch rows per transaction): the store side
+//   insert    raw batched inserts of the same envelopes into the event store table (the store's
+//             append_events: probe + binary COPY, --batch rows per transaction): the store side
 //   projector herd-projector (backend postgresql), 1 instance, then 2 instances in one group:
 //             from start until the read model's stored offsets reach the end of the topic
 // Records: --animals animals' collar readings (10 min apart) with gateway resends, produced to
 // the dev Kafka (herd.events, 24 partitions: <= 5 MiB each, dev_kafka.hpp). PostgreSQL runs with its durable defaults.
-// Usage: herd-bench-pg-projector [--events N] [--animals A] [--batch B]
+// --stats: the server also loads pg_stat_statements; after each phase the bench prints where the
+// server's time and WAL went in that phase's database (per statement: calls, ms, µs per event,
+// WAL bytes per event, full-page images), so a change to the store can be judged statement by
+// statement in the same run. Every run also prints the CPU time per event of the herd-projector
+// process and of its PostgreSQL backend (1 instance; /proc), which other load on a shared
+// machine disturbs less than events/s.
+// Usage: herd-bench-pg-projector [--events N] [--animals A] [--batch B] [--stats]
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -16,9 +22,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -76,8 +86,8 @@ double raw_consume(const std::string& bootstrap, const std::string& topic, std::
   return s;
 }
 
-// The event store's insert of the same envelopes, as the store sends it (one unnest statement
-// per batch), without decoding, fold or state.
+// The event store's insert of the same envelopes, as the store sends it (append_events: the
+// stored-id probe and one COPY per batch), without decoding, fold or state.
 double raw_insert(const std::string& conninfo, const std::vector<herd::pg_test::stream_record>& recs,
                   std::size_t batch) {
   auto store = herd::read_model::open_pg_store({.conninfo = conninfo, .application_name = "bench"});
@@ -107,6 +117,38 @@ double raw_insert(const std::string& conninfo, const std::vector<herd::pg_test::
   return since(t0);
 }
 
+// pg_stat_statements of database `db` (where the extension was created in "postgres"), top
+// statements by execution time, per event (reset when the phase's database was created).
+void print_statements(ts::postgres_server& pg, const std::string& db, double events) {
+  auto c = herd::pg::connection::open(pg.conninfo(), "bench-stats");
+  if (!c) throw std::runtime_error(c.err().message);
+  // ::text: results come back in binary format (herd::pg), and these are float8 and numeric.
+  auto r = (*c)->query(
+      "SELECT calls::text, total_exec_time::text, rows::text, wal_bytes::text, wal_fpi::text, "
+      "left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_statements s "
+      "JOIN pg_database d ON d.oid = s.dbid "
+      "WHERE d.datname = '" + db + "' ORDER BY s.total_exec_time DESC LIMIT 12");
+  if (!r) throw std::runtime_error(r.err().message);
+  fmt::print("  server statements in database {} (per event: {:.0f} events):\n", db, events);
+  fmt::print("  {:>8} {:>9} {:>8} {:>10} {:>9}  {}\n", "calls", "ms", "us/ev", "WAL B/ev",
+             "FPI", "statement");
+  for (int i = 0; i < r->rows(); ++i) {
+    const double ms = std::stod(r->string(i, 1));
+    fmt::print("  {:>8} {:>9.0f} {:>8.1f} {:>10.0f} {:>9}  {}\n", r->string(i, 0), ms,
+               ms * 1000 / events, std::stod(r->string(i, 3)) / events, r->string(i, 4),
+               r->string(i, 5));
+  }
+  auto w = (*c)->query(
+      "SELECT wal_records::text, wal_fpi::text, wal_bytes::text, wal_sync::text, "
+      "round(wal_sync_time)::text FROM pg_stat_wal");
+  if (!w) throw std::runtime_error(w.err().message);
+  fmt::print("  server WAL since the last reset: {:.0f} B per event, {} records, {} full-page "
+             "images, {} syncs taking {} ms\n",
+             std::stod(w->string(0, 2)) / events, w->string(0, 0), w->string(0, 1), w->string(0, 3),
+             w->string(0, 4));
+  std::fflush(stdout);
+}
+
 std::int64_t stored_offsets(herd::read_model::store& s) {
   auto p = s.load_progress();
   if (!p) return -1;
@@ -118,7 +160,36 @@ std::int64_t stored_offsets(herd::read_model::store& s) {
 struct projector_run {
   double total_s;    // from the first process start until every record is in the read model
   double steady_eps; // events/s from the first commit on (the group join left out)
+  double projector_cpu_s;  // user + system CPU of the herd-projector processes, start to end
+  double backend_cpu_s;    // user + system CPU of their PostgreSQL backends
 };
+
+// User + system CPU time of process `pid` so far, s (/proc/<pid>/stat fields 14 and 15).
+double cpu_s(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU of the PostgreSQL backends serving the herd-projector processes in `conninfo`'s database.
+double backend_cpu_s(const std::string& conninfo) {
+  auto c = herd::pg::connection::open(conninfo, "bench-cpu");
+  if (!c) throw std::runtime_error(c.err().message);
+  auto r = (*c)->query("SELECT pid::text FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND application_name LIKE 'herd-projector%'");
+  if (!r) throw std::runtime_error(r.err().message);
+  double sum = 0;
+  for (int i = 0; i < r->rows(); ++i) sum += cpu_s(std::stoi(r->string(i, 0)));
+  return sum;
+}
 
 // `instances` herd-projector processes in one group into `conninfo`.
 projector_run run_projectors(const std::filesystem::path& dir, const std::string& bootstrap,
@@ -157,12 +228,16 @@ projector_run run_projectors(const std::filesystem::path& dir, const std::string
       600s, 10ms);
   const double s = since(t0);
   const double steady_s = since(first_commit);
+  double projector_cpu = 0;
+  for (auto& p : procs) projector_cpu += cpu_s(p->pid());
+  const double backend_cpu = backend_cpu_s(conninfo);
   for (auto& p : procs) {
     p->signal(SIGTERM);
     p->wait_exit(20s);
   }
   if (!done) throw std::runtime_error("projector did not catch up; logs in " + dir.string());
-  return {s, static_cast<double>(static_cast<std::int64_t>(records) - first_offsets) / steady_s};
+  return {s, static_cast<double>(static_cast<std::int64_t>(records) - first_offsets) / steady_s,
+          projector_cpu, backend_cpu};
 }
 
 }  // namespace
@@ -175,6 +250,8 @@ int main(int argc, char** argv) {
   app.add_option("--events", events, "readings to produce (plus ~6% resends)");
   app.add_option("--animals", animals, "animals in the herd");
   app.add_option("--batch", batch, "records per transaction (projector batch_max and raw inserts)");
+  bool stats = false;
+  app.add_flag("--stats", stats, "print pg_stat_statements and pg_stat_wal per phase");
   CLI11_PARSE(app, argc, argv);
 
   ts::temp_dir dir;
@@ -185,7 +262,12 @@ int main(int argc, char** argv) {
   ts::postgres_options durable;
   durable.durable = true;
   durable.settings = {"shared_buffers=256MB"};
+  if (stats) {
+    durable.settings.push_back("shared_preload_libraries=pg_stat_statements");
+    durable.settings.push_back("track_wal_io_timing=on");
+  }
   ts::postgres_server pg(durable);
+  if (stats) pg.execute("CREATE EXTENSION pg_stat_statements");
 
   const int per_animal = static_cast<int>((events / static_cast<std::size_t>(animals) + 5) / 6 * 6);
   const auto recs = herd::pg_test::herd_readings(animals, 0, per_animal);
@@ -198,18 +280,27 @@ int main(int argc, char** argv) {
              recs.size(), animals, batch);
   std::fflush(stdout);
   const double consume_s = raw_consume((*kafka)->bootstrap(), "herd.events", recs.size());
-  const double insert_s = raw_insert(pg.create_database("raw"), recs, batch);
-  const auto one =
-      run_projectors(dir.path(), (*kafka)->bootstrap(), pg.create_database("one"), 1, recs.size(), batch);
-  const auto two =
-      run_projectors(dir.path(), (*kafka)->bootstrap(), pg.create_database("two"), 2, recs.size(), batch);
   const double n = static_cast<double>(recs.size());
+  // A new database, with the statistics reset after its creation (CREATE DATABASE writes WAL too).
+  const auto database = [&](const std::string& name) {
+    std::string conninfo = pg.create_database(name);
+    if (stats) pg.execute("SELECT pg_stat_statements_reset(); SELECT pg_stat_reset_shared('wal')");
+    return conninfo;
+  };
+  const double insert_s = raw_insert(database("raw"), recs, batch);
+  if (stats) print_statements(pg, "raw", n);
+  const auto one =
+      run_projectors(dir.path(), (*kafka)->bootstrap(), database("one"), 1, recs.size(), batch);
+  if (stats) print_statements(pg, "one", n);
+  const auto two =
+      run_projectors(dir.path(), (*kafka)->bootstrap(), database("two"), 2, recs.size(), batch);
+  if (stats) print_statements(pg, "two", n);
   const double consume_eps = n / consume_s;
   const double insert_eps = n / insert_s;
   fmt::print("{:<44} {:>12} {:>14}\n", "", "events/s", "start-to-end s");
   fmt::print("{:<44} {:>12.0f} {:>14.1f}\n", "raw consumer (librdkafka, does nothing)", consume_eps,
              consume_s);
-  fmt::print("{:<44} {:>12.0f} {:>14.1f}\n", "raw inserts into the event store (unnest)",
+  fmt::print("{:<44} {:>12.0f} {:>14.1f}\n", "raw inserts into the event store (append)",
              insert_eps, insert_s);
   fmt::print("{:<44} {:>12.0f} {:>14.1f}   ({:.0f}% of consume, {:.0f}% of insert)\n",
              "herd-projector, 1 instance", one.steady_eps, one.total_s,
@@ -217,5 +308,8 @@ int main(int argc, char** argv) {
   fmt::print("{:<44} {:>12.0f} {:>14.1f}   (both together)\n",
              "herd-projector, 2 instances, one group", two.steady_eps, two.total_s);
   fmt::print("(projector events/s from its first commit on; start-to-end includes the group join)\n");
+  fmt::print("CPU per event, 1 instance: herd-projector {:.1f} us, its PostgreSQL backends {:.1f} us "
+             "(start to end: {:.1f} us of wall time per event)\n",
+             one.projector_cpu_s * 1e6 / n, one.backend_cpu_s * 1e6 / n, one.total_s * 1e6 / n);
   return 0;
 }

@@ -1,28 +1,39 @@
 // The store-side ceiling of the PostgreSQL read model (issue 9): how fast can ONE client put
 // envelope-sized event rows into a private PostgreSQL 15 with the event store's schema (event_id
-// unique, an (animal, time) index, bytea envelope), one transaction per batch, in three ways:
-//   copy      COPY ... FROM STDIN (binary), the fastest bulk path (no dedup possible)
+// unique, an (animal, time) index, bytea envelope), one transaction per batch, in these ways:
+//   copy      COPY ... FROM STDIN (binary), the fastest bulk path (no dedup)
+//   probecopy what the store's append_events does: one SELECT of the batch's ids already stored
+//             (index probes), then the rest by binary COPY inside a savepoint (dedup without
+//             ON CONFLICT's speculative insertion; pg_txn.cpp)
 //   unnest    one INSERT ... SELECT FROM unnest($1::text[], ...) ON CONFLICT (event_id) DO NOTHING
-//             RETURNING event_id per batch: the statement the PostgreSQL store uses
+//             RETURNING event_id per batch: the store's statement until 2026-12-03, now its
+//             fallback when a COPY meets an id another transaction stored meanwhile
 //   pipeline  one prepared single-row INSERT ... ON CONFLICT DO NOTHING per event, libpq
 //             pipeline mode (no round trip per row)
 //   store     the PostgreSQL read-model store (herd::read_model_pg) doing a projector's batch
 //             without Kafka and without the fold: claim, append_events, load_animals,
 //             upsert_animals (state of --state-bytes per animal, 2 collars), add_progress, commit
 // The server runs with PostgreSQL's durable defaults (fsync, synchronous_commit on) unless
-// --fast. Figures: rows/s and µs per batch commit.
+// --fast. Figures: rows/s, µs per batch commit, and the server backend's CPU per row (/proc),
+// which other load on a shared machine disturbs less than rows/s.
 // Usage: herd-bench-pg-raw [--rows N] [--batch B] [--envelope-bytes E] [--fast]
+//                          [--methods copy probecopy ...] [--rounds R]
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -109,10 +120,25 @@ void put_i32(std::string& out, std::int32_t v) {
   put_be(out, static_cast<std::uint32_t>(v));
 }
 
-void run_copy(herd::pg::connection& c, const std::vector<row>& rows, std::size_t batch) {
+void run_copy_batches(herd::pg::connection& c, const std::vector<row>& rows, std::size_t batch,
+                      bool probe) {
   PGconn* pc = c.native();
+  const herd::pg::statement known{"bench_known",
+                                  "SELECT event_id FROM events WHERE event_id = ANY($1::text[])",
+                                  {herd::pg::oids::text_array}};
+  if (probe) check(c.prepare(known));
   for (std::size_t at = 0; at < rows.size(); at += batch) {
     check(c.execute("BEGIN"));
+    if (probe) {
+      herd::pg::array_param ids(herd::pg::oids::text);
+      for (std::size_t i = at; i < std::min(rows.size(), at + batch); ++i) ids.add_text(rows[i].event_id);
+      herd::pg::params p;
+      p.array(ids);
+      auto r = c.run(known, p);
+      if (!r) throw std::runtime_error(r.err().message);
+      if (r->rows() != 0) throw std::runtime_error("probecopy: unexpected stored ids");
+      check(c.execute("SAVEPOINT b"));
+    }
     check_pg(pc,
              PQexec(pc, "COPY events (event_id, animal_id, event_type, occurred_at_us, "
                         "ingested_at_us, gateway_id, gateway_seq, envelope, topic, "
@@ -143,8 +169,17 @@ void run_copy(herd::pg::connection& c, const std::vector<row>& rows, std::size_t
     }
     check_pg(pc, PQgetResult(pc), PGRES_COMMAND_OK);
     PQclear(PQgetResult(pc));
+    if (probe) check(c.execute("RELEASE SAVEPOINT b"));
     check(c.execute("COMMIT"));
   }
+}
+
+void run_copy(herd::pg::connection& c, const std::vector<row>& rows, std::size_t batch) {
+  run_copy_batches(c, rows, batch, false);
+}
+
+void run_probecopy(herd::pg::connection& c, const std::vector<row>& rows, std::size_t batch) {
+  run_copy_batches(c, rows, batch, true);
 }
 
 const herd::pg::statement k_unnest{
@@ -226,6 +261,22 @@ void run_pipeline(herd::pg::connection& c, const std::vector<row>& rows, std::si
     }
   }
   PQexitPipelineMode(pc);
+}
+
+// User + system CPU time of process `pid` so far, s (/proc/<pid>/stat fields 14 and 15): the
+// server backend's own work per row, which other load on the machine disturbs less than rows/s.
+double cpu_s(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 int g_state_bytes = 1024;
@@ -320,6 +371,12 @@ int main(int argc, char** argv) {
                                                      "envelope is ~230)");
   app.add_option("--state-bytes", g_state_bytes, "bytes of fold state per animal (store method)");
   app.add_flag("--fast", fast, "test settings (fsync off) instead of PostgreSQL's defaults");
+  std::vector<std::string> only;
+  int rounds = 1;
+  app.add_option("--methods", only, "run only these methods (default: all)");
+  app.add_option("--rounds", rounds, "run the methods this many times, alternated (for ratios "
+                                     "on a noisy machine)")
+      ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
 
   ts::postgres_options options;
@@ -329,19 +386,26 @@ int main(int argc, char** argv) {
   fmt::print("PostgreSQL 15 raw inserts: {} rows of {} B envelopes per method, {} rows per "
              "transaction, {} server, one client, loopback TCP\n",
              rows_n, envelope_bytes, batch, fast ? "fsync=off" : "durable (fsync on)");
-  fmt::print("{:<10} {:>12} {:>16}\n", "method", "rows/s", "us/transaction");
+  fmt::print("{:<10} {:>12} {:>16} {:>18}\n", "method", "rows/s", "us/transaction",
+             "server CPU us/row");
   struct method {
     const char* name;
     void (*run)(herd::pg::connection&, const std::vector<row>&, std::size_t);
   };
   const method methods[] = {
-      {"copy", run_copy}, {"unnest", run_unnest}, {"pipeline", run_pipeline}, {"store", nullptr}};
+      {"copy", run_copy},         {"probecopy", run_probecopy}, {"unnest", run_unnest},
+      {"pipeline", run_pipeline}, {"store", nullptr}};
   int n = 0;
+  for (int round = 0; round < rounds; ++round) {
   for (const auto& m : methods) {
+    if (!only.empty() && std::find(only.begin(), only.end(), m.name) == only.end()) continue;
+    std::fill(std::begin(g_step_s), std::end(g_step_s), 0.0);
     const std::string db = server.create_database("bench" + std::to_string(n++));
     auto c = herd::pg::connection::open(db, "herd-bench-pg-raw");
     if (!c) throw std::runtime_error(c.err().message);
     if (m.run != nullptr) check((*c)->execute(k_table));
+    const int backend = PQbackendPID((*c)->native());
+    const double cpu0 = cpu_s(backend);
     const auto t0 = steady::now();
     if (m.run != nullptr) {
       m.run(**c, rows, static_cast<std::size_t>(batch));
@@ -350,7 +414,12 @@ int main(int argc, char** argv) {
     }
     const double s = std::chrono::duration<double>(steady::now() - t0).count();
     const double txns = std::ceil(static_cast<double>(rows_n) / batch);
-    fmt::print("{:<10} {:>12.0f} {:>16.0f}\n", m.name, rows_n / s, s * 1e6 / txns);
+    if (m.run != nullptr) {
+      fmt::print("{:<10} {:>12.0f} {:>16.0f} {:>18.1f}\n", m.name, rows_n / s, s * 1e6 / txns,
+                 (cpu_s(backend) - cpu0) * 1e6 / rows_n);
+    } else {
+      fmt::print("{:<10} {:>12.0f} {:>16.0f}\n", m.name, rows_n / s, s * 1e6 / txns);
+    }
     if (m.run == nullptr) {
       fmt::print("           store time per transaction, us: claim {:.0f}, append_events {:.0f}, "
                  "load_animals {:.0f}, upsert_animals {:.0f}, add_progress {:.0f}, commit {:.0f}\n",
@@ -358,6 +427,7 @@ int main(int argc, char** argv) {
                  g_step_s[3] * 1e6 / txns, g_step_s[4] * 1e6 / txns, g_step_s[5] * 1e6 / txns);
     }
     std::fflush(stdout);
+  }
   }
   return 0;
 }

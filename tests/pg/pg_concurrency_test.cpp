@@ -190,6 +190,66 @@ TEST_CASE("pg store: an event appended by two instances at once is stored once")
   CHECK(st->events == 1);
 }
 
+// append_events probes the ids first and COPYs the rest (pg_txn.cpp): an id another transaction
+// appends after the probe makes the COPY fail on the unique index once that one commits; the
+// savepoint undoes the COPY and INSERT ... ON CONFLICT DO NOTHING stores the others, in order.
+TEST_CASE("pg store: a batch meeting an event another instance appended meanwhile stores the rest in order") {
+  const std::string db = pg_test::fresh_database();
+  auto a = pg_test::open_store(pg_test::options_for(db));
+  auto b = pg_test::open_store(pg_test::options_for(db));
+  const stored_event x = event("3f1d2c4e-0000-4000-8000-00000000000x", 1);
+  const std::vector<stored_event> batch = {event("3f1d2c4e-0000-4000-8000-00000000000y", 2), x,
+                                           event("3f1d2c4e-0000-4000-8000-00000000000z", 3)};
+  auto ta = begin(*a);
+  REQUIRE(ta->append_events({&x, 1}).ok());
+  std::vector<bool> b_fresh;
+  std::atomic<bool> b_done{false};
+  std::thread other([&] {
+    auto tb = b->begin();
+    if (tb.ok()) {
+      auto fb = (*tb)->append_events(batch);
+      if (fb.ok() && (*tb)->commit().ok()) b_fresh = *fb;
+    }
+    b_done = true;
+  });
+  CHECK(wait_for_lock_waiter(db));  // b's COPY waits for a's transaction on x
+  CHECK_FALSE(b_done.load());
+  REQUIRE(ta->commit().ok());
+  other.join();
+  CHECK(b_fresh == std::vector<bool>{true, false, true});
+  auto stored = a->read_events(0, 10);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->size() == 3);
+  CHECK((*stored)[0].event_id == x.event_id);
+  CHECK((*stored)[1].event_id == batch[0].event_id);
+  CHECK((*stored)[2].event_id == batch[2].event_id);
+  CHECK((*stored)[2].envelope == batch[2].envelope);
+}
+
+TEST_CASE("pg store: a batch that waited on an event of a transaction rolled back stores it") {
+  const std::string db = pg_test::fresh_database();
+  auto a = pg_test::open_store(pg_test::options_for(db));
+  auto b = pg_test::open_store(pg_test::options_for(db));
+  const stored_event x = event("3f1d2c4e-0000-4000-8000-00000000000x", 1);
+  const std::vector<stored_event> batch = {event("3f1d2c4e-0000-4000-8000-00000000000y", 2), x};
+  auto ta = begin(*a);
+  REQUIRE(ta->append_events({&x, 1}).ok());
+  std::vector<bool> b_fresh;
+  std::thread other([&] {
+    auto tb = b->begin();
+    if (!tb.ok()) return;
+    auto fb = (*tb)->append_events(batch);
+    if (fb.ok() && (*tb)->commit().ok()) b_fresh = *fb;
+  });
+  CHECK(wait_for_lock_waiter(db));
+  ta.reset();  // rolled back: x is b's to store after all
+  other.join();
+  CHECK(b_fresh == std::vector<bool>{true, true});
+  auto st = a->stats();
+  REQUIRE(st.ok());
+  CHECK(st->events == 2);
+}
+
 TEST_CASE("pg store: one relay lease per read model, the next instance takes it when the holder session ends") {
   const auto o = pg_test::options_for(pg_test::fresh_database());
   auto a = pg_test::open_store(o);

@@ -139,6 +139,26 @@ core::result<result> connection::query(std::string_view sql, const params& p) {
   return r;
 }
 
+core::status connection::copy_in(std::string_view copy_sql, std::string_view data) {
+  const std::string text(copy_sql);
+  {
+    result r(PQexec(conn_, text.c_str()));
+    if (PQresultStatus(r.native()) != PGRES_COPY_IN) return statement_error(conn_, r.native(), copy_sql);
+  }
+  const bool sent = PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1 &&
+                    PQputCopyEnd(conn_, nullptr) == 1;
+  // The COPY's own result, then NULL (also after a failure to send: libpq reports it there).
+  core::status st = core::ok_v;
+  bool first = true;
+  while (PGresult* raw = PQgetResult(conn_)) {
+    result r(raw);
+    if (first && !succeeded(r.native())) st = statement_error(conn_, r.native(), copy_sql);
+    first = false;
+  }
+  if (st && !sent) return core::error::retriable("postgresql: COPY: " + std::string(PQerrorMessage(conn_)));
+  return st;
+}
+
 bool connection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 
 bool connection::in_transaction() const {

@@ -4,19 +4,12 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "wire.hpp"
+
 namespace herd::pg {
 namespace {
 
-template <class U>
-void put_be(std::string& out, U v) {
-  static_assert(std::is_unsigned_v<U>);
-  char buf[sizeof(U)];
-  for (std::size_t i = 0; i < sizeof(U); ++i) {
-    buf[sizeof(U) - 1 - i] = static_cast<char>(v & 0xffu);
-    v = static_cast<U>(v >> 8);
-  }
-  out.append(buf, sizeof(U));
-}
+using wire::put_be;
 
 void put_i32(std::string& out, std::int32_t v) { put_be(out, static_cast<std::uint32_t>(v)); }
 

@@ -33,6 +33,12 @@ inline const pg::statement append_events{
     {o::text_array, o::text_array, o::text_array, o::int8_array, o::int8_array, o::text_array,
      o::int8_array, o::bytea_array, o::text_array, o::int4_array, o::int8_array}};
 
+// append_events' first step: which of a batch's event ids the event store has (resends,
+// replays). One index probe per id; the rest go in by COPY (pg_txn.cpp).
+inline const pg::statement known_events{
+    "rm_known_events", "SELECT event_id FROM events WHERE event_id = ANY($1::text[])",
+    {o::text_array}};
+
 inline const pg::statement load_animals{
     "rm_load_animals",
     "WITH a AS (SELECT * FROM animals WHERE animal_id = ANY($1::text[])) " HERD_ANIMAL_JOIN,
@@ -203,7 +209,7 @@ inline const pg::statement stats{
 #undef HERD_ALERT_COLUMNS
 
 inline std::vector<const pg::statement*> all_statements() {
-  return {&append_events, &load_animals,  &upsert_animals, &replace_collars,
+  return {&append_events, &known_events, &load_animals,  &upsert_animals, &replace_collars,
           &upsert_alerts, &append_outbox, &add_progress,   &claim_lock,     &claim_read,
           &load_progress, &read_events,   &animal_events,  &read_animals,   &read_alerts,
           &read_outbox,   &delete_outbox, &delete_outbox_seqs, &relay_lease, &prune_events,   &stats,          &partition_animals,

@@ -73,6 +73,9 @@ class connection {
   core::result<result> run(const statement& s, const params& p);
   // An unprepared statement with parameters (for one-off queries); binary results.
   core::result<result> query(std::string_view sql, const params& p = {});
+  // COPY ... FROM STDIN `copy_sql` fed with `data` (e.g. copy_rows::finish()), in one piece.
+  // A failure (a unique violation, say) is classified like a statement's.
+  core::status copy_in(std::string_view copy_sql, std::string_view data);
 
   // True if the connection is gone (server restarted, network): reconnect() before reuse.
   bool broken() const;
