@@ -22,6 +22,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <atomic>
 #include <chrono>
@@ -163,31 +164,50 @@ void bytes_per_event(const std::filesystem::path& dir, const gateway::event_fact
 
 // --- 4. RSS of the daemon ------------------------------------------------------------------------
 
-// The floor under the daemon's RSS: peak RSS (wait4's ru_maxrss, MiB) of the same program with its
-// shared libraries loaded and linked by ld.so (symbol tables, relocations, static initialisers)
-// that prints its --help and exits, running none of the daemon. 0 if it could not run.
-double loaded_program_floor_mib() {
+// The floor under the daemon's RSS: peak RSS (MiB) of the same program with its shared libraries
+// loaded and linked by ld.so (symbol tables, relocations, static initialisers) that prints its
+// --help and exits, running none of the daemon. wait4's ru_maxrss, which also holds what the
+// child had before its exec: the anonymous memory it shared with this process at the fork. So it
+// is measured first thing in main(), and `parent_anon_mib` says what that was (the figure is
+// the program's only when it is larger). 0 if the program could not run.
+struct program_floor {
+  double peak_mib = 0;
+  double parent_anon_mib = 0;
+};
+
+program_floor loaded_program_floor() {
+  program_floor out;
+  out.parent_anon_mib = rss_kb(::getpid()).anon / 1024.0;
   const std::string path = ts::binary_dir() + "/gateway/herdgate";
   const pid_t pid = fork();
-  if (pid < 0) return 0;
+  if (pid < 0) return out;
   if (pid == 0) {
     const int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    if (devnull >= 0) {
+      dup2(devnull, STDOUT_FILENO);
+      dup2(devnull, STDERR_FILENO);
+    }
     execl(path.c_str(), path.c_str(), "--help", static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
   rusage ru{};
-  if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 0;
-  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  pid_t waited;
+  while ((waited = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR) {
+  }
+  if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return out;
+  out.peak_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+  return out;
 }
 
-void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::uint64_t events) {
+void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::uint64_t events,
+         const program_floor& floor) {
   std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB; anonymous: what herdgate allocates; files:\n"
               "   its program and shared libraries' pages, clean and shared with other processes), and its CPU\n"
               "   time per event (/proc/<pid>/stat user + sys; ingest includes forwarding to Kafka)\n");
   std::printf("  floor: herdgate --help (program and shared libraries loaded and linked, nothing run): "
-              "peak RSS %.1f\n", loaded_program_floor_mib());
+              "peak RSS %.1f (measured at the bench's start, its anonymous memory then %.1f)\n",
+              floor.peak_mib, floor.parent_anon_mib);
   ts::mosquitto_broker broker;
   const auto registry = (dir / "collars-1000.csv").string();
   herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", "0", "--registry-out", registry})
@@ -307,6 +327,7 @@ int main(int argc, char** argv) {
   const auto limited = static_cast<std::uint32_t>(argc > 3 ? std::stoul(argv[3]) : 20000);
   const std::string sections = argc > 4 ? argv[4] : "12345";
   const auto run = [&](char section) { return sections.find(section) != std::string::npos; };
+  const program_floor floor = run('4') ? loaded_program_floor() : program_floor{};  // before this process grows
   core::setup_logging(spdlog::level::warn);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
   ts::temp_dir dir;  // under $TMPDIR (/tmp by default)
@@ -334,7 +355,7 @@ int main(int argc, char** argv) {
   }
 
   if (run('2')) drains(dir.path(), base, events, live_rate, limited, factory);
-  if (run('4')) rss(dir.path(), base, events);
+  if (run('4')) rss(dir.path(), base, events, floor);
   if (run('5')) startup(dir.path(), base, events);
   return 0;
 }

@@ -314,6 +314,19 @@ alone_figures outbox_without_kafka(const std::string& base, const std::string& p
 alone_figures bare_sqlite_read_delete(const std::string& base, const std::string& path, bool by_range) {
   std::filesystem::copy_file(base, path, std::filesystem::copy_options::overwrite_existing);
   sqlite3* db = nullptr;
+  sqlite3_stmt* sel = nullptr;
+  sqlite3_stmt* del = nullptr;
+  sqlite3_stmt* left = nullptr;
+  struct closer {  // every path, exceptions included: a WAL left open would meet the next copy
+    sqlite3*& db;
+    sqlite3_stmt*& a;
+    sqlite3_stmt*& b;
+    sqlite3_stmt*& c;
+    ~closer() {
+      for (auto* st : {a, b, c}) sqlite3_finalize(st);
+      sqlite3_close(db);
+    }
+  } close_all{db, sel, del, left};
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) throw std::runtime_error("open " + path);
   const auto exec = [&](const char* sql) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
@@ -323,8 +336,7 @@ alone_figures bare_sqlite_read_delete(const std::string& base, const std::string
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA secure_delete=FAST");
-  sqlite3_stmt* sel = nullptr;
-  sqlite3_stmt* del = nullptr;
+  exec("PRAGMA wal_autocheckpoint=500");  // the outbox copies its WAL at half of its 1,000 pages
   sqlite3_prepare_v2(db, "SELECT seq, key, value, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT 500", -1,
                      &sel, nullptr);
   sqlite3_prepare_v2(db, by_range ? "DELETE FROM outbox WHERE seq BETWEEN ? AND ?" : "DELETE FROM outbox WHERE seq = ?",
@@ -373,15 +385,10 @@ alone_figures bare_sqlite_read_delete(const std::string& base, const std::string
   delete_acks();
   const double rate = static_cast<double>(events) / seconds_since(t0);
   const double cpu_us = (process_cpu_seconds() - cpu0) / static_cast<double>(events) * 1e6;
-  sqlite3_stmt* left = nullptr;
   sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &left, nullptr);
   if (left == nullptr || sqlite3_step(left) != SQLITE_ROW || sqlite3_column_int64(left, 0) != 0) {
     throw std::runtime_error("bare SQLite: rows left after the deletes");
   }
-  sqlite3_finalize(left);
-  sqlite3_finalize(sel);
-  sqlite3_finalize(del);
-  sqlite3_close(db);
   if (bytes == 0) throw std::runtime_error("no rows read");
   return {rate, cpu_us};
 }

@@ -161,6 +161,7 @@ void forwarder::impl::rebuild_producer() {
   {
     std::lock_guard lock(mu);
     dirty = true;
+    read_to_end_at.reset();  // cursor 0 again: read from the oldest row
   }
   next_rebuild_at = steady::now() + rebuild_backoff;  // if this one fails too, wait longer
   rebuild_backoff = std::min(rebuild_backoff * 2, k_rebuild_backoff_max);

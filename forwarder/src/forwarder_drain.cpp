@@ -12,6 +12,7 @@ namespace herd::forwarder {
 void forwarder::impl::start_drain() {
   // The outbox's split needs no scan, from the start too (outbox.hpp, split_backlog).
   planner.start(outbox.split_backlog(cursor), cursor);
+  forget_read_to_end();  // the lanes' cursors are new
   const std::uint64_t newest = planner.backlog_end();
   log->info("draining a backlog of up to {} events (seq {}..{}, {} animals){}; live events go first",
             newest - cursor, cursor + 1, newest, planner.backlog_animals(),
@@ -69,6 +70,7 @@ void forwarder::impl::fill_backlog() {
   drains.fetch_add(1);
   cursor = planner.live_cursor();
   planner.reset();
+  forget_read_to_end();  // the plain lane takes over from the live lane
 }
 
 void forwarder::impl::fill_window() {

@@ -54,6 +54,10 @@ struct forwarder::impl {
   // nothing. Spares a read per loop turn (every 5 ms) while events wait in flight, e.g. for a
   // broker that stays down. Reset whenever `dirty` is cleared.
   std::optional<std::pair<bool, std::uint64_t>> read_to_end_at;
+  void forget_read_to_end() {
+    std::lock_guard lock(mu);
+    read_to_end_at.reset();
+  }
   std::chrono::milliseconds drain{0};
   std::thread thread;
 

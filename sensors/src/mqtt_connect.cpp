@@ -2,8 +2,6 @@
 
 #include <MQTTAsync.h>
 
-#include <mutex>
-
 namespace herd::sensors::detail {
 
 namespace {
@@ -12,21 +10,26 @@ bool is_tls_uri(const std::string& uri) {
   return uri.rfind("ssl://", 0) == 0 || uri.rfind("mqtts://", 0) == 0;
 }
 
+// Paho C must not initialise OpenSSL itself. Its own initialisation (SSL_library_init, loading
+// every error string, OpenSSL_add_all_algorithms, the lock callbacks only OpenSSL < 1.1 needed)
+// runs at the first client whether TLS is used or not, and keeps ~1.4 MiB of libcrypto's pages
+// resident (issue 15, goal 6: RSS). OpenSSL >= 1.1 initialises itself when a TLS connection first
+// needs it (OPENSSL_init_ssl(3)): an ssl:// or mqtts:// broker works the same, plain TCP never pays.
+// MQTTAsync_global_init must come before any Paho client of the process exists: it re-initialises
+// Paho's global mutexes, undefined behaviour while a client's threads hold them. Hence a static
+// initialiser of this file (linked into every process that makes our MQTT clients), which runs
+// before main(); Paho's globals are constant-initialised, so it may run before any other.
+const bool paho_initialised = [] {
+  MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+  init.do_openssl_init = 0;
+  MQTTAsync_global_init(&init);
+  return true;
+}();
+
 }  // namespace
 
 mqtt::create_options make_create_options() {
-  // Before the first client: Paho C must not initialise OpenSSL itself. Its own initialisation
-  // (SSL_library_init, loading every error string, OpenSSL_add_all_algorithms, the lock callbacks
-  // OpenSSL < 1.1 needed) runs at the first client whether TLS is used or not, and keeps ~1.4 MiB
-  // of libcrypto's pages resident (issue 15, goal 6: RSS). OpenSSL >= 1.1 initialises itself when
-  // a TLS connection first needs it (OPENSSL_init_ssl, man 3): an ssl:// or mqtts:// broker works
-  // the same, the plain-TCP case never pays.
-  static std::once_flag once;
-  std::call_once(once, [] {
-    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
-    init.do_openssl_init = 0;
-    MQTTAsync_global_init(&init);
-  });
+  (void)paho_initialised;  // see above: done before main()
   return mqtt::create_options(MQTTVERSION_5);
 }
 

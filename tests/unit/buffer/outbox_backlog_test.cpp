@@ -77,4 +77,17 @@ TEST_CASE("ack() of runs, holes, repeats and unsorted seqs deletes exactly the r
   bool d_listed = false;
   for (const auto& [key, last] : ob.split_backlog(0).last_per_key) d_listed = d_listed || key == "d";
   CHECK_FALSE(d_listed);  // no row of "d" left: forgotten
+
+  // The same run again: no row in its range, nothing changes.
+  std::vector<std::uint64_t> again;
+  for (std::uint64_t s = 61; s <= 70; ++s) again.push_back(s);
+  REQUIRE(ob.ack(again).ok());
+  CHECK(*ob.depth() == 14);
+  // The newest rows went by range: their seqs never come back, also after a reopen.
+  opened->reset();
+  auto reopened = buffer::outbox::open({dir.file("o.db"), buffer::sync_mode::full});
+  REQUIRE(reopened.ok());
+  auto next = (*reopened)->append("e", "", [](std::uint64_t) { return std::string(50, 'x'); });
+  REQUIRE(next.ok());
+  CHECK(next->seq == 71);
 }

@@ -177,7 +177,9 @@ class forwarder {
   // Creates the producer and starts the forwarder thread. Fatal error: no decider, already
   // started, or librdkafka refuses the configuration. Does not wait for Kafka.
   core::status start();
-  // Wakes the forwarder: new rows were appended. Any thread.
+  // Wakes the forwarder: new rows were appended. Any thread. Call it after every append's commit:
+  // a forwarder that has read the outbox to its end reads it again only after a notify() (while
+  // events are in flight it would otherwise read it at each turn of its loop, every 5 ms).
   void notify();
   // Stops producing, waits up to `drain` for in-flight deliveries, deletes what was acknowledged
   // and leaves the rest in the outbox for the next start. Idempotent.
