@@ -101,10 +101,13 @@ struct mqtt_source::impl {
       {
         // The backoff holds even once a stop is requested (a stop must not turn this into a spin);
         // during the stop grace it is at most 50 ms, so a store that recovers is seen in time.
+        // A stop that comes during a longer wait brings its end forward to 50 ms from then (stop()
+        // notifies `cv`); other wake-ups leave it as it is.
         std::unique_lock lock(mu);
         const auto wait = stopping ? std::min(backoff, std::chrono::milliseconds(50)) : backoff;
-        const auto until = std::chrono::steady_clock::now() + wait;
+        auto until = std::chrono::steady_clock::now() + wait;
         while (cv.wait_until(lock, until) != std::cv_status::timeout) {
+          if (stopping) until = std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
         }
       }
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));

@@ -137,6 +137,22 @@ TEST_CASE("a stop while storage fails waits for it to recover and acknowledges o
   CHECK(again.sink.seqs() == std::vector<std::uint32_t>{2});
 }
 
+// Regression (review of 2026-12-03): a stop that came during a long storage backoff (2 s once the
+// store had failed for a few seconds) did not shorten it, although the stop grace (here 300 ms)
+// allows only 50 ms waits: storage that had recovered was not tried again in time, and stop()
+// reported a blocked delivery.
+TEST_CASE("a stop during a long storage backoff tries the recovered store again within the grace") {
+  test_support::mosquitto_broker broker;
+  running_source s(broker);
+  s.sink.failing = true;
+  publish(broker, {1});
+  // Attempts at 0, 50, 150, 350, 750 and 1,550 ms: after the 6th the delivery waits 1,600 ms.
+  REQUIRE(test_support::wait_until([&] { return s.sink.attempts >= 6; }, 10s, 1ms));
+  s.sink.failing = false;  // storage is back while the delivery sleeps
+  CHECK(s.source.stop().ok());
+  CHECK(s.sink.seqs() == std::vector<std::uint32_t>{1});
+}
+
 namespace {
 
 // The child: a gateway whose storage never recovers (each failing store taking `failing_store_ms`),
