@@ -43,6 +43,7 @@
 #include "herd/pg/connection.hpp"
 #include "herd/read_model/pg_store.hpp"
 #include "herd_stream.hpp"
+#include "proc_figures.hpp"
 
 namespace ts = herd::test_support;
 using steady = std::chrono::steady_clock;
@@ -164,20 +165,6 @@ struct projector_run {
   double backend_cpu_s;    // user + system CPU of their PostgreSQL backends
 };
 
-// User + system CPU time of process `pid` so far, s (/proc/<pid>/stat fields 14 and 15).
-double cpu_s(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i >= 14) ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 // CPU of the PostgreSQL backends serving the herd-projector processes in `conninfo`'s database.
 double backend_cpu_s(const std::string& conninfo) {
@@ -187,7 +174,7 @@ double backend_cpu_s(const std::string& conninfo) {
                        "AND application_name LIKE 'herd-projector%'");
   if (!r) throw std::runtime_error(r.err().message);
   double sum = 0;
-  for (int i = 0; i < r->rows(); ++i) sum += cpu_s(std::stoi(r->string(i, 0)));
+  for (int i = 0; i < r->rows(); ++i) sum += herd::bench::process_cpu_s(std::stoi(r->string(i, 0)));
   return sum;
 }
 
@@ -229,7 +216,7 @@ projector_run run_projectors(const std::filesystem::path& dir, const std::string
   const double s = since(t0);
   const double steady_s = since(first_commit);
   double projector_cpu = 0;
-  for (auto& p : procs) projector_cpu += cpu_s(p->pid());
+  for (auto& p : procs) projector_cpu += herd::bench::process_cpu_s(p->pid());
   const double backend_cpu = backend_cpu_s(conninfo);
   for (auto& p : procs) {
     p->signal(SIGTERM);

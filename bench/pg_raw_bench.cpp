@@ -41,6 +41,7 @@
 #include <herd/test_support/postgres_server.hpp>
 
 #include "herd/pg/connection.hpp"
+#include "proc_figures.hpp"
 #include "herd/read_model/pg_store.hpp"
 
 namespace ts = herd::test_support;
@@ -263,21 +264,6 @@ void run_pipeline(herd::pg::connection& c, const std::vector<row>& rows, std::si
   PQexitPipelineMode(pc);
 }
 
-// User + system CPU time of process `pid` so far, s (/proc/<pid>/stat fields 14 and 15): the
-// server backend's own work per row, which other load on the machine disturbs less than rows/s.
-double cpu_s(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i >= 14) ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 int g_state_bytes = 1024;
 // Where the store method's time goes, s: claim, append, load, upsert, progress, commit.
@@ -405,7 +391,7 @@ int main(int argc, char** argv) {
     if (!c) throw std::runtime_error(c.err().message);
     if (m.run != nullptr) check((*c)->execute(k_table));
     const int backend = PQbackendPID((*c)->native());
-    const double cpu0 = cpu_s(backend);
+    const double cpu0 = herd::bench::process_cpu_s(backend);
     const auto t0 = steady::now();
     if (m.run != nullptr) {
       m.run(**c, rows, static_cast<std::size_t>(batch));
@@ -416,7 +402,7 @@ int main(int argc, char** argv) {
     const double txns = std::ceil(static_cast<double>(rows_n) / batch);
     if (m.run != nullptr) {
       fmt::print("{:<10} {:>12.0f} {:>16.0f} {:>18.1f}\n", m.name, rows_n / s, s * 1e6 / txns,
-                 (cpu_s(backend) - cpu0) * 1e6 / rows_n);
+                 (herd::bench::process_cpu_s(backend) - cpu0) * 1e6 / rows_n);
     } else {
       fmt::print("{:<10} {:>12.0f} {:>16.0f}\n", m.name, rows_n / s, s * 1e6 / txns);
     }

@@ -50,5 +50,10 @@ inline cpu_times cpu_of(pid_t pid) {
   const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
   return {std::stod(f[11]) / tick, std::stod(f[12]) / tick};  // fields 14 and 15
 }
+// The same, user + system together, seconds.
+inline double process_cpu_s(pid_t pid) {
+  const cpu_times t = cpu_of(pid);
+  return t.user + t.sys;
+}
 
 }  // namespace herd::bench
