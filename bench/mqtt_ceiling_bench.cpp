@@ -10,7 +10,6 @@
 //      reading before its PUBACK, as the acknowledge-after-commit guarantee needs.
 // Usage: herd-bench-mqtt-ceiling [readings=30000] [rate=2000]
 #include <sqlite3.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -26,23 +25,13 @@
 #include <herd/test_support/wait_until.hpp>
 
 #include "bench_processes.hpp"
+#include "proc_figures.hpp"
 #include "herd/core/logging.hpp"
 
 using namespace std::chrono_literals;
 namespace ts = herd::test_support;
 
 namespace {
-
-struct cpu {
-  double user = 0, sys = 0;  // seconds
-};
-
-cpu process_cpu() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return {s(u.ru_utime), s(u.ru_stime)};
-}
 
 void exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
@@ -82,7 +71,7 @@ struct bare_store {
 };
 
 // CPU per reading (µs: user, sys) of a subscriber taking `readings` readings at `rate`/s.
-cpu subscriber_cpu(const std::filesystem::path& dir, int readings, int rate, bare_store* store) {
+herd::bench::cpu_times subscriber_cpu(const std::filesystem::path& dir, int readings, int rate, bare_store* store) {
   ts::mosquitto_broker broker;
   const std::string id = store != nullptr ? "ceiling-store" : "ceiling-paho";
   mqtt::async_client client(broker.uri(), id, mqtt::create_options(MQTTVERSION_5));
@@ -95,13 +84,13 @@ cpu subscriber_cpu(const std::filesystem::path& dir, int readings, int rate, bar
   conn.set_properties(mqtt::properties{{mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<int>(0xFFFFFFFFu)}});
   client.connect(conn)->wait();
   client.subscribe("farm/+/collar/+/telemetry", 1)->wait();
-  const cpu before = process_cpu();
+  const auto before = herd::bench::self_cpu();
   auto sim = herd::bench::sim(dir, broker.uri(), {"--collars", "1000", "--count", std::to_string(readings), "--rate",
                                                   std::to_string(rate), "--seed", "3"});
   if (!ts::wait_until([&] { return received.load() >= readings; }, 300s, 5ms)) {
     throw std::runtime_error(fmt::format("{}: {} of {} readings in 300 s", id, received.load(), readings));
   }
-  const cpu after = process_cpu();
+  const auto after = herd::bench::self_cpu();
   sim->wait_exit(30s);
   client.disconnect()->wait();
   const double n = readings;
@@ -120,10 +109,10 @@ int main(int argc, char** argv) {
               "callback API (MQTT 5, persistent session); this process's CPU per reading (getrusage, all threads)\n",
               readings, rate);
   std::printf("%-64s %10s %10s %10s\n", "subscriber", "user µs", "sys µs", "total µs");
-  const cpu paho = subscriber_cpu(dir.path(), readings, rate, nullptr);
+  const auto paho = subscriber_cpu(dir.path(), readings, rate, nullptr);
   std::printf("%-64s %10.1f %10.1f %10.1f\n", "1. Paho, callback does nothing", paho.user, paho.sys, paho.user + paho.sys);
   bare_store store((dir / "bare.db").string());
-  const cpu stored = subscriber_cpu(dir.path(), readings, rate, &store);
+  const auto stored = subscriber_cpu(dir.path(), readings, rate, &store);
   std::printf("%-64s %10.1f %10.1f %10.1f\n", "2. Paho + one SQLite INSERT and commit per reading (WAL, NORMAL)",
               stored.user, stored.sys, stored.user + stored.sys);
   std::printf("(herdgate's own figure: herd-bench-outbox ... 4, \"ingest at 2,000 readings/s\")\n");

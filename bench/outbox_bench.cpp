@@ -4,7 +4,8 @@
 //   2. drain of an N-event backlog to the dev Kafka by herdgate's forwarder, and a raw librdkafka
 //      producer sending the same records (key, value, headers) to an identical cluster: the limit;
 //      beside them herdgate's own work per event without Kafka (read, headers, delete) and the
-//      two in series, the ceiling of a forwarder doing both on one thread;
+//      two in series, the ceiling of a forwarder doing both on one thread, and the two at once on
+//      two threads, the ceiling of one that overlaps them on this machine's cores;
 //   3. live latency (append -> seen by a Kafka consumer) of events of other animals appended at a
 //      fixed rate while the backlog drains, for an unlimited and a rate-limited drain;
 //   4. RSS of the herdgate daemon: steady state with 1,000 collars, and with the N-event backlog

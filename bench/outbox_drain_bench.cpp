@@ -3,8 +3,8 @@
 // latency of live events of other animals meanwhile.
 #include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
-#include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +23,7 @@
 
 #include "bench_processes.hpp"
 #include "outbox_bench.hpp"
+#include "proc_figures.hpp"
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/clock.hpp"
 #include "herd/events/v1/envelope.pb.h"
@@ -257,31 +258,23 @@ std::vector<raw_record> load_records(const std::string& path) {
   return out;
 }
 
-// herdgate's own work per backlog event without Kafka, on one thread as the forwarder does it:
-// read the rows (peek, 500 at a time), parse each envelope and build its CloudEvents headers, and
-// delete them (ack, 1,000 at a time as acked_rows gathers them), in a copy of the backlog opened
-// with the production default (synchronous = full). Events per second.
-// This process's CPU time so far (getrusage: user + sys, all threads), seconds.
-double process_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return s(u.ru_utime) + s(u.ru_stime);
-}
-
 // A drain step measured alone: events/s (wall time) and CPU µs per event (this process).
 struct alone_figures {
   double rate = 0;
   double cpu_us = 0;
 };
 
+// herdgate's own work per backlog event without Kafka, on one thread as the forwarder does it:
+// read the rows (peek, 500 at a time), parse each envelope and build its CloudEvents headers, and
+// delete them (ack, 1,000 at a time as acked_rows gathers them), in a copy of the backlog opened
+// with the production default (synchronous = full).
 alone_figures outbox_without_kafka(const std::string& base, const std::string& path) {
   std::filesystem::copy_file(base, path, std::filesystem::copy_options::overwrite_existing);
   auto ob = open_outbox(path, buffer::sync_mode::full);
   std::vector<std::uint64_t> acks;
   std::size_t headers = 0, events = 0;
   const auto t0 = steady::now();
-  const double cpu0 = process_cpu_seconds();
+  const double cpu0 = self_cpu_s();
   for (std::uint64_t after = 0;;) {
     auto rows = ob->peek(after, 500);
     if (!rows) throw std::runtime_error(rows.err().message);
@@ -301,7 +294,7 @@ alone_figures outbox_without_kafka(const std::string& base, const std::string& p
   }
   if (auto st = ob->ack(acks); !st) throw std::runtime_error(st.err().message);
   const double rate = static_cast<double>(events) / seconds_since(t0);
-  const double cpu_us = (process_cpu_seconds() - cpu0) / static_cast<double>(events) * 1e6;
+  const double cpu_us = (self_cpu_s() - cpu0) / static_cast<double>(events) * 1e6;
   if (headers == 0) throw std::runtime_error("no headers built");
   return {rate, cpu_us};
 }
@@ -363,7 +356,7 @@ alone_figures bare_sqlite_read_delete(const std::string& base, const std::string
   };
   std::size_t events = 0, bytes = 0;
   const auto t0 = steady::now();
-  const double cpu0 = process_cpu_seconds();
+  const double cpu0 = self_cpu_s();
   for (std::int64_t after = 0;;) {
     sqlite3_bind_int64(sel, 1, after);
     std::size_t rows = 0;
@@ -384,7 +377,7 @@ alone_figures bare_sqlite_read_delete(const std::string& base, const std::string
   }
   delete_acks();
   const double rate = static_cast<double>(events) / seconds_since(t0);
-  const double cpu_us = (process_cpu_seconds() - cpu0) / static_cast<double>(events) * 1e6;
+  const double cpu_us = (self_cpu_s() - cpu0) / static_cast<double>(events) * 1e6;
   sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox", -1, &left, nullptr);
   if (left == nullptr || sqlite3_step(left) != SQLITE_ROW || sqlite3_column_int64(left, 0) != 0) {
     throw std::runtime_error("bare SQLite: rows left after the deletes");
@@ -422,6 +415,18 @@ void drains(const std::filesystem::path& dir, const std::string& base, std::uint
   const double serial = 1.0 / (1.0 / raw1 + 1.0 / own);
   std::printf("%-44s %10.1f %12.0f  (%.2f of raw(1))\n", "raw(1) and the outbox in series (1 thread)",
               static_cast<double>(events) / serial, serial, serial / raw1);
+  // The ceiling of a forwarder that overlaps the two on two threads: both run at once, on this
+  // machine's cores shared with the in-process brokers, and the slower one sets the rate.
+  {
+    alone_figures beside;
+    std::thread outbox_side([&] { beside.rate = outbox_without_kafka(base, (dir / "own-work-2.db").string()).rate; });
+    const double raw_beside = drain_with_raw_producer(records, "1");
+    outbox_side.join();
+    const double overlapped = std::min(raw_beside, beside.rate);
+    std::printf("%-44s %10.1f %12.0f  (%.2f of raw(1); raw %.0f and outbox %.0f events/s side by side)\n",
+                "raw(1) and the outbox at once (2 threads)", static_cast<double>(events) / overlapped, overlapped,
+                overlapped / raw1, raw_beside, beside.rate);
+  }
   const std::vector<std::pair<std::uint32_t, std::size_t>> runs = {{0U, 1000}, {0U, 2000}, {limited, 2000}};
   for (const auto& [rate, queued] : runs) {
     const auto r = drain_with_forwarder(base, (dir / fmt::format("drain-{}-{}.db", rate, queued)).string(), events,

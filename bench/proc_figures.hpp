@@ -2,6 +2,7 @@
 // process (herdgate). Header-only.
 #pragma once
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -53,6 +54,19 @@ inline cpu_times cpu_of(pid_t pid) {
 // The same, user + system together, seconds.
 inline double process_cpu_s(pid_t pid) {
   const cpu_times t = cpu_of(pid);
+  return t.user + t.sys;
+}
+
+// The calling process's own CPU time so far, all its threads (getrusage RUSAGE_SELF: microsecond
+// resolution, where /proc/<pid>/stat counts clock ticks), seconds.
+inline cpu_times self_cpu() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return {s(u.ru_utime), s(u.ru_stime)};
+}
+inline double self_cpu_s() {
+  const cpu_times t = self_cpu();
   return t.user + t.sys;
 }
 
