@@ -13,6 +13,7 @@
 
 #include <herd/cloud/dev_kafka.hpp>
 #include <herd/test_support/temp_dir.hpp>
+#include <CLI/CLI.hpp>
 
 #include "herd/alerts/relay.hpp"
 #include "herd/read_model/sqlite_store.hpp"
@@ -106,7 +107,10 @@ double relay_run(const std::string& bootstrap, const std::string& db, const std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int n = argc > 1 ? std::atoi(argv[1]) : 20000;
+  int n = 20000;
+  CLI::App app{"the alert outbox relay: a backlog of alert events relayed to Kafka"};
+  app.add_option("events", n, "alert events in the backlog")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
   cloud::dev_kafka_options ko;
   ko.topics.push_back({"herd.alerts.raw", 6});
   auto kafka = cloud::dev_kafka::start(ko);

@@ -22,6 +22,7 @@
 #include <herd/test_support/paths.hpp>
 #include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
+#include <CLI/CLI.hpp>
 
 #include "herd/buffer/outbox.hpp"
 #include "herd/core/logging.hpp"
@@ -122,9 +123,12 @@ double percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int readings = argc > 1 ? std::stoi(argv[1]) : 20000;
-  const int rate = argc > 2 ? std::stoi(argv[2]) : 500;
-  const int seconds = argc > 3 ? std::stoi(argv[3]) : 10;
+  int readings = 20000, rate = 500, seconds = 10;
+  CLI::App app{"publish -> Kafka acknowledgement and publish -> consumer latency through herdgate"};
+  app.add_option("readings", readings, "readings to publish")->check(CLI::PositiveNumber);
+  app.add_option("rate", rate, "readings per second")->check(CLI::PositiveNumber);
+  app.add_option("seconds", seconds, "seconds of the latency runs")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
   core::setup_logging(spdlog::level::warn);
   core::system_clock clock;
   rig r;

@@ -33,6 +33,7 @@
 #include <herd/test_support/paths.hpp>
 #include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
+#include <CLI/CLI.hpp>
 
 #include "fault_slave.hpp"
 #include "herd/core/clock.hpp"
@@ -258,7 +259,9 @@ kernel_sync = false
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) g_seconds = std::stod(argv[1]);
+  CLI::App app{"Modbus polling: cost per poll and what the gateway adds to the raw libmodbus round trip"};
+  app.add_option("seconds", g_seconds, "seconds per measured run")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
   doctest::Context checks;
   checks.setAsDefaultForAssertsOutOfTestCases();
   checks.setAssertHandler([](const doctest::AssertData& d) {

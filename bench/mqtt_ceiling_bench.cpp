@@ -23,6 +23,7 @@
 #include <herd/test_support/mosquitto_broker.hpp>
 #include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
+#include <CLI/CLI.hpp>
 
 #include "bench_processes.hpp"
 #include "proc_figures.hpp"
@@ -100,8 +101,11 @@ herd::bench::cpu_times subscriber_cpu(const std::filesystem::path& dir, int read
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int readings = argc > 1 ? std::stoi(argv[1]) : 30000;
-  const int rate = argc > 2 ? std::stoi(argv[2]) : 2000;
+  int readings = 30000, rate = 2000;
+  CLI::App app{"the CPU per reading of a bare Paho subscriber and of one that also stores each reading"};
+  app.add_option("readings", readings, "readings herd-sim publishes")->check(CLI::PositiveNumber);
+  app.add_option("rate", rate, "readings per second")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
   herd::core::setup_logging(spdlog::level::warn);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   ts::temp_dir dir;

@@ -46,6 +46,7 @@
 #include <herd/test_support/paths.hpp>
 #include <herd/test_support/temp_dir.hpp>
 #include <herd/test_support/wait_until.hpp>
+#include <CLI/CLI.hpp>
 
 #include "bench_processes.hpp"
 #include "outbox_bench.hpp"
@@ -323,10 +324,21 @@ void startup(const std::filesystem::path& dir, const std::string& backlog_db, st
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::uint64_t events = argc > 1 ? std::stoull(argv[1]) : 1'000'000;
-  const int live_rate = argc > 2 ? std::stoi(argv[2]) : 200;
-  const auto limited = static_cast<std::uint32_t>(argc > 3 ? std::stoul(argv[3]) : 20000);
-  const std::string sections = argc > 4 ? argv[4] : "12345";
+  std::uint64_t events = 1'000'000;
+  int live_rate = 200;
+  std::uint32_t limited = 20000;
+  std::string sections = "12345";
+  CLI::App app{"herdgate's outbox: bytes per reading, drain, live latency, RSS and CPU, start-up"};
+  app.add_option("events", events, "backlog events")->check(CLI::PositiveNumber);
+  app.add_option("live_rate", live_rate, "live events per second during the drain")->check(CLI::PositiveNumber);
+  app.add_option("limited_drain_rate", limited, "drain_rate of the rate-limited drain, events/s")
+      ->check(CLI::PositiveNumber);
+  app.add_option("sections", sections, "the sections to run, e.g. 24")
+      ->check(CLI::Validator([](const std::string& v) {
+        return v.find_first_not_of("12345") == std::string::npos && !v.empty() ? std::string{}
+                                                                                : "digits 1-5 only";
+      }, "SECTIONS"));
+  CLI11_PARSE(app, argc, argv);
   const auto run = [&](char section) { return sections.find(section) != std::string::npos; };
   const program_floor floor = run('4') ? loaded_program_floor() : program_floor{};  // before this process grows
   core::setup_logging(spdlog::level::warn);

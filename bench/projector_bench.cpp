@@ -2,13 +2,14 @@
 // SQLite read model on this machine's disk:
 //   1. the consume ceiling: a raw librdkafka consumer reading the same records, doing nothing;
 //   2. the store ceiling: raw batched INSERTs of the same envelopes into the read model's event
-//      table (same schema and unique event_id index, 5,000 per transaction, no fold);
+//      table (same schema, the same event ids into its unique index, 5,000 per transaction, no
+//      fold);
 //   3. the projector: herd.events -> decode -> event store with dedup -> fold -> animal rows ->
 //      offsets, in one transaction per batch (consumer_loop, batch 5,000);
 //   4. a rebuild of 1,000,000 events from the event store (`herd-projector rebuild --from store`
 //      as a child process: wall time and peak RSS);
 //   5. the read model's size per 1,000 head per day (1,000 head, one reading per 10 min).
-// Usage: herd-bench-projector [records=200000] [rebuild_events=1000000] [batch=5000]
+// Usage: herd-bench-projector [records=200000] [rebuild_events=1000000] [batch=5000]   (--help)
 #include <sqlite3.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -18,18 +19,21 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <herd/cloud/dev_kafka.hpp>
 #include <herd/test_support/paths.hpp>
 #include <herd/test_support/temp_dir.hpp>
+#include <CLI/CLI.hpp>
 
 #include "../tests/unit/cloud/envelopes.hpp"
 #include "proc_figures.hpp"
 #include "herd/core/logging.hpp"
+#include "herd/events/v1/envelope.pb.h"
 #include "herd/projector/applier.hpp"
 #include "herd/projector/consumer_loop.hpp"
 #include "herd/read_model/sqlite_store.hpp"
@@ -138,18 +142,33 @@ double raw_inserts(const std::string& path, const std::vector<projector::record>
                      "gateway_seq, envelope, topic, kafka_partition, kafka_offset) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
                      "ON CONFLICT (event_id) DO NOTHING",
                      -1, &st, nullptr);
+  // The rows the projector stores for these records: their own event ids (so the unique index sees
+  // the same keys in the same order), animals and times, decoded before the clock starts.
+  struct row_fields {
+    std::string event_id, gateway_id;
+    std::int64_t occurred_us = 0, ingested_us = 0, gateway_seq = 0;
+  };
+  std::vector<row_fields> rows;
+  rows.reserve(records.size());
+  for (const auto& r : records) {
+    events::v1::EventEnvelope env;
+    if (!env.ParseFromString(r.value)) throw std::runtime_error("store ceiling: an envelope does not parse");
+    const auto us = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1'000'000 + t.nanos() / 1000; };
+    rows.push_back({env.event_id(), env.gateway_id(), us(env.occurred_at()), us(env.ingested_at()),
+                    static_cast<std::int64_t>(env.gateway_seq())});
+  }
   const auto t0 = steady::now();
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (i % 5000 == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
     const auto& r = records[i];
-    const std::string id = "raw-" + std::to_string(i);
-    sqlite3_bind_text(st, 1, id.c_str(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+    const auto& f = rows[i];
+    sqlite3_bind_text(st, 1, f.event_id.c_str(), static_cast<int>(f.event_id.size()), SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r.key.c_str(), static_cast<int>(r.key.size()), SQLITE_STATIC);
     sqlite3_bind_text(st, 3, "collar.reading.v1", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, static_cast<sqlite3_int64>(i));
-    sqlite3_bind_int64(st, 5, static_cast<sqlite3_int64>(i));
-    sqlite3_bind_text(st, 6, "gw", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, static_cast<sqlite3_int64>(i));
+    sqlite3_bind_int64(st, 4, f.occurred_us);
+    sqlite3_bind_int64(st, 5, f.ingested_us);
+    sqlite3_bind_text(st, 6, f.gateway_id.c_str(), static_cast<int>(f.gateway_id.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, f.gateway_seq);
     sqlite3_bind_blob(st, 8, r.value.data(), static_cast<int>(r.value.size()), SQLITE_STATIC);
     sqlite3_bind_text(st, 9, "herd.events", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 10, r.partition);
@@ -203,9 +222,13 @@ std::pair<double, double> run_measured(const std::vector<std::string>& argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::size_t n = argc > 1 ? std::stoul(argv[1]) : 200'000;
-  const std::size_t rebuild_n = argc > 2 ? std::stoul(argv[2]) : 1'000'000;
-  const std::size_t batch = argc > 3 ? std::stoul(argv[3]) : 5000;  // records per projector transaction
+  std::size_t n = 200'000, rebuild_n = 1'000'000;
+  std::size_t batch = 5000;  // records per projector transaction
+  CLI::App cli{"herd-projector into SQLite beside a raw consumer and raw inserts; read model size; rebuild"};
+  cli.add_option("events", n, "readings produced (1,000 head)")->check(CLI::Range(1000, 100'000'000));
+  cli.add_option("rebuild_events", rebuild_n, "events of the read model rebuilt from its event store (0: none)");
+  cli.add_option("batch", batch, "records per projector transaction")->check(CLI::PositiveNumber);
+  CLI11_PARSE(cli, argc, argv);
   core::setup_logging(spdlog::level::warn);
   test_support::temp_dir dir;
   const int partitions = 24;  // <= 5 MiB per dev Kafka partition (dev_kafka.hpp)
