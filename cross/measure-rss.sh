@@ -4,12 +4,13 @@
 # readings per collar as fast as it can, then an idle minute's worth of status. For the aarch64
 # build run it under qemu: the figure is then the qemu-aarch64 process (emulator included), an
 # upper bound of what the Pi sees.
-# Usage: cross/measure-rss.sh [herdgate binary] [collars]     (env EMULATOR="qemu-aarch64 -L /")
+# Usage: cross/measure-rss.sh [herdgate binary] [collars]     (env EMULATOR="qemu-aarch64 -L /";
+#        NATIVE=<build dir> for herd-sim and herd-dev-kafka, default build/dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gw=${1:-build/cross-aarch64/gateway/herdgate}
 collars=${2:-1000}
-native=build/dev  # herd-sim and herd-dev-kafka stay native
+native=${NATIVE:-build/dev}  # herd-sim and herd-dev-kafka stay native
 if [[ -z "${EMULATOR+x}" ]] && file -L "$gw" | grep -q aarch64; then EMULATOR="qemu-aarch64 -L /"; fi
 read -r -a emu <<<"${EMULATOR:-}"
 run=$(mktemp -d /tmp/herdgate-rss.XXXXXX)
@@ -53,3 +54,6 @@ wait_for 120 sh -c "[ \"\$(sqlite3 '$run/outbox.db' 'SELECT count(*) FROM outbox
 echo "forwarded all in $((SECONDS - start)) s"
 sleep 5
 echo "herdgate ($gw${EMULATOR:+ under $EMULATOR}), $collars collars: VmHWM $(rss VmHWM) kB, VmRSS $(rss VmRSS) kB"
+echo "resident kB by mapping (/proc/<pid>/smaps; file mappings: pages of the program and its libraries, mostly clean and shared):"
+awk '/^[0-9a-f]+-[0-9a-f]+ /{name=($6 == "") ? "[anon]" : $6} /^Rss:/{kb[name]+=$2}
+     END{for (n in kb) if (kb[n] >= 100) printf "  %6d %s\n", kb[n], n}' "/proc/$gw_pid/smaps" | sort -rn | head -12
