@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -55,6 +56,28 @@ inline cpu_times cpu_of(pid_t pid) {
 inline double process_cpu_s(pid_t pid) {
   const cpu_times t = cpu_of(pid);
   return t.user + t.sys;
+}
+
+// CPU time so far of a process's live threads whose name (/proc/<pid>/task/<tid>/comm) starts
+// with `prefix`, seconds: e.g. "rdk:" for librdkafka's threads (rdk:main, rdk:broker<N>, ...).
+// Threads that already exited are not counted.
+inline double threads_cpu_s(pid_t pid, const std::string& prefix) {
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  double total = 0;
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator(task, ec)) {
+    std::ifstream comm(t.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::ifstream in(t.path() / "stat");
+    const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(rest), std::istream_iterator<std::string>()};
+    if (f.size() < 13) continue;
+    total += (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  return total;
 }
 
 // The calling process's own CPU time so far, all its threads (getrusage RUSAGE_SELF: microsecond
