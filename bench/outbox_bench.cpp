@@ -180,7 +180,11 @@ struct program_floor {
 program_floor loaded_program_floor() {
   program_floor out;
   out.parent_anon_mib = rss_kb(::getpid()).anon / 1024.0;
-  const std::string path = ts::binary_dir() + "/gateway/herdgate";
+  auto cmd = ts::gateway_command();  // built before the fork: the child only execs
+  cmd.emplace_back("--help");
+  std::vector<char*> argv;
+  for (auto& a : cmd) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return out;
   if (pid == 0) {
@@ -189,7 +193,7 @@ program_floor loaded_program_floor() {
       dup2(devnull, STDOUT_FILENO);
       dup2(devnull, STDERR_FILENO);
     }
-    execl(path.c_str(), path.c_str(), "--help", static_cast<char*>(nullptr));
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   int status = 0;

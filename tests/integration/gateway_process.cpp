@@ -1,32 +1,13 @@
 #include "gateway_process.hpp"
 
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <herd/test_support/paths.hpp>
 #include <herd/test_support/wait_until.hpp>
 
 namespace herd::test {
-namespace {
-
-// The herdgate under test: this build's, or another one named by HERD_GATEWAY_BINARY (the aarch64
-// build in .ci/run), run through HERD_GATEWAY_EMULATOR when set (e.g. "qemu-aarch64 -L /", split
-// at spaces). Returns the program and the arguments that come before herdgate's own.
-std::vector<std::string> gateway_command() {
-  std::vector<std::string> cmd;
-  if (const char* emulator = std::getenv("HERD_GATEWAY_EMULATOR"); emulator != nullptr) {
-    std::istringstream words(emulator);
-    for (std::string w; words >> w;) cmd.push_back(w);
-  }
-  const char* binary = std::getenv("HERD_GATEWAY_BINARY");
-  cmd.push_back(binary != nullptr && *binary != '\0' ? binary : test_support::binary_dir() + "/gateway/herdgate");
-  return cmd;
-}
-
-}  // namespace
 
 gateway_process::gateway_process(gateway_settings s) : s_(std::move(s)) {
   std::ofstream cfg(config_path());
@@ -54,7 +35,7 @@ void gateway_process::start(std::chrono::milliseconds deadline) {
   std::filesystem::remove(s_.dir / "metrics-address");
   if (proc_) logs_ += proc_->log_text();
   ++starts_;
-  auto args = gateway_command();
+  auto args = test_support::gateway_command();
   const std::string program = args.front();
   args.erase(args.begin());
   for (const auto& a : {std::string("--config"), config_path(), std::string("--ready-file"), ready.string(),

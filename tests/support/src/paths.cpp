@@ -1,5 +1,8 @@
 #include <herd/test_support/paths.hpp>
 
+#include <cstdlib>
+#include <sstream>
+
 // Both come from tests/support/CMakeLists.txt.
 #ifndef HERD_BINARY_DIR
 #error "HERD_BINARY_DIR must be defined by the build"
@@ -12,5 +15,16 @@ namespace herd::test_support {
 
 std::string binary_dir() { return HERD_BINARY_DIR; }
 std::string source_dir() { return HERD_SOURCE_DIR; }
+
+std::vector<std::string> gateway_command() {
+  std::vector<std::string> cmd;
+  if (const char* emulator = std::getenv("HERD_GATEWAY_EMULATOR"); emulator != nullptr) {
+    std::istringstream words(emulator);
+    for (std::string w; words >> w;) cmd.push_back(w);
+  }
+  const char* binary = std::getenv("HERD_GATEWAY_BINARY");
+  cmd.push_back(binary != nullptr && *binary != '\0' ? binary : binary_dir() + "/gateway/herdgate");
+  return cmd;
+}
 
 }  // namespace herd::test_support

@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <vector>
 
 namespace herd::test_support {
 
@@ -9,5 +10,11 @@ std::string binary_dir();
 
 // The source tree (${CMAKE_SOURCE_DIR}), to find sample configs and test data.
 std::string source_dir();
+
+// The herdgate that tests and benches run: this build's, or another one named by the environment
+// variable HERD_GATEWAY_BINARY (e.g. the aarch64 build in .ci/run), run through
+// HERD_GATEWAY_EMULATOR when set (e.g. "qemu-aarch64 -L /", split at spaces). Returns the program
+// and the arguments that come before herdgate's own.
+std::vector<std::string> gateway_command();
 
 }  // namespace herd::test_support
