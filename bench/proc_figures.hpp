@@ -43,15 +43,18 @@ inline rss_figures rss_kb(pid_t pid) {
 struct cpu_times {
   double user = 0, sys = 0;
 };
-inline cpu_times cpu_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// utime and stime of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file, seconds.
+inline cpu_times stat_cpu(const std::string& stat_path) {
+  std::ifstream in(stat_path);
   const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (stat.rfind(')') == std::string::npos) return {};
   std::istringstream rest(stat.substr(stat.rfind(')') + 2));  // after "(comm) ": field 3 on
   std::vector<std::string> f{std::istream_iterator<std::string>(rest), std::istream_iterator<std::string>()};
   if (f.size() < 13) return {};
   const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
   return {std::stod(f[11]) / tick, std::stod(f[12]) / tick};  // fields 14 and 15
 }
+inline cpu_times cpu_of(pid_t pid) { return stat_cpu("/proc/" + std::to_string(pid) + "/stat"); }
 // The same, user + system together, seconds.
 inline double process_cpu_s(pid_t pid) {
   const cpu_times t = cpu_of(pid);
@@ -70,12 +73,8 @@ inline double threads_cpu_s(pid_t pid, const std::string& prefix) {
     std::string name;
     std::getline(comm, name);
     if (name.rfind(prefix, 0) != 0) continue;
-    std::ifstream in(t.path() / "stat");
-    const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-    std::vector<std::string> f{std::istream_iterator<std::string>(rest), std::istream_iterator<std::string>()};
-    if (f.size() < 13) continue;
-    total += (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const cpu_times c = stat_cpu((t.path() / "stat").string());
+    total += c.user + c.sys;
   }
   return total;
 }
