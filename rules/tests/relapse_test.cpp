@@ -135,3 +135,19 @@ TEST_CASE("rumination drop: a herd-wide fall is not a new illness of the cow") {
   CHECK(run(0) == 1);
   CHECK(run(25) == 0);
 }
+
+TEST_CASE("rumination drop: a new decline over two days after the alert levelled off is a new alert") {
+  // A ketosis beginning under an open alert (HERD.md: rumination ~30 % lower; the decline takes
+  // ~2 days [guess]): 17 points a day, under an alert's worth in one day, 35 in two. Only once
+  // the alert is old enough that the day it levelled off lies within it.
+  const auto run = [](std::int64_t age_ms) {
+    animal_sim a = ill_for(0.65, 0.85, 96);
+    for (auto& x : a.state.alerts) {
+      if (x.kind == alert_kind::rumination_drop && x.open()) x.started_at_ms = a.t - age_ms;
+    }
+    const int first = superseded(a.hours(24, scaled_hour(0.47, 0.75)));
+    return first + superseded(a.hours(24, scaled_hour(0.3, 0.65)));
+  };
+  CHECK(run(4 * k_day) == 1);
+  CHECK(run(10 * k_hour) == 0);  // 58 h old at the end: the 2-day arm needs 72 h
+}

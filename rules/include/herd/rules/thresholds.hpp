@@ -132,6 +132,8 @@ inline constexpr std::int64_t fresh_requiet_ms = 24 * k_hour_ms;
 // the diagnosis); an alert on a one-day dip of a cow whose rumination varies a lot clears within
 // a day, and masking it raised her baseline and her next false alert.
 inline constexpr std::int64_t baseline_illness_min_ms = 48 * k_hour_ms;
+inline constexpr std::int64_t baseline_illness_before_ms = 24 * k_hour_ms;
+inline constexpr std::int64_t baseline_illness_after_ms = 24 * k_hour_ms;
 // A new illness under an open alert (HERD.md: ketosis and DA both at 5-20 days in milk, so a
 // fresh cow often has one after the other; DA is the sharper): one alert held open over both
 // hid the second (a DA beginning while a ketosis's alert was open got no alert of its own). A
@@ -145,12 +147,15 @@ inline constexpr std::int64_t baseline_illness_min_ms = 48 * k_hour_ms;
 // - the last 24 h fell from the 24 h before them by as much as, alone, raises an alert:
 //   >= rumination_drop_pct of the baseline and >= rumination_sd_factor_x10 own CVs (HERD.md:
 //   "rumination > 25-30 % below own 7-day mean for >= 1 day"), the herd's drop taken off;
+// - or the same over two days, from a levelled-off day 2 days back (a ketosis lowers rumination
+//   ~30 %, HERD.md, over ~2 days [guess; HERD.md gives no decline time, fresh_to_ms takes 2 too]: a
+//   DA falls that far within a day, a ketosis in two); then the alert must be a day older (72 h),
+//   so that the levelled-off day lies within it;
 // - and the last 24 h still meet the rule's raise conditions.
 // A gradual worsening of one illness (a fever's rumination falls over 1.6-3 days, HERD.md) stays
-// one alert: it never levels off and then falls by a whole alert's worth within a day.
+// one alert: it never levels off and then falls by a whole alert's worth within a day or two.
 inline constexpr std::int64_t relapse_min_age_ms = 48 * k_hour_ms;
-inline constexpr std::int64_t baseline_illness_before_ms = 24 * k_hour_ms;
-inline constexpr std::int64_t baseline_illness_after_ms = 24 * k_hour_ms;
+inline constexpr int relapse_max_days = 2;
 
 // --- lameness ----------------------------------------------------------------------------
 // HERD.md: "activity down and lying up >= 0.6 h/day, several days, own baseline"; lameness
