@@ -227,8 +227,9 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
         for (const auto& a : run.raised) {
           if (a.animal_id == e.animal_id && a.started_ms <= std::max(e.end, e.onset) + D &&
               (a.resolved_ms == 0 || a.resolved_ms >= e.onset - 3 * D)) {
-            near += fmt::format(" {}@{:+}h..{}", rules::to_string(a.kind), (a.started_ms - e.onset) / H,
-                                a.resolved_ms == 0 ? std::string("open") : fmt::format("{:+}h", (a.resolved_ms - e.onset) / H));
+            const std::string until =
+                a.resolved_ms == 0 ? std::string("open") : fmt::format("{:+}h", (a.resolved_ms - e.onset) / H);
+            near += fmt::format(" {}@{:+}h..{}", rules::to_string(a.kind), (a.started_ms - e.onset) / H, until);
           }
         }
         sum.missed_lines.push_back(fmt::format("{} {} onset {} diagnosis {:+}h magnitude {} | alerts near:{}", rd.name,

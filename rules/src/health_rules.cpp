@@ -63,8 +63,8 @@ bool fresh_cow(animal_state& s, std::int64_t now) {
 
 // The open rumination alert `open` is followed by a new decline (thresholds.hpp
 // relapse_min_age_ms): it is old enough, the cow had levelled off or improved k days ago (k = 1
-// or 2), and the last 24 h fell from the 24 h ending then by an alert's worth. `f`: the last 24 h against the
-// baseline (the drops are in percent of it); `rum_sd`: the own day-to-day CV, %.
+// or 2), and the last 24 h fell from the 24 h ending then by an alert's worth. `f`: the last
+// 24 h against the baseline (the falls are in percent of it); `rum_sd`: the own CV, %.
 bool new_decline(const animal_state& s, const alert& open, std::int64_t now, const flow& f, std::int32_t rum_sd) {
   if (f.expected <= 0 || f.covered_s <= 0) return false;
   const std::int64_t H = hour_of(now);
