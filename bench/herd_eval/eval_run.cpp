@@ -78,13 +78,18 @@ run_output run_herd(sim::herd& h, const run_options& options) {
                                 : static_cast<int>(fnv1a(animal) % static_cast<std::uint32_t>(partitions));
   };
 
+  std::unordered_map<std::string, std::size_t> raised_index;  // alert_id -> index in out.raised
   const auto collect = [&](const std::vector<rules::alert_change>& changes) {
     for (const auto& c : changes) {
       ++out.changes[std::string(rules::to_string(c.change))];
       out.lifecycle.push_back({c.animal_id, rules::alert_event(c).event_id()});
       if (c.change == rules::alert_change_kind::raised) {
+        raised_index[c.alert.alert_id] = out.raised.size();
         out.raised.push_back({c.animal_id, c.alert.kind, c.alert.device_id, c.alert.alert_id, c.alert.started_at_ms,
                               c.alert.evidence});
+      } else if (auto it = raised_index.find(c.alert.alert_id); it != raised_index.end()) {
+        // Resolved, or re-opened (a heat resuming within the merge gap: open again).
+        out.raised[it->second].resolved_ms = c.alert.resolved_at_ms;
       }
     }
   };

@@ -19,6 +19,7 @@ struct raised_alert {
   std::string alert_id;
   std::int64_t started_ms = 0;
   std::string evidence;
+  std::int64_t resolved_ms = 0;  // 0 = still open at the end of the run
 };
 
 // How the fold is driven. The defaults are herd-eval's (README table): one global event-time

@@ -24,6 +24,7 @@ core::result<run_output> run_from_read_model(const std::string& db_path) {
       r.kind = *kind;
       r.alert_id = a.alert_id;
       r.started_ms = a.raised_at_us / 1000;
+      r.resolved_ms = a.resolved_at_us ? *a.resolved_at_us / 1000 : 0;
       const auto body = nlohmann::json::parse(a.body, nullptr, false);
       if (body.is_object()) {
         r.device_id = body.value("device_id", "");

@@ -221,9 +221,15 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
       }
       if (!first) {
         std::string near;
+        // The animal's alerts open at some time from 3 days before the onset to a day after the
+        // end, also those raised earlier and still open then (one alert spanning two illnesses):
+        // kind@start..resolved, hours from the onset ("open": not resolved by the run's end).
         for (const auto& a : run.raised) {
-          if (a.animal_id == e.animal_id && a.started_ms >= e.onset - 3 * D && a.started_ms <= std::max(e.end, e.onset) + D) {
-            near += fmt::format(" {}@{:+}h", rules::to_string(a.kind), (a.started_ms - e.onset) / H);
+          if (a.animal_id == e.animal_id && a.started_ms <= std::max(e.end, e.onset) + D &&
+              (a.resolved_ms == 0 || a.resolved_ms >= e.onset - 3 * D)) {
+            const std::string until =
+                a.resolved_ms == 0 ? std::string("open") : fmt::format("{:+}h", (a.resolved_ms - e.onset) / H);
+            near += fmt::format(" {}@{:+}h..{}", rules::to_string(a.kind), (a.started_ms - e.onset) / H, until);
           }
         }
         sum.missed_lines.push_back(fmt::format("{} {} onset {} diagnosis {:+}h magnitude {} | alerts near:{}", rd.name,

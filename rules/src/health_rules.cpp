@@ -61,6 +61,30 @@ bool fresh_cow(animal_state& s, std::int64_t now) {
   return c != nullptr && now - c->started_at_ms >= th::fresh_from_ms && now - c->started_at_ms <= th::fresh_to_ms;
 }
 
+// The open rumination alert `open` is followed by a new decline (thresholds.hpp
+// relapse_min_age_ms): it is old enough, the cow had levelled off or improved k days ago (k = 1
+// or 2), and the last 24 h fell from the 24 h ending then by an alert's worth. `f`: the last
+// 24 h against the baseline (the falls are in percent of it); `rum_sd`: the own CV, %.
+bool new_decline(const animal_state& s, const alert& open, std::int64_t now, const flow& f, std::int32_t rum_sd) {
+  if (f.expected <= 0 || f.covered_s <= 0) return false;
+  const std::int64_t H = hour_of(now);
+  const std::int64_t min_cov = th::rumination_min_covered_s;
+  const std::int64_t expected_per_day = f.expected * 86'400 / f.covered_s;
+  const std::int64_t r0 = day_rate(s, signal::rumination, H, min_cov);
+  if (r0 <= 0 || expected_per_day <= 0) return false;
+  for (int k = 1; k <= th::relapse_max_days; ++k) {
+    if (now - open.started_at_ms < th::relapse_min_age_ms + (k - 1) * k_day_ms) break;
+    const std::int64_t r1 = day_rate(s, signal::rumination, H - 24 * k, min_cov);
+    const std::int64_t r2 = day_rate(s, signal::rumination, H - 24 * (k + 1), min_cov);
+    if (r1 <= 0 || r2 <= 0) continue;
+    // Levelled off or better k days ago: no lower than the day before, within one own CV.
+    if ((r2 - r1) * 100 > std::int64_t{rum_sd} * expected_per_day) continue;
+    const auto fall = static_cast<std::int32_t>((r1 - r0) * 100 / expected_per_day) - herd_rum_drop(s, now);
+    if (fall >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::int32_t herd_temp_excess(const animal_state& s, std::int64_t now) {
@@ -206,7 +230,12 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
                      "activity %d %% below%s",
                      drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), act_drop,
                      fresh ? "; fresh cow (5-22 days after her calving alert)" : "");
-    if (open) {
+    if (open && new_decline(s, *open, now, f, rum_sd)) {
+      // A new illness under the open alert (thresholds.hpp relapse_min_age_ms): its own alert.
+      resolve(s, *open, now, "superseded", out);
+      a.evidence += "; a new decline after the open alert had levelled off";
+      raise(s, alert_kind::rumination_drop, {}, now, a, out);
+    } else if (open) {
       update(s, *open, now, a, 10, out);
     } else {
       raise(s, alert_kind::rumination_drop, {}, now, a, out);

@@ -156,4 +156,15 @@ healthy_comparison vs_healthy(const animal_state& s, std::int64_t hour, bool wit
   return c;
 }
 
+std::int64_t day_rate(const animal_state& s, signal sig, std::int64_t to_hour, std::int64_t min_covered_s) {
+  std::int64_t sum = 0, covered = 0;
+  for (std::int64_t h = to_hour - 23; h <= to_hour; ++h) {
+    const hour_bucket* b = find_hour(s, h);
+    if (b == nullptr) continue;
+    sum += sig == signal::steps ? b->steps : b->rum_deci_min;
+    covered += b->covered_s;
+  }
+  return covered >= min_covered_s && covered > 0 ? sum * 86'400 / covered : 0;
+}
+
 }  // namespace herd::rules::detail

@@ -91,4 +91,8 @@ struct healthy_comparison {
 };
 healthy_comparison vs_healthy(const animal_state& s, std::int64_t hour, bool with_steps);
 
+// Steps or rumination (0.1 min) of the 24 h ending with hour `to_hour`, per day of coverage
+// (a full day's figure); 0 when the readings cover less than `min_covered_s` of those hours.
+std::int64_t day_rate(const animal_state& s, signal sig, std::int64_t to_hour, std::int64_t min_covered_s);
+
 }  // namespace herd::rules::detail

@@ -134,6 +134,28 @@ inline constexpr std::int64_t fresh_requiet_ms = 24 * k_hour_ms;
 inline constexpr std::int64_t baseline_illness_min_ms = 48 * k_hour_ms;
 inline constexpr std::int64_t baseline_illness_before_ms = 24 * k_hour_ms;
 inline constexpr std::int64_t baseline_illness_after_ms = 24 * k_hour_ms;
+// A new illness under an open alert (HERD.md: ketosis and DA both at 5-20 days in milk, so a
+// fresh cow often has one after the other; DA is the sharper): one alert held open over both
+// hid the second (a DA beginning while a ketosis's alert was open got no alert of its own). A
+// vet counts a cow that had levelled off or was getting better and then falls again as a new
+// clinical event, not as the same one going on. So an alert open for >= relapse_min_age_ms
+// [guess: the baseline_illness_min_ms of a real illness; by then its own decline is over]
+// is resolved "superseded" and a new one raised when
+// - the cow had stopped getting worse: the 24 h ending a day ago ruminated no less than the 24 h
+//   before them, give or take one own day-to-day CV (HERD.md: within a cow SD 30-50 min/day
+//   [guess]), and
+// - the last 24 h fell from the 24 h before them by as much as, alone, raises an alert:
+//   >= rumination_drop_pct of the baseline and >= rumination_sd_factor_x10 own CVs (HERD.md:
+//   "rumination > 25-30 % below own 7-day mean for >= 1 day"), the herd's drop taken off;
+// - or the same over two days, from a levelled-off day 2 days back (a ketosis lowers rumination
+//   ~30 %, HERD.md, over ~2 days [guess; HERD.md gives no decline time, fresh_to_ms takes 2 too]: a
+//   DA falls that far within a day, a ketosis in two); then the alert must be a day older (72 h),
+//   so that the levelled-off day lies within it;
+// - and the last 24 h still meet the rule's raise conditions.
+// A gradual worsening of one illness (a fever's rumination falls over 1.6-3 days, HERD.md) stays
+// one alert: it never levels off and then falls by a whole alert's worth within a day or two.
+inline constexpr std::int64_t relapse_min_age_ms = 48 * k_hour_ms;
+inline constexpr int relapse_max_days = 2;
 
 // --- lameness ----------------------------------------------------------------------------
 // HERD.md: "activity down and lying up >= 0.6 h/day, several days, own baseline"; lameness
