@@ -111,10 +111,20 @@ void warm_up(const std::string& bootstrap, const consumer& watch) {
   }
 }
 
+// A drain step measured alone: events/s (wall time) and CPU µs per event (this process).
+struct alone_figures {
+  double rate = 0;
+  double cpu_us = 0;
+};
+
 struct drain_result {
   double open_s = 0;  // open() of the copied backlog, which counts each animal's records in one pass
   double seconds = 0;
   double rate = 0;  // backlog events per second
+  // This process's CPU (user + sys, all threads: the forwarder, librdkafka, the mock cluster, the
+  // latency consumer, the live appender) from the forwarder's start to the last acknowledgement,
+  // µs per backlog event.
+  double cpu_us = 0;
   std::vector<double> live_ms;
 };
 
@@ -150,6 +160,7 @@ drain_result drain_with_forwarder(const std::string& base, const std::string& pa
   fo.drain_max_queued = max_queued;
   forwarder::forwarder fwd(fo, *ob, {}, gateway::decide_kafka);
   const auto t0 = steady::now();
+  const double cpu0 = self_cpu_s();
   if (auto st = fwd.start(); !st) throw std::runtime_error(st.err().message);
   // Live events are those after the split: one appended before it is the backlog's last event,
   // and its animal's live events wait for the whole backlog, by design (a 1,000,000-event drain
@@ -182,6 +193,7 @@ drain_result drain_with_forwarder(const std::string& base, const std::string& pa
   ts::wait_until([&] { return fwd.stats().acked_through >= last; }, 600s, 20ms);
   out.seconds = seconds_since(t0);
   out.rate = static_cast<double>(events) / out.seconds;
+  out.cpu_us = (self_cpu_s() - cpu0) / static_cast<double>(events) * 1e6;
   ts::wait_until([&] { std::lock_guard lock(mu); return appended.empty(); }, 60s, 20ms);
   fwd.stop(5s);
   return out;
@@ -192,7 +204,8 @@ struct raw_record {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-double drain_with_raw_producer(const std::vector<raw_record>& records, const std::string& in_flight) {
+// The raw producer's rate and this process's CPU per event (the producer and the mock cluster).
+alone_figures drain_with_raw_producer(const std::vector<raw_record>& records, const std::string& in_flight) {
   auto kafka = start_kafka();
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -211,6 +224,7 @@ double drain_with_raw_producer(const std::vector<raw_record>& records, const std
   if (rk == nullptr) throw std::runtime_error(err);
   rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, "herd.events", nullptr);
   const auto t0 = steady::now();
+  const double cpu0 = self_cpu_s();
   for (const auto& r : records) {
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(r.headers.size());
     for (const auto& [k, v] : r.headers) rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
@@ -237,9 +251,10 @@ double drain_with_raw_producer(const std::vector<raw_record>& records, const std
   }
   while (acked.load() < records.size()) rd_kafka_poll(rk, 5);
   const double rate = static_cast<double>(records.size()) / seconds_since(t0);
+  const double cpu_us = (self_cpu_s() - cpu0) / static_cast<double>(records.size()) * 1e6;
   rd_kafka_topic_destroy(topic);
   rd_kafka_destroy(rk);
-  return rate;
+  return {rate, cpu_us};
 }
 
 std::vector<raw_record> load_records(const std::string& path) {
@@ -257,12 +272,6 @@ std::vector<raw_record> load_records(const std::string& path) {
   }
   return out;
 }
-
-// A drain step measured alone: events/s (wall time) and CPU µs per event (this process).
-struct alone_figures {
-  double rate = 0;
-  double cpu_us = 0;
-};
 
 // herdgate's own work per backlog event without Kafka, on one thread as the forwarder does it:
 // read the rows (peek, 500 at a time), parse each envelope and build its CloudEvents headers, and
@@ -395,11 +404,13 @@ void drains(const std::filesystem::path& dir, const std::string& base, std::uint
   std::printf("%-44s %10s %12s %10s %10s %10s %8s\n", "producer", "seconds", "events/s", "live p50", "live p99",
               "live max", "live n");
   const auto records = load_records(base);
-  const double raw1 = drain_with_raw_producer(records, "1");
-  std::printf("%-44s %10.1f %12.0f\n", "raw librdkafka, herdgate's settings (1 in flight)",
-              static_cast<double>(events) / raw1, raw1);
-  const double raw5 = drain_with_raw_producer(records, "5");
-  std::printf("%-44s %10.1f %12.0f\n", "raw librdkafka, 5 in flight", static_cast<double>(events) / raw5, raw5);
+  const auto raw1_figures = drain_with_raw_producer(records, "1");
+  const double raw1 = raw1_figures.rate;
+  std::printf("%-44s %10.1f %12.0f  (CPU %.1f us/event)\n", "raw librdkafka, herdgate's settings (1 in flight)",
+              static_cast<double>(events) / raw1, raw1, raw1_figures.cpu_us);
+  const auto raw5 = drain_with_raw_producer(records, "5");
+  std::printf("%-44s %10.1f %12.0f  (CPU %.1f us/event)\n", "raw librdkafka, 5 in flight",
+              static_cast<double>(events) / raw5.rate, raw5.rate, raw5.cpu_us);
   // What herdgate adds to each event, and the two in series on one thread (the forwarder's): the
   // ceiling of a forwarder that reads, produces and deletes on one thread.
   const auto alone = outbox_without_kafka(base, (dir / "own-work.db").string());
@@ -420,7 +431,7 @@ void drains(const std::filesystem::path& dir, const std::string& base, std::uint
   {
     alone_figures beside;
     std::thread outbox_side([&] { beside.rate = outbox_without_kafka(base, (dir / "own-work-2.db").string()).rate; });
-    const double raw_beside = drain_with_raw_producer(records, "1");
+    const double raw_beside = drain_with_raw_producer(records, "1").rate;
     outbox_side.join();
     const double overlapped = std::min(raw_beside, beside.rate);
     std::printf("%-44s %10.1f %12.0f  (%.2f of raw(1); raw %.0f and outbox %.0f events/s side by side)\n",
@@ -432,12 +443,13 @@ void drains(const std::filesystem::path& dir, const std::string& base, std::uint
     const auto r = drain_with_forwarder(base, (dir / fmt::format("drain-{}-{}.db", rate, queued)).string(), events,
                                         rate, queued, live_rate, factory);
     const std::string name = fmt::format("herdgate, drain_rate {}, max_queued {}", rate, queued);
-    std::printf("%-44s %10.1f %12.0f %10.1f %10.1f %10.1f %8zu  (open %.2f s)\n", name.c_str(),
-                r.seconds, r.rate, percentile(r.live_ms, 0.5), percentile(r.live_ms, 0.99),
-                percentile(r.live_ms, 1.0), r.live_ms.size(), r.open_s);
+    std::printf("%-44s %10.1f %12.0f %10.1f %10.1f %10.1f %8zu  (%.2f of raw(1); CPU %.1f us/event; open %.2f s)\n",
+                name.c_str(), r.seconds, r.rate, percentile(r.live_ms, 0.5), percentile(r.live_ms, 0.99),
+                percentile(r.live_ms, 1.0), r.live_ms.size(), r.rate / raw1, r.cpu_us, r.open_s);
   }
-  std::printf("(events/s: backlog events over the time to produce and acknowledge them; forwarder ratio to raw(1): "
-              "see above; live latency in ms from outbox append to a consumer)\n");
+  std::printf("(events/s: backlog events over the time to produce and acknowledge them; live latency in ms from "
+              "outbox append to a consumer; CPU: this process, user + sys over backlog events: raw runs count the "
+              "producer and the mock cluster, herdgate's also the latency consumer reading every event)\n");
 }
 
 }  // namespace herd::bench
