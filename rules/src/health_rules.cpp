@@ -68,18 +68,19 @@ bool fresh_cow(animal_state& s, std::int64_t now) {
 bool new_decline(const animal_state& s, const alert& open, std::int64_t now, const flow& f, std::int32_t rum_sd) {
   if (f.expected <= 0 || f.covered_s <= 0) return false;
   const std::int64_t H = hour_of(now);
-  const std::int64_t min_cov = th::rumination_min_covered_s;
+  const int min_hours = static_cast<int>(th::rumination_min_covered_s / 3600);
   const std::int64_t expected_per_day = f.expected * 86'400 / f.covered_s;
-  const std::int64_t r0 = day_rate(s, signal::rumination, H, min_cov);
-  if (r0 <= 0 || expected_per_day <= 0) return false;
+  if (expected_per_day <= 0) return false;
   for (int k = 1; k <= th::relapse_max_days; ++k) {
     if (now - open.started_at_ms < th::relapse_min_age_ms + (k - 1) * k_day_ms) break;
-    const std::int64_t r1 = day_rate(s, signal::rumination, H - 24 * k, min_cov);
-    const std::int64_t r2 = day_rate(s, signal::rumination, H - 24 * (k + 1), min_cov);
-    if (r1 <= 0 || r2 <= 0) continue;
+    // Each comparison over the clock hours both of its days cover (matched_days).
+    const auto fell = matched_days(s, signal::rumination, H, 24 * k, min_hours);  // now vs k days ago
+    const auto before = matched_days(s, signal::rumination, H - 24 * k, 24, min_hours);  // k days ago vs k+1
+    if (!fell || !before || fell->earlier <= 0 || before->earlier <= 0) continue;
     // Levelled off or better k days ago: no lower than the day before, within one own CV.
-    if ((r2 - r1) * 100 > std::int64_t{rum_sd} * expected_per_day) continue;
-    const auto fall = static_cast<std::int32_t>((r1 - r0) * 100 / expected_per_day) - herd_rum_drop(s, now);
+    if ((before->earlier - before->later) * 100 > std::int64_t{rum_sd} * expected_per_day) continue;
+    const auto fall =
+        static_cast<std::int32_t>((fell->earlier - fell->later) * 100 / expected_per_day) - herd_rum_drop(s, now);
     if (fall >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10)) return true;
   }
   return false;

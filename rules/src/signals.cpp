@@ -156,15 +156,25 @@ healthy_comparison vs_healthy(const animal_state& s, std::int64_t hour, bool wit
   return c;
 }
 
-std::int64_t day_rate(const animal_state& s, signal sig, std::int64_t to_hour, std::int64_t min_covered_s) {
-  std::int64_t sum = 0, covered = 0;
+std::optional<day_pair> matched_days(const animal_state& s, signal sig, std::int64_t to_hour, std::int64_t lag_h,
+                                     int min_hours) {
+  const auto per_hour = [sig](const hour_bucket& b) {  // a full hour's figure
+    return (sig == signal::steps ? b.steps : b.rum_deci_min) * 3600 / b.covered_s;
+  };
+  day_pair p;
+  int shared = 0;
   for (std::int64_t h = to_hour - 23; h <= to_hour; ++h) {
-    const hour_bucket* b = find_hour(s, h);
-    if (b == nullptr) continue;
-    sum += sig == signal::steps ? b->steps : b->rum_deci_min;
-    covered += b->covered_s;
+    const hour_bucket* later = find_hour(s, h);
+    const hour_bucket* earlier = find_hour(s, h - lag_h);
+    if (later == nullptr || earlier == nullptr || later->covered_s < 1800 || earlier->covered_s < 1800) continue;
+    p.later += per_hour(*later);
+    p.earlier += per_hour(*earlier);
+    ++shared;
   }
-  return covered >= min_covered_s && covered > 0 ? sum * 86'400 / covered : 0;
+  if (shared < min_hours || shared == 0) return std::nullopt;
+  p.later = p.later * 24 / shared;
+  p.earlier = p.earlier * 24 / shared;
+  return p;
 }
 
 }  // namespace herd::rules::detail

@@ -91,8 +91,15 @@ struct healthy_comparison {
 };
 healthy_comparison vs_healthy(const animal_state& s, std::int64_t hour, bool with_steps);
 
-// Steps or rumination (0.1 min) of the 24 h ending with hour `to_hour`, per day of coverage
-// (a full day's figure); 0 when the readings cover less than `min_covered_s` of those hours.
-std::int64_t day_rate(const animal_state& s, signal sig, std::int64_t to_hour, std::int64_t min_covered_s);
+// Steps or rumination (0.1 min per day) of the 24 h ending with hour `to_hour` (`later`) and of
+// the 24 h ending `lag_h` hours before it (`earlier`), over the same clock hours only: those that
+// readings cover for >= 30 min in both, each hour scaled to a full hour, the sums to a full day.
+// So the daily rhythm (rumination is mostly at night) and a gap in either day cancel out.
+// nullopt when fewer than `min_hours` hours are shared. Pure; any thread.
+struct day_pair {
+  std::int64_t later = 0, earlier = 0;
+};
+std::optional<day_pair> matched_days(const animal_state& s, signal sig, std::int64_t to_hour, std::int64_t lag_h,
+                                     int min_hours);
 
 }  // namespace herd::rules::detail

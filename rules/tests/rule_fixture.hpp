@@ -90,6 +90,18 @@ struct animal_sim {
     return out;
   }
   std::vector<alert_change> normal_days(int days) { return hours(days * 24, normal_hour); }
+  // `n` hours with no reading (a collar out of range): advance() every 10 minutes, as the
+  // partition's time moves on without her.
+  std::vector<alert_change> gap(int n) {
+    std::vector<alert_change> out;
+    for (int m = 10; m <= 60 * n; m += 10) {
+      auto a = advance(state, t + m * k_min, {});
+      out.insert(out.end(), a.begin(), a.end());
+    }
+    t += n * k_hour;
+    changes.insert(changes.end(), out.begin(), out.end());
+    return out;
+  }
 };
 
 inline int count(const std::vector<alert_change>& v, alert_kind k, alert_change_kind c) {

@@ -152,8 +152,13 @@ inline constexpr std::int64_t baseline_illness_after_ms = 24 * k_hour_ms;
 //   DA falls that far within a day, a ketosis in two); then the alert must be a day older (72 h),
 //   so that the levelled-off day lies within it;
 // - and the last 24 h still meet the rule's raise conditions.
-// A gradual worsening of one illness (a fever's rumination falls over 1.6-3 days, HERD.md) stays
-// one alert: it never levels off and then falls by a whole alert's worth within a day or two.
+// A gradual worsening of one illness (HERD.md: a fever's rumination begins to fall 1.6-3 days
+// before diagnosis; how long the fall takes is not given [guess: days]) stays one alert: it
+// never levels off and then falls by a whole alert's worth within a day or two. Each comparison
+// is made over the clock hours both of its days cover (matched_days), so a gap in the readings
+// neither makes nor hides a fall. A herd-wide drop is taken off the fall as a level (the herd's
+// drop of the last 24 h): in a heat spell of several days the split asks for more than an
+// alert's worth (no herd figures of earlier days are kept), it does not split more often.
 inline constexpr std::int64_t relapse_min_age_ms = 48 * k_hour_ms;
 inline constexpr int relapse_max_days = 2;
 
