@@ -38,6 +38,11 @@ void print_table(const herd::eval::score_summary& s, const std::string& title) {
               "false fevers on bolus animals (drinking dips would show here): %d; false fevers in heat stress: %d\n",
               s.alerts_total, s.false_total, s.false_per_100_cow_days_total, s.false_fever_on_bolus,
               s.false_fever_in_heat_stress);
+  std::string by_kind;
+  for (const auto& [k, n] : s.repeat_by_kind) by_kind += fmt::format("{}{} {}", by_kind.empty() ? "" : ", ", k, n);
+  std::printf("repeat alerts (true, but every episode they match was alerted before by the same kind): %d (%s); "
+              "raised by the rumination rule's new-decline split: %d\n",
+              s.repeat_alerts, by_kind.c_str(), s.repeat_new_decline);
 }
 
 nlohmann::ordered_json to_json(const herd::eval::score_summary& s) {
@@ -68,6 +73,9 @@ nlohmann::ordered_json to_json(const herd::eval::score_summary& s) {
   }
   j["alerts_total"] = s.alerts_total;
   j["false_total"] = s.false_total;
+  j["repeat_alerts"] = s.repeat_alerts;
+  j["repeat_alerts_by_kind"] = s.repeat_by_kind;
+  j["repeat_alerts_new_decline"] = s.repeat_new_decline;
   j["false_per_100_cows_per_day"] = s.false_per_100_cow_days_total;
   j["false_fever_on_bolus_animals"] = s.false_fever_on_bolus;
   j["false_fever_in_heat_stress"] = s.false_fever_in_heat_stress;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -115,6 +116,7 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
 
   // PPV and false alerts per alert kind.
   std::map<std::string, std::pair<int, int>> per_kind;  // kind -> (alerts, true)
+  std::set<std::pair<std::string, std::size_t>> alerted;  // (kind, truth index) matched by an earlier alert
   for (const auto& a : run.raised) {
     if (!scored_alert(a)) continue;
     const std::string k(rules::to_string(a.kind));
@@ -122,7 +124,17 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
     if (k == "low_battery") {
       ok = run.low_battery.count(a.device_id) > 0;
     } else {
-      ok = std::any_of(truth.begin(), truth.end(), [&](const truth_episode& e) { return matches(a, e); });
+      bool all_seen = true;
+      for (std::size_t i = 0; i < truth.size(); ++i) {
+        if (!matches(a, truth[i])) continue;
+        ok = true;
+        all_seen = !alerted.insert({k, i}).second && all_seen;
+      }
+      if (ok && all_seen) {
+        ++sum.repeat_alerts;
+        ++sum.repeat_by_kind[k];
+        sum.repeat_new_decline += a.evidence.find("a new decline") != std::string::npos;
+      }
     }
     auto& [n, t] = per_kind[k];
     ++n;
@@ -317,6 +329,9 @@ score_summary pool(const std::vector<score_summary>& runs) {
     p.false_total += r.false_total;
     p.false_fever_on_bolus += r.false_fever_on_bolus;
     p.false_fever_in_heat_stress += r.false_fever_in_heat_stress;
+    p.repeat_alerts += r.repeat_alerts;
+    p.repeat_new_decline += r.repeat_new_decline;
+    for (const auto& [k, n] : r.repeat_by_kind) p.repeat_by_kind[k] += n;
     cow_days += r.cow_days;
   }
   p.cow_days = cow_days;

@@ -2,6 +2,7 @@
 // herd-eval's scoring: alerts against the ground-truth file (firmware-sim's format).
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,12 @@ struct score_summary {
   double false_per_100_cow_days_total = 0;
   int false_fever_on_bolus = 0;           // drinking dips would show here
   int false_fever_in_heat_stress = 0;
+  // True alerts every episode of which an earlier alert of the same kind and animal had already
+  // matched: one illness alerted twice (e.g. split by the rumination rule's new-decline check).
+  // The PPV counts them as true; this says how many there are.
+  int repeat_alerts = 0;
+  std::map<std::string, int> repeat_by_kind;  // of repeat_alerts, per alert kind
+  int repeat_new_decline = 0;                 // of repeat_alerts, raised by the new-decline split
   double cow_days = 0;
   std::vector<std::string> false_alert_lines;  // one per false alert: what, when, nearby truth
   std::vector<std::string> missed_lines;       // one per missed episode: what, when, the animal's alerts near it
