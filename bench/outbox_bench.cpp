@@ -272,21 +272,26 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::u
     std::this_thread::sleep_for(5s);  // Kafka down: the drain has started and is stuck
     print_rss("backlog waiting, Kafka down", rss_kb(d.proc->pid()));
     const auto cpu0 = cpu_of(d.proc->pid());
-    const double rdk0 = threads_cpu_s(d.proc->pid(), "rdk:");
+    const auto rdk0 = threads_cpu(d.proc->pid(), "rdk:");
     for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc, b);
     const bool drained = ts::wait_until(
         [&] { return d.proc->log_text().find("backlog drained") != std::string::npos; }, 1800s, 200ms);
     const auto cpu1 = cpu_of(d.proc->pid());
-    const double rdk1 = threads_cpu_s(d.proc->pid(), "rdk:");
+    const auto rdk1 = threads_cpu(d.proc->pid(), "rdk:");
     print_rss(drained ? "after draining it" : "after draining it (incomplete)", rss_kb(d.proc->pid()),
               "peak while draining");
     print_cpu("drain of the backlog", cpu0, cpu1, events);
     // librdkafka's own threads (rdk:main, rdk:broker<N>: batching, the protocol, socket I/O): what
     // any producer of these records pays, whatever reads them from the outbox. The produce call
     // itself runs on the forwarder's thread and is in the rest.
-    std::printf("    of which librdkafka's threads %.1f us per event, herdgate's threads %.1f\n",
-                (rdk1 - rdk0) / static_cast<double>(events) * 1e6,
-                ((cpu1.user + cpu1.sys) - (cpu0.user + cpu0.sys) - (rdk1 - rdk0)) / static_cast<double>(events) * 1e6);
+    int exited = 0;
+    const double rdk = threads_cpu_since(rdk0, rdk1, &exited);
+    const double total = (cpu1.user + cpu1.sys) - (cpu0.user + cpu0.sys);
+    std::printf("    of which librdkafka's threads %.1f us per event, herdgate's threads %.1f%s\n",
+                rdk / static_cast<double>(events) * 1e6, (total - rdk) / static_cast<double>(events) * 1e6,
+                exited > 0 ? fmt::format(" ({} librdkafka threads exited meanwhile: their share counts as "
+                                         "herdgate's)", exited).c_str()
+                           : "");
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }

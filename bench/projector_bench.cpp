@@ -2,14 +2,14 @@
 // SQLite read model on this machine's disk:
 //   1. the consume ceiling: a raw librdkafka consumer reading the same records, doing nothing;
 //   2. the store ceiling: raw batched INSERTs of the same envelopes into the read model's event
-//      table (same schema, the same event ids into its unique index, 5,000 per transaction, no
+//      table (same schema, the same event ids into its unique index, `batch` per transaction, no
 //      fold);
 //   3. the projector: herd.events -> decode -> event store with dedup -> fold -> animal rows ->
 //      offsets, in one transaction per batch (consumer_loop, batch 5,000);
 //   4. a rebuild of 1,000,000 events from the event store (`herd-projector rebuild --from store`
 //      as a child process: wall time and peak RSS);
 //   5. the read model's size per 1,000 head per day (1,000 head, one reading per 10 min).
-// Usage: herd-bench-projector [records=200000] [rebuild_events=1000000] [batch=5000]   (--help)
+// Usage: herd-bench-projector [events=200000] [rebuild_events=1000000] [batch=5000]   (--help)
 #include <sqlite3.h>
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -130,7 +130,7 @@ double raw_consume(const std::string& bootstrap, std::size_t n, int partitions) 
   return static_cast<double>(got) / s;
 }
 
-double raw_inserts(const std::string& path, const std::vector<projector::record>& records) {
+double raw_inserts(const std::string& path, const std::vector<projector::record>& records, std::size_t batch) {
   { (void)read_model::open_sqlite_store({.path = path}); }  // the schema
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
@@ -143,7 +143,8 @@ double raw_inserts(const std::string& path, const std::vector<projector::record>
                      "ON CONFLICT (event_id) DO NOTHING",
                      -1, &st, nullptr);
   // The rows the projector stores for these records: their own event ids (so the unique index sees
-  // the same keys in the same order), animals and times, decoded before the clock starts.
+  // the same keys; in production order here, where the projector takes them partition by
+  // partition), animals and times, decoded before the clock starts.
   struct row_fields {
     std::string event_id, gateway_id;
     std::int64_t occurred_us = 0, ingested_us = 0, gateway_seq = 0;
@@ -159,7 +160,7 @@ double raw_inserts(const std::string& path, const std::vector<projector::record>
   }
   const auto t0 = steady::now();
   for (std::size_t i = 0; i < records.size(); ++i) {
-    if (i % 5000 == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    if (i % batch == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
     const auto& r = records[i];
     const auto& f = rows[i];
     sqlite3_bind_text(st, 1, f.event_id.c_str(), static_cast<int>(f.event_id.size()), SQLITE_STATIC);
@@ -175,7 +176,7 @@ double raw_inserts(const std::string& path, const std::vector<projector::record>
     sqlite3_bind_int64(st, 11, r.offset);
     sqlite3_step(st);
     sqlite3_reset(st);
-    if (i % 5000 == 4999 || i + 1 == records.size()) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (i % batch == batch - 1 || i + 1 == records.size()) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   const double s = seconds_since(t0);
   sqlite3_finalize(st);
@@ -246,8 +247,8 @@ int main(int argc, char** argv) {
 
   const double consume = raw_consume((*k)->bootstrap(), produced, partitions);
   std::printf("  raw librdkafka consumer, no work (consume ceiling): %10.0f records/s\n", consume);
-  const double inserts = raw_inserts((dir / "raw.db").string(), stream.records);
-  std::printf("  raw batched SQLite inserts, 5,000/txn (store ceiling): %7.0f rows/s\n", inserts);
+  const double inserts = raw_inserts((dir / "raw.db").string(), stream.records, batch);
+  std::printf("  raw batched SQLite inserts, %zu/txn (store ceiling): %7.0f rows/s\n", batch, inserts);
 
   {
     auto store = read_model::open_sqlite_store({.path = (dir / "projector.db").string()});
