@@ -26,7 +26,8 @@ inline std::unique_ptr<cloud::dev_kafka> start_kafka() {
   return std::move(*k);
 }
 
-// A herdgate daemon (build/<preset>/gateway/herdgate, or test_support::gateway_command()'s) writing `dir`/<name>.toml and <name>.log;
+// A herdgate daemon (test_support::gateway_command(): build/<preset>/gateway/herdgate, or the one
+// HERD_GATEWAY_BINARY names) writing `dir`/<name>.toml and <name>.log;
 // `kafka_extra` is appended to its [kafka] table (TOML lines). Waits up to 120 s for its ready
 // file; throws std::runtime_error with its log otherwise.
 struct gateway_daemon {
@@ -44,14 +45,9 @@ struct gateway_daemon {
         "listen = \"\"\n",
         name, mqtt, kafka, outbox, registry, kafka_extra, outbox_extra);
     ready = dir / (name + ".ready");
-    auto args = test_support::gateway_command();  // HERD_GATEWAY_BINARY / _EMULATOR: e.g. the aarch64 one
-    const std::string program = args.front();
-    args.erase(args.begin());
-    for (const auto& a : {std::string("--config"), cfg.string(), std::string("--ready-file"), ready.string()}) {
-      args.push_back(a);
-    }
-    proc = std::make_unique<test_support::child_process>(program, args, dir, std::map<std::string, std::string>{},
-                                                         name + ".log");
+    const auto cmd = test_support::gateway_command({"--config", cfg.string(), "--ready-file", ready.string()});
+    proc = std::make_unique<test_support::child_process>(cmd.program, cmd.args, dir,
+                                                         std::map<std::string, std::string>{}, name + ".log");
     if (!test_support::wait_until([&] { return std::filesystem::exists(ready); }, 120s, 20ms)) {
       throw std::runtime_error(name + " not ready:\n" + proc->log_text());
     }

@@ -180,10 +180,9 @@ struct program_floor {
 program_floor loaded_program_floor() {
   program_floor out;
   out.parent_anon_mib = rss_kb(::getpid()).anon / 1024.0;
-  auto cmd = ts::gateway_command();  // built before the fork: the child only execs
-  cmd.emplace_back("--help");
-  std::vector<char*> argv;
-  for (auto& a : cmd) argv.push_back(a.data());
+  auto cmd = ts::gateway_command({"--help"});  // built before the fork: the child only execs
+  std::vector<char*> argv{cmd.program.data()};
+  for (auto& a : cmd.args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return out;

@@ -40,9 +40,9 @@ void print_table(const herd::eval::score_summary& s, const std::string& title) {
               s.false_fever_in_heat_stress);
   std::string by_kind;
   for (const auto& [k, n] : s.repeat_by_kind) by_kind += fmt::format("{}{} {}", by_kind.empty() ? "" : ", ", k, n);
-  std::printf("repeat alerts (true, but every episode they match was alerted before by the same kind): %d (%s); "
+  std::printf("repeat alerts (true, but every episode they match was alerted before by the same kind): %d%s; "
               "raised by the rumination rule's new-decline split: %d\n",
-              s.repeat_alerts, by_kind.c_str(), s.repeat_new_decline);
+              s.repeat_alerts, by_kind.empty() ? "" : fmt::format(" ({})", by_kind).c_str(), s.repeat_new_decline);
 }
 
 nlohmann::ordered_json to_json(const herd::eval::score_summary& s) {

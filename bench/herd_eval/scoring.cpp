@@ -128,7 +128,7 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
       for (std::size_t i = 0; i < truth.size(); ++i) {
         if (!matches(a, truth[i])) continue;
         ok = true;
-        all_seen = !alerted.insert({k, i}).second && all_seen;
+        if (alerted.insert({k, i}).second) all_seen = false;  // an episode no earlier alert matched
       }
       if (ok && all_seen) {
         ++sum.repeat_alerts;

@@ -56,13 +56,7 @@ struct animal_sim {
 
   // One hourly reading ending at t + 1 h, values from `f`; advance() every 10 minutes before it.
   std::vector<alert_change> hour(const std::function<hour_values(int hod, int day)>& f, const herd_context& ctx = {}) {
-    std::vector<alert_change> out;
-    for (int m = 10; m <= 60; m += 10) {
-      herd_context c = ctx;
-      if (c.at_ms != 0) c.at_ms = t + m * k_min;  // a context given is computed for each call
-      auto a = advance(state, t + m * k_min, c);
-      out.insert(out.end(), a.begin(), a.end());
-    }
+    std::vector<alert_change> out = advance_every_10_min(60, ctx);
     t += k_hour;
     const int hod = static_cast<int>((t - k_hour - k_t0) / k_hour % 24);
     const int day = static_cast<int>((t - k_hour - k_t0) / k_day);
@@ -90,14 +84,21 @@ struct animal_sim {
     return out;
   }
   std::vector<alert_change> normal_days(int days) { return hours(days * 24, normal_hour); }
+  // advance() at t + 10, 20, ... `minutes` min (t itself does not move).
+  std::vector<alert_change> advance_every_10_min(int minutes, const herd_context& ctx) {
+    std::vector<alert_change> out;
+    for (int m = 10; m <= minutes; m += 10) {
+      herd_context c = ctx;
+      if (c.at_ms != 0) c.at_ms = t + m * k_min;  // a context given is computed for each call
+      auto a = advance(state, t + m * k_min, c);
+      out.insert(out.end(), a.begin(), a.end());
+    }
+    return out;
+  }
   // `n` hours with no reading (a collar out of range): advance() every 10 minutes, as the
   // partition's time moves on without her.
   std::vector<alert_change> gap(int n) {
-    std::vector<alert_change> out;
-    for (int m = 10; m <= 60 * n; m += 10) {
-      auto a = advance(state, t + m * k_min, {});
-      out.insert(out.end(), a.begin(), a.end());
-    }
+    std::vector<alert_change> out = advance_every_10_min(60 * n, {});
     t += n * k_hour;
     changes.insert(changes.end(), out.begin(), out.end());
     return out;

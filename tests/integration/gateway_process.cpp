@@ -35,14 +35,9 @@ void gateway_process::start(std::chrono::milliseconds deadline) {
   std::filesystem::remove(s_.dir / "metrics-address");
   if (proc_) logs_ += proc_->log_text();
   ++starts_;
-  auto args = test_support::gateway_command();
-  const std::string program = args.front();
-  args.erase(args.begin());
-  for (const auto& a : {std::string("--config"), config_path(), std::string("--ready-file"), ready.string(),
-                        std::string("--metrics-address-file"), (s_.dir / "metrics-address").string()}) {
-    args.push_back(a);
-  }
-  proc_ = std::make_unique<test_support::child_process>(program, args, s_.dir, s_.env,
+  const auto cmd = test_support::gateway_command({"--config", config_path(), "--ready-file", ready.string(),
+                                                  "--metrics-address-file", (s_.dir / "metrics-address").string()});
+  proc_ = std::make_unique<test_support::child_process>(cmd.program, cmd.args, s_.dir, s_.env,
                                                         "herdgate-" + std::to_string(starts_) + ".log");
   if (!test_support::wait_until([&] { return std::filesystem::exists(ready) || !proc_->running(); }, deadline) ||
       !std::filesystem::exists(ready)) {

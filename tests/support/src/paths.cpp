@@ -16,7 +16,7 @@ namespace herd::test_support {
 std::string binary_dir() { return HERD_BINARY_DIR; }
 std::string source_dir() { return HERD_SOURCE_DIR; }
 
-std::vector<std::string> gateway_command() {
+command_line gateway_command(const std::vector<std::string>& herdgate_args) {
   std::vector<std::string> cmd;
   if (const char* emulator = std::getenv("HERD_GATEWAY_EMULATOR"); emulator != nullptr) {
     std::istringstream words(emulator);
@@ -24,7 +24,8 @@ std::vector<std::string> gateway_command() {
   }
   const char* binary = std::getenv("HERD_GATEWAY_BINARY");
   cmd.push_back(binary != nullptr && *binary != '\0' ? binary : binary_dir() + "/gateway/herdgate");
-  return cmd;
+  cmd.insert(cmd.end(), herdgate_args.begin(), herdgate_args.end());
+  return {cmd.front(), std::vector<std::string>(cmd.begin() + 1, cmd.end())};
 }
 
 }  // namespace herd::test_support

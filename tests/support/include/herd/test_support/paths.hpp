@@ -11,10 +11,14 @@ std::string binary_dir();
 // The source tree (${CMAKE_SOURCE_DIR}), to find sample configs and test data.
 std::string source_dir();
 
-// The herdgate that tests and benches run: this build's, or another one named by the environment
-// variable HERD_GATEWAY_BINARY (e.g. the aarch64 build in .ci/run), run through
-// HERD_GATEWAY_EMULATOR when set (e.g. "qemu-aarch64 -L /", split at spaces). Returns the program
-// and the arguments that come before herdgate's own.
-std::vector<std::string> gateway_command();
+// The herdgate that tests and benches run, with `herdgate_args` (its own arguments): this build's,
+// or another one named by the environment variable HERD_GATEWAY_BINARY (e.g. the aarch64 build in
+// .ci/run), run through HERD_GATEWAY_EMULATOR when set (e.g. "qemu-aarch64 -L /", split at
+// spaces). Reads the environment at each call; never fails.
+struct command_line {
+  std::string program;            // the emulator, or herdgate
+  std::vector<std::string> args;  // what follows it: herdgate (under an emulator), then herdgate_args
+};
+command_line gateway_command(const std::vector<std::string>& herdgate_args);
 
 }  // namespace herd::test_support
