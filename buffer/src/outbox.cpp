@@ -307,20 +307,31 @@ core::result<outbox::appended> outbox::append(
 }
 
 core::result<std::vector<record>> outbox::peek(std::uint64_t after_seq, std::size_t limit) {
+  std::vector<record> out;
+  out.reserve(std::min<std::size_t>(limit, 1024));  // no regrowth in a drain's full batches
+  if (auto st = peek(after_seq, limit, out); !st) return st.err();
+  return out;
+}
+
+core::status outbox::peek(std::uint64_t after_seq, std::size_t limit, std::vector<record>& rows) {
   std::lock_guard lock(impl_->mu);
   auto& sel = impl_->select_after;
   sel.bind(1, static_cast<std::int64_t>(after_seq));
   sel.bind(2, static_cast<std::int64_t>(limit));
-  std::vector<record> out;
-  out.reserve(std::min<std::size_t>(limit, 1024));  // no regrowth in a drain's full batches
+  std::size_t n = 0;
   int rc;
   while ((rc = sel.step()) == SQLITE_ROW) {
-    out.push_back(record{static_cast<std::uint64_t>(sel.column_int(0)), sel.column_blob(1),
-                         sel.column_blob(2), sel.column_int(3)});
+    if (n == rows.size()) rows.emplace_back();
+    record& r = rows[n++];
+    r.seq = static_cast<std::uint64_t>(sel.column_int(0));
+    r.key.assign(sel.column_blob_view(1));
+    r.value.assign(sel.column_blob_view(2));
+    r.created_ms = sel.column_int(3);
   }
+  rows.resize(n);
   sel.reset();
   if (rc != SQLITE_DONE) return sqlite_error(impl_->db, rc, "peek");
-  return out;
+  return core::ok_v;
 }
 
 // The writer connection at PRAGMA synchronous = NORMAL for one acknowledgement transaction

@@ -239,12 +239,12 @@ bool forwarder::impl::move_to_dead_letters(const buffer::record& r, const std::s
 // Produces one outbox row; false when it cannot now (queue full, storage error): retry later.
 bool forwarder::impl::produce_event(const buffer::record& r) {
   if (acks.has_event(r.seq)) return true;  // acknowledged already; only its delete is pending
-  events::v1::EventEnvelope env;
-  if (!env.ParseFromString(r.value)) {
+  const auto* h = headers.build(r.value);
+  if (h == nullptr) {
     log->error("outbox seq {} is not a valid EventEnvelope; moving it to the dead-letter table", r.seq);
     return move_to_dead_letters(r, "outbox row is not a valid EventEnvelope");
   }
-  const auto o = producer->produce(opts.topic, r.key, r.value, cloudevents_headers(env), record_tag{false, r.seq});
+  const auto o = producer->produce(opts.topic, r.key, r.value, *h, record_tag{false, r.seq});
   if (!o.ok()) {
     if (o.name == "_QUEUE_FULL") return false;  // the window is full: later
     kafka_error(o.name, o.message);
@@ -289,15 +289,16 @@ void forwarder::impl::fill_in_order(bool gate) {
        room = window_room()) {
     std::size_t limit = std::min(opts.batch, room);
     if (gate) limit = std::min(limit, planner.hold_room());
-    auto rows = outbox.peek(gate ? planner.live_cursor() : cursor, limit);
+    auto& rows = live_rows;
+    const auto read = outbox.peek(gate ? planner.live_cursor() : cursor, limit, rows);
     outbox_reads.fetch_add(1, std::memory_order_relaxed);
-    if (!rows) {
-      log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
-      storage_failed(rows.err());
+    if (!read) {
+      log->error("cannot read the outbox: {}; retrying in 1 s", read.err().message);
+      storage_failed(read.err());
       fill_paused_until = steady::now() + std::chrono::seconds(1);
       return;
     }
-    for (auto& r : *rows) {
+    for (auto& r : rows) {
       if (gate && planner.must_hold(r.key)) {
         planner.hold(std::move(r));
         continue;
@@ -309,7 +310,7 @@ void forwarder::impl::fill_in_order(bool gate) {
         cursor = r.seq;
       }
     }
-    if (rows->size() < limit) {
+    if (rows.size() < limit) {
       std::lock_guard lock(mu);
       // Rows appended after our peek set dirty again via notify(); only then look again.
       if (!dirty) {

@@ -2,6 +2,7 @@
 // the split, the holds, the release order and the rate; these run its decisions on the forwarder
 // thread.
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -38,15 +39,16 @@ void forwarder::impl::fill_backlog() {
     const std::size_t allowance = planner.allowance(opts.max_in_flight - window_room(),
                                                     window.beyond_share(opts.drain_max_queued, mono.now_ms(), true));
     if (allowance == 0) return;
-    auto rows = outbox.peek(cursor, allowance);
+    auto& rows = backlog_rows;
+    const auto read = outbox.peek(cursor, allowance, rows);
     outbox_reads.fetch_add(1, std::memory_order_relaxed);
-    if (!rows) {
-      log->error("cannot read the outbox: {}; retrying in 1 s", rows.err().message);
-      storage_failed(rows.err());
+    if (!read) {
+      log->error("cannot read the outbox: {}; retrying in 1 s", read.err().message);
+      storage_failed(read.err());
       fill_paused_until = steady::now() + std::chrono::seconds(1);
       return;
     }
-    for (const auto& r : *rows) {
+    for (const auto& r : rows) {
       if (r.seq > backlog_end) {  // the backlog's remaining events were evicted or dead-lettered
         cursor = backlog_end;
         break;
@@ -58,7 +60,7 @@ void forwarder::impl::fill_backlog() {
       planner.backlog_produced(r.key, r.seq, produced != before);
       if (!release_held()) return;
     }
-    if (rows->empty()) cursor = backlog_end;
+    if (rows.empty()) cursor = backlog_end;
   }
   if (cursor < backlog_end) return;
   // Every backlog event is produced (animals still listed had their last ones evicted): release all.
@@ -68,6 +70,7 @@ void forwarder::impl::fill_backlog() {
   log->info("backlog drained: {} events in {:.1f} s ({:.0f}/s)", planner.produced_since_start(), took,
             took > 0 ? static_cast<double>(planner.produced_since_start()) / took : 0.0);
   drains.fetch_add(1);
+  std::vector<buffer::record>().swap(backlog_rows);  // up to `batch` rows' memory: not kept between drains
   cursor = planner.live_cursor();
   planner.reset();
   forget_read_to_end();  // the plain lane takes over from the live lane

@@ -127,6 +127,12 @@ std::string statement::column_blob(int col) const {
   return p != nullptr ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
+std::string_view statement::column_blob_view(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return p != nullptr ? std::string_view(p, static_cast<std::size_t>(n)) : std::string_view();
+}
+
 std::string statement::column_text(int col) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
   const int n = sqlite3_column_bytes(stmt_, col);

@@ -40,6 +40,12 @@ TEST_CASE("iso8601_utc_ms formats UTC with milliseconds and a Z") {
   CHECK(iso8601_utc_ms(951868799999) == "2000-02-29T23:59:59.999Z");  // leap day
   CHECK(iso8601_utc_ms(1795668000000) == "2026-11-26T04:40:00.000Z");
   CHECK(iso8601_utc_ms(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(iso8601_utc_ms(253402300799999) == "9999-12-31T23:59:59.999Z");
+  CHECK(iso8601_utc_ms(253402300800000) == "10000-01-01T00:00:00.000Z");  // beyond 4 digits
+  CHECK(iso8601_utc_ms(-62167219200001) == "-001-12-31T23:59:59.999Z");   // before year 0
+  std::string reused = "a longer string that held another value before";
+  iso8601_utc_ms_into(1795668000123, reused);
+  CHECK(reused == "2026-11-26T04:40:00.123Z");
 }
 
 TEST_CASE("parse_iso8601_utc reads what iso8601_utc_ms writes, and dates") {

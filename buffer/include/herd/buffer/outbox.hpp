@@ -153,6 +153,10 @@ class outbox {
 
   // Up to `limit` records with seq > after_seq, in seq order.
   core::result<std::vector<record>> peek(std::uint64_t after_seq, std::size_t limit);
+  // The same into `rows` (resized to what was read; its records' strings reused, so a caller that
+  // keeps `rows` from one read to the next allocates nothing once they are long enough: the
+  // forwarder's drain reads ~1 M rows this way). On error `rows` holds what was read before it.
+  core::status peek(std::uint64_t after_seq, std::size_t limit, std::vector<record>& rows);
 
   // Deletes the given records (those the downstream acknowledged), in one transaction. With
   // synchronous = full, journal_mode = wal and checkpoint_interval_ms > 0 (the defaults) this

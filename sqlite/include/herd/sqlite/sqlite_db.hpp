@@ -52,6 +52,8 @@ class statement {
   void reset();
   std::int64_t column_int(int col) const;
   std::string column_blob(int col) const;
+  // The same bytes without a copy: valid until the next step(), reset() or column call on `col`.
+  std::string_view column_blob_view(int col) const;
   std::string column_text(int col) const;
   double column_double(int col) const;
   bool column_null(int col) const;
