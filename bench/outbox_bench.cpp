@@ -11,10 +11,12 @@
 //   4. RSS of the herdgate daemon: steady state with 1,000 collars, and with the N-event backlog
 //      (Kafka down, then while draining); its CPU time per event at ingest (synchronous = full and
 //      normal) and while draining;
-//   5. start-up time with the backlog in the outbox, after an unclean and after a clean stop.
+//   5. start-up time with the backlog in the outbox, after an unclean and after a clean stop;
+//   6. section 4's drain alone (RSS with the backlog, CPU per event draining it), for quick
+//      before/after comparisons (HERD_GATEWAY_BINARY runs another build's herdgate).
 // Sections 2 and 3 are in outbox_drain_bench.cpp, what they share with these in outbox_bench.hpp.
 // Usage: herd-bench-outbox [events=1000000] [live_rate=200] [limited_drain_rate=20000] [sections=12345]
-// (sections: the numbers above to run; 2 runs 3 with it)
+// (sections: the numbers above to run; 2 runs 3 with it; 4 runs 6 with it)
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
@@ -205,6 +207,44 @@ program_floor loaded_program_floor() {
   return out;
 }
 
+// The backlog part of section 4 (also alone as section 6, for quick before/after comparisons):
+// the daemon's RSS with the backlog waiting (Kafka down), then while it drains, and its CPU per
+// event for the drain, split between librdkafka's threads and herdgate's.
+void daemon_drain(const std::filesystem::path& dir, const std::string& backlog_db, std::uint64_t events,
+                  const ts::mosquitto_broker& broker, const std::string& registry) {
+  auto kafka = start_kafka();
+  auto* mc = kafka->mock();
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc, b);
+  const auto db = (dir / "rss-backlog.db").string();
+  std::filesystem::copy_file(backlog_db, db, std::filesystem::copy_options::overwrite_existing);
+  herd::bench::gateway_daemon d(dir, "rss-backlog", broker.uri(), kafka->bootstrap(), db, registry);
+  std::this_thread::sleep_for(5s);  // Kafka down: the drain has started and is stuck
+  print_rss("backlog waiting, Kafka down", rss_kb(d.proc->pid()));
+  const auto cpu0 = cpu_of(d.proc->pid());
+  const auto rdk0 = threads_cpu(d.proc->pid(), "rdk:");
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc, b);
+  const bool drained = ts::wait_until(
+      [&] { return d.proc->log_text().find("backlog drained") != std::string::npos; }, 1800s, 200ms);
+  const auto cpu1 = cpu_of(d.proc->pid());
+  const auto rdk1 = threads_cpu(d.proc->pid(), "rdk:");
+  print_rss(drained ? "after draining it" : "after draining it (incomplete)", rss_kb(d.proc->pid()),
+            "peak while draining");
+  print_cpu("drain of the backlog", cpu0, cpu1, events);
+  // librdkafka's own threads (rdk:main, rdk:broker<N>: batching, the protocol, socket I/O): what
+  // any producer of these records pays, whatever reads them from the outbox. The produce call
+  // itself runs on the forwarder's thread and is in the rest.
+  int exited = 0;
+  const double rdk = threads_cpu_since(rdk0, rdk1, &exited);
+  const double total = (cpu1.user + cpu1.sys) - (cpu0.user + cpu0.sys);
+  std::printf("    of which librdkafka's threads %.1f us per event, herdgate's threads %.1f%s\n",
+              rdk / static_cast<double>(events) * 1e6, (total - rdk) / static_cast<double>(events) * 1e6,
+              exited > 0 ? fmt::format(" ({} librdkafka threads exited meanwhile: their share counts as "
+                                       "herdgate's)", exited).c_str()
+                         : "");
+  d.proc->signal(SIGTERM);
+  d.proc->wait_exit(30s);
+}
+
 void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::uint64_t events,
          const program_floor& floor) {
   std::printf("\n4. RSS of the herdgate daemon (VmRSS / VmHWM, MiB; anonymous: what herdgate allocates; files:\n"
@@ -261,39 +301,7 @@ void rss(const std::filesystem::path& dir, const std::string& backlog_db, std::u
     d.proc->signal(SIGTERM);
     d.proc->wait_exit(30s);
   }
-  {
-    auto kafka = start_kafka();
-    auto* mc = kafka->mock();
-    for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc, b);
-    const auto db = (dir / "rss-backlog.db").string();
-    std::filesystem::copy_file(backlog_db, db, std::filesystem::copy_options::overwrite_existing);
-    herd::bench::gateway_daemon d(dir, "rss-backlog", broker.uri(), kafka->bootstrap(), db, registry);
-    std::this_thread::sleep_for(5s);  // Kafka down: the drain has started and is stuck
-    print_rss("backlog waiting, Kafka down", rss_kb(d.proc->pid()));
-    const auto cpu0 = cpu_of(d.proc->pid());
-    const auto rdk0 = threads_cpu(d.proc->pid(), "rdk:");
-    for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc, b);
-    const bool drained = ts::wait_until(
-        [&] { return d.proc->log_text().find("backlog drained") != std::string::npos; }, 1800s, 200ms);
-    const auto cpu1 = cpu_of(d.proc->pid());
-    const auto rdk1 = threads_cpu(d.proc->pid(), "rdk:");
-    print_rss(drained ? "after draining it" : "after draining it (incomplete)", rss_kb(d.proc->pid()),
-              "peak while draining");
-    print_cpu("drain of the backlog", cpu0, cpu1, events);
-    // librdkafka's own threads (rdk:main, rdk:broker<N>: batching, the protocol, socket I/O): what
-    // any producer of these records pays, whatever reads them from the outbox. The produce call
-    // itself runs on the forwarder's thread and is in the rest.
-    int exited = 0;
-    const double rdk = threads_cpu_since(rdk0, rdk1, &exited);
-    const double total = (cpu1.user + cpu1.sys) - (cpu0.user + cpu0.sys);
-    std::printf("    of which librdkafka's threads %.1f us per event, herdgate's threads %.1f%s\n",
-                rdk / static_cast<double>(events) * 1e6, (total - rdk) / static_cast<double>(events) * 1e6,
-                exited > 0 ? fmt::format(" ({} librdkafka threads exited meanwhile: their share counts as "
-                                         "herdgate's)", exited).c_str()
-                           : "");
-    d.proc->signal(SIGTERM);
-    d.proc->wait_exit(30s);
-  }
+  daemon_drain(dir, backlog_db, events, broker, registry);
 }
 
 // --- 5. Start-up with a full outbox ----------------------------------------------------------------
@@ -351,8 +359,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("sections", sections, "the sections to run, e.g. 24")
       ->check(CLI::Validator([](const std::string& v) {
-        return v.find_first_not_of("12345") == std::string::npos && !v.empty() ? std::string{}
-                                                                                : "digits 1-5 only";
+        return v.find_first_not_of("123456") == std::string::npos && !v.empty() ? std::string{}
+                                                                                 : "digits 1-6 only";
       }, "SECTIONS"));
   CLI11_PARSE(app, argc, argv);
   const auto run = [&](char section) { return sections.find(section) != std::string::npos; };
@@ -366,7 +374,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(events), k_backlog_animals, k_live_animals, live_rate);
 
   if (run('1')) bytes_per_event(dir.path(), factory);
-  if (sections.find_first_of("2345") == std::string::npos) return 0;
+  if (sections.find_first_of("23456") == std::string::npos) return 0;
 
   // The backlog, built once (synchronous = off: set-up, not measured) and copied for each run.
   const auto base = (dir / "backlog.db").string();
@@ -384,7 +392,16 @@ int main(int argc, char** argv) {
   }
 
   if (run('2')) drains(dir.path(), base, events, live_rate, limited, factory);
-  if (run('4')) rss(dir.path(), base, events, floor);
+  if (run('4')) {
+    rss(dir.path(), base, events, floor);
+  } else if (run('6')) {
+    std::printf("\n6. The herdgate daemon draining the backlog (section 4's last part)\n");
+    ts::mosquitto_broker broker;
+    const auto registry = (dir.path() / "collars-1000.csv").string();
+    herd::bench::sim(dir.path(), broker.uri(), {"--collars", "1000", "--count", "0", "--registry-out", registry})
+        ->wait_exit(30s);
+    daemon_drain(dir.path(), base, events, broker, registry);
+  }
   if (run('5')) startup(dir.path(), base, events);
   return 0;
 }

@@ -290,17 +290,18 @@ alone_figures outbox_without_kafka(const std::string& base, const std::string& p
   auto ob = open_outbox(path, buffer::sync_mode::full);
   std::vector<std::uint64_t> acks;
   std::size_t headers = 0, events = 0;
+  forwarder::cloudevents_builder builder;  // as the forwarder builds them
+  std::vector<buffer::record> rows;        // read as the forwarder reads them
   if (start) start();
   const auto t0 = steady::now();
   const double cpu0 = self_cpu_s();
   for (std::uint64_t after = 0;;) {
-    auto rows = ob->peek(after, 500);
-    if (!rows) throw std::runtime_error(rows.err().message);
-    if (rows->empty()) break;
-    for (const auto& r : *rows) {
-      events::v1::EventEnvelope env;
-      env.ParseFromString(r.value);
-      headers += forwarder::cloudevents_headers(env).size();
+    if (auto st = ob->peek(after, 500, rows); !st) throw std::runtime_error(st.err().message);
+    if (rows.empty()) break;
+    for (const auto& r : rows) {
+      const auto* h = builder.build(r.value);
+      if (h == nullptr) throw std::runtime_error("not an envelope");
+      headers += h->size();
       acks.push_back(r.seq);
       after = r.seq;
       if (acks.size() == 1000) {
