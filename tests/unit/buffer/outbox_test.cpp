@@ -69,6 +69,33 @@ TEST_CASE("append, peek in order, ack deletes only what was acknowledged") {
   CHECK(journal_mode(dir.file("outbox.db")) == "wal");
 }
 
+TEST_CASE("peek into a caller's rows replaces them: fewer, more, longer and shorter values") {
+  test::scratch_dir dir;
+  core::manual_clock clock(2'000'000);
+  auto ob = open_at(dir.file("outbox.db"), &clock);
+  const auto a = append(*ob, "animal-a", std::string(300, 'a'));
+  const auto b = append(*ob, "b", "short");
+  const auto c = append(*ob, "animal-c", std::string(40, 'c'));
+  std::vector<buffer::record> rows(5, buffer::record{99, "stale key", std::string(500, 's'), 7});
+  REQUIRE(ob->peek(0, 2, rows).ok());  // five stale rows -> the first two stored
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].seq == a);
+  CHECK(rows[0].key == "animal-a");
+  CHECK(rows[0].value == std::string(300, 'a') + "#" + std::to_string(a));
+  CHECK(rows[0].created_ms == 2'000'000);
+  CHECK(rows[1].key == "b");
+  CHECK(rows[1].value == "short#" + std::to_string(b));
+  REQUIRE(ob->peek(a, 10, rows).ok());  // two rows -> two others, their values' lengths swapped around
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].seq == b);
+  CHECK(rows[0].value == "short#" + std::to_string(b));
+  CHECK(rows[1].seq == c);
+  CHECK(rows[1].key == "animal-c");
+  CHECK(rows[1].value == std::string(40, 'c') + "#" + std::to_string(c));
+  REQUIRE(ob->peek(c, 10, rows).ok());  // nothing after the last: empty
+  CHECK(rows.empty());
+}
+
 TEST_CASE("the outbox survives a reopen and never reuses a sequence number") {
   test::scratch_dir dir;
   std::uint64_t last = 0;
