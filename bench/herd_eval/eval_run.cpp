@@ -172,11 +172,11 @@ run_output run_herd(sim::herd& h, const run_options& options) {
       traced_hour = rules::hour_of(it->second.newest_ms);
       const auto t = rules::trace_rumination(it->second, it->second.newest_ms);
       if (t.valid) {
-        std::printf("TRACERUM %s %s rum %lld/%lld min drop %d%% (herd %d%%) act %d%% cv %d/%d index %.1f%s%s%s\n",
+        std::printf("TRACERUM %s %s rum %lld/%lld min drop %d%% (herd %d%%) act %d%% cv %d/%d index %.1f%s%s%s%s\n",
                     trace_animal.c_str(), core::iso8601_utc_ms(it->second.newest_ms).substr(0, 16).c_str(),
                     static_cast<long long>(t.actual_min), static_cast<long long>(t.expected_min), t.drop_pct,
                     t.herd_drop_pct, t.act_drop_pct, t.rum_cv_pct, t.act_cv_pct, t.index_x10 / 10.0,
-                    t.fresh ? " fresh" : "", t.by_rumination ? " BY_RUM" : "", t.by_index ? " BY_INDEX" : "");
+                    t.fresh ? " fresh" : "", t.by_rumination ? " BY_RUM" : "", t.by_index ? " BY_INDEX" : "", t.by_persistence ? " BY_PERSIST" : "");
       }
     }
     if (res.status == rules::apply_status::applied) ++out.applied;

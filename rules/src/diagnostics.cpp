@@ -20,6 +20,7 @@ rumination_trace trace_rumination(const animal_state& s, std::int64_t now) {
   t.fresh = e.fresh;
   t.by_rumination = e.by_rumination;
   t.by_index = e.by_index;
+  t.by_persistence = e.by_persistence;
   return t;
 }
 

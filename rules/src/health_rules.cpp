@@ -86,6 +86,13 @@ bool new_decline(const animal_state& s, const alert& open, std::int64_t now, con
   return false;
 }
 
+// One 24-h window of a persistent fall (thresholds.hpp persist_*): rumination (net of the herd)
+// and activity each down by their floor and by their own CVs.
+bool persistent_fall(std::int32_t drop, std::int32_t act_drop, std::int32_t rum_sd, std::int32_t act_sd) {
+  return drop >= std::max(th::persist_min_drop_pct, th::persist_rum_sd_x10 * rum_sd / 10) &&
+         act_drop >= std::max(th::persist_min_act_pct, th::persist_act_sd_x10 * act_sd / 10);
+}
+
 }  // namespace
 
 std::int32_t herd_temp_excess(const animal_state& s, std::int64_t now) {
@@ -228,6 +235,15 @@ rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
                e.act_drop >= need(th::rumination_index_min_act_pct) &&
                e.drop + e.act_drop >= need(th::rumination_index_pct) &&
                e.index_x10 >= need(th::rumination_index_sd_sum_x10);
+  // A fresh cow whose rumination and activity have both stayed below her healthy baseline for
+  // two days (thresholds.hpp persist_*): the 24 h before the last 24 h, against the healthy days
+  // before them, must show the same.
+  if (e.fresh && !e.by_rumination && !e.by_index && persistent_fall(e.drop, e.act_drop, e.rum_sd, e.act_sd)) {
+    const healthy_comparison p = vs_healthy(s, H - 24, true);
+    if (p.rumination.covered_s >= th::rumination_min_covered_s && p.rumination.expected > 0 && p.steps.expected > 0) {
+      e.by_persistence = persistent_fall(100 - p.rumination.pct() - e.herd_drop, 100 - p.steps.pct(), e.rum_sd, e.act_sd);
+    }
+  }
   return e;
 }
 
@@ -237,7 +253,7 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
   const flow& f = e.rum;
   const std::int32_t drop = e.drop;
   alert* open = find_open(s, alert_kind::rumination_drop);
-  if (e.by_rumination || e.by_index) {
+  if (e.by_rumination || e.by_index || e.by_persistence) {
     alert_fields a;
     a.value = drop;
     a.reference = static_cast<std::int32_t>(f.expected * 86'400 / std::max<std::int64_t>(f.covered_s, 1) / 10);
@@ -246,6 +262,7 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
                      "activity %d %% below%s",
                      drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), e.act_drop,
                      e.fresh ? "; fresh cow (5-22 days after her calving alert)" : "");
+    if (e.by_persistence && !e.by_rumination && !e.by_index) a.evidence += "; rumination and activity down for 2 days";
     if (open && new_decline(s, *open, now, f, e.rum_sd)) {
       // A new illness under the open alert (thresholds.hpp relapse_min_age_ms): its own alert.
       resolve(s, *open, now, "superseded", out);

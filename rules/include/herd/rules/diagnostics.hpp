@@ -12,7 +12,7 @@ struct rumination_trace {
   bool valid = false;  // enough coverage and a baseline
   std::int64_t actual_min = 0, expected_min = 0;
   std::int32_t drop_pct = 0, act_drop_pct = 0, herd_drop_pct = 0, rum_cv_pct = 0, act_cv_pct = 0, index_x10 = 0;
-  bool fresh = false, by_rumination = false, by_index = false;
+  bool fresh = false, by_rumination = false, by_index = false, by_persistence = false;
 };
 rumination_trace trace_rumination(const animal_state& s, std::int64_t now);
 
