@@ -237,8 +237,12 @@ rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
                e.index_x10 >= need(th::rumination_index_sd_sum_x10);
   // A fresh cow whose rumination and activity have both stayed below her healthy baseline for
   // two days (thresholds.hpp persist_*): the 24 h before the last 24 h, against the healthy days
-  // before them, must show the same.
-  if (e.fresh && !e.by_rumination && !e.by_index && persistent_fall(e.drop, e.act_drop, e.rum_sd, e.act_sd)) {
+  // before them, must show the same. It raises an alert, it does not hold one open (under the
+  // 15 % clearing level that would keep a recovering illness's alert open over the next one),
+  // and both days must come after her last alert cleared (a recovery's tail is not a new fall).
+  const alert* latest = find_latest(s, alert_kind::rumination_drop);
+  const bool quiet = latest == nullptr || (!latest->open() && now - latest->resolved_at_ms >= th::persist_quiet_ms);
+  if (e.fresh && quiet && !e.by_rumination && !e.by_index && persistent_fall(e.drop, e.act_drop, e.rum_sd, e.act_sd)) {
     const healthy_comparison p = vs_healthy(s, H - 24, true);
     if (p.rumination.covered_s >= th::rumination_min_covered_s && p.rumination.expected > 0 && p.steps.expected > 0) {
       e.by_persistence = persistent_fall(100 - p.rumination.pct() - e.herd_drop, 100 - p.steps.pct(), e.rum_sd, e.act_sd);

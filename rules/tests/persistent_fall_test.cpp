@@ -74,3 +74,25 @@ TEST_CASE("rumination drop: a fresh cow's rumination down for two days with acti
   calved(a, 8 * k_day);
   CHECK(rumination_raised(a.hours(60, scaled_hour(0.87, 1.0))) == 0);
 }
+
+TEST_CASE("rumination drop: the persistent fall does not hold an alert open under the clearing level") {
+  // A fresh cow's illness recovering to ~-14 % (rumination and activity both still down) clears
+  // at 15 % as any alert: held open there, it would swallow the next illness (HERD.md: ketosis
+  // and DA both at 5-20 days in milk, one after the other).
+  animal_sim a;
+  a.normal_days(10);
+  calved(a, 8 * k_day);
+  REQUIRE(rumination_raised(a.hours(30, scaled_hour(0.6, 0.8))) == 1);
+  CHECK(rumination_resolved(a.hours(30, scaled_hour(0.86, 0.85))) == 1);
+}
+
+TEST_CASE("rumination drop: the recovery after a fresh cow's alert cleared is no new persistent fall") {
+  // Rumination and activity still ~12 % down the days after it cleared: the same illness's tail.
+  animal_sim a;
+  a.normal_days(10);
+  calved(a, 8 * k_day);
+  REQUIRE(rumination_raised(a.hours(30, scaled_hour(0.6, 0.8))) == 1);
+  const auto after = a.hours(72, slow_fall);
+  CHECK(rumination_resolved(after) == 1);
+  CHECK(rumination_raised(after) == 0);
+}

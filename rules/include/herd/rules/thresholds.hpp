@@ -135,6 +135,10 @@ inline constexpr std::int32_t persist_min_drop_pct = 10;
 inline constexpr std::int32_t persist_rum_sd_x10 = 15;
 inline constexpr std::int32_t persist_min_act_pct = 7;
 inline constexpr std::int32_t persist_act_sd_x10 = 10;
+// It raises only when no rumination alert of hers is open or cleared within the two days it
+// looks at: a recovering illness (rumination back to 10-15 % down, under the clearing level)
+// is the same illness, and re-raising it made repeat alerts.
+inline constexpr std::int64_t persist_quiet_ms = 48 * k_hour_ms;
 // And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
 // alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
 // the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
