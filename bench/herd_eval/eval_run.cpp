@@ -11,6 +11,8 @@
 #include "herd/gateway/event_factory.hpp"
 #include "herd/rules/alert_events.hpp"
 #include "herd/rules/fold.hpp"
+#include "herd/rules/diagnostics.hpp"
+#include "herd/rules/windows.hpp"
 #include "herd/rules/herd_context.hpp"
 #include "herd/rules/thresholds.hpp"
 #include "herd/sensors/collar_format.hpp"
@@ -71,6 +73,7 @@ run_output run_herd(sim::herd& h, const run_options& options) {
   gateway::event_factory factory("gw-eval");
   std::uint64_t gateway_seq = 0;
   std::int64_t watermark = 0, next_boundary = 0;
+  std::int64_t traced_hour = 0;
   // as_projector: per partition, the watermark (rules::move_watermark) and the animals in id order.
   std::vector<std::int64_t> part_wm(static_cast<std::size_t>(partitions), 0);
   const auto partition_of = [&](const std::string& animal) {
@@ -82,6 +85,15 @@ run_output run_herd(sim::herd& h, const run_options& options) {
   const auto collect = [&](const std::vector<rules::alert_change>& changes) {
     for (const auto& c : changes) {
       ++out.changes[std::string(rules::to_string(c.change))];
+      if (c.animal_id == trace_animal) {
+        std::printf("TRACEALERT %s %s %s %s %s\n", trace_animal.c_str(), std::string(rules::to_string(c.change)).c_str(),
+                    std::string(rules::to_string(c.alert.kind)).c_str(),
+                    core::iso8601_utc_ms(c.change == rules::alert_change_kind::resolved ? c.alert.resolved_at_ms
+                                                                                       : c.alert.updated_at_ms)
+                        .substr(0, 16)
+                        .c_str(),
+                    c.alert.evidence.c_str());
+      }
       out.lifecycle.push_back({c.animal_id, rules::alert_event(c).event_id()});
       if (c.change == rules::alert_change_kind::raised) {
         raised_index[c.alert.alert_id] = out.raised.size();
@@ -155,6 +167,18 @@ run_output run_herd(sim::herd& h, const run_options& options) {
       members.insert(std::lower_bound(members.begin(), members.end(), *animal), *animal);
     }
     const auto res = rules::apply(it->second, env);
+    if (*animal == trace_animal && rules::hour_of(it->second.newest_ms) != traced_hour) {
+      // The rumination rule's view once an hour (--trace-animal, for tuning).
+      traced_hour = rules::hour_of(it->second.newest_ms);
+      const auto t = rules::trace_rumination(it->second, it->second.newest_ms);
+      if (t.valid) {
+        std::printf("TRACERUM %s %s rum %lld/%lld min drop %d%% (herd %d%%) act %d%% cv %d/%d index %.1f%s%s%s%s\n",
+                    trace_animal.c_str(), core::iso8601_utc_ms(it->second.newest_ms).substr(0, 16).c_str(),
+                    static_cast<long long>(t.actual_min), static_cast<long long>(t.expected_min), t.drop_pct,
+                    t.herd_drop_pct, t.act_drop_pct, t.rum_cv_pct, t.act_cv_pct, t.index_x10 / 10.0,
+                    t.fresh ? " fresh" : "", t.by_rumination ? " BY_RUM" : "", t.by_index ? " BY_INDEX" : "", t.by_persistence ? " BY_PERSIST" : "");
+      }
+    }
     if (res.status == rules::apply_status::applied) ++out.applied;
     else ++out.rejected;
     collect(res.alert_changes);
@@ -166,6 +190,14 @@ run_output run_herd(sim::herd& h, const run_options& options) {
       std::printf("TRACE %s hour %s steps %u rum %u cov %u temp %d/%u dips %u\n", trace_animal.c_str(),
                   core::iso8601_utc_ms(b.hour * 3'600'000).substr(0, 13).c_str(), b.steps, b.rum_deci_min, b.covered_s,
                   b.temp_n ? b.temp_sum_centi / b.temp_n : 0, b.temp_n, b.dip_n);
+    }
+    // The daily figures the rumination rule's masks and CVs use (the 16-day daily window).
+    const std::int64_t today = rules::day_of(std::max(it->second.newest_ms, it->second.advanced_ms));
+    for (std::int64_t d = today - rules::k_day_window; d <= today; ++d) {
+      if (const auto f = rules::figures_of_day(it->second, d, 0)) {
+        std::printf("TRACEDAY %s day %s steps %d rum_min %d cov %u\n", trace_animal.c_str(),
+                    core::iso8601_utc_ms(d * 86'400'000).substr(0, 10).c_str(), f->steps, f->rum_min, f->covered_s);
+      }
     }
   }
   out.animals = static_cast<int>(states.size());

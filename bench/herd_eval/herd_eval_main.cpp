@@ -87,6 +87,7 @@ nlohmann::ordered_json to_json(const herd::eval::score_summary& s) {
 void print_listing(const herd::eval::score_summary& s) {
   for (const auto& l : s.false_alert_lines) std::printf("FALSE %s\n", l.c_str());
   for (const auto& l : s.missed_lines) std::printf("MISSED %s\n", l.c_str());
+  for (const auto& l : s.detected_lines) std::printf("DETECTED %s\n", l.c_str());
 }
 
 }  // namespace

@@ -251,6 +251,13 @@ score_summary score(const run_output& run, const std::vector<truth_episode>& tru
       }
       ++ks.detected;
       ks.detected_in_time += rd.in_time(e, *first);
+      if (e.kind == "ketosis" || e.kind == "displaced_abomasum") {
+        sum.detected_lines.push_back(fmt::format(
+            "{} {} onset {} diagnosis {:+}h magnitude {} | first alert {:+.1f}h from onset, {:+.1f}h from diagnosis | {}",
+            rd.name, e.animal_id, core::iso8601_utc_ms(e.onset).substr(0, 16), (e.diagnosis - e.onset) / H, e.magnitude,
+            static_cast<double>(first->started_ms - e.onset) / H, static_cast<double>(first->started_ms - e.diagnosis) / H,
+            first->evidence));
+      }
       const std::int64_t ref = rd.alert_kind == "calving" ? e.peak : e.diagnosis;
       if (ref) ld.push_back(static_cast<double>(first->started_ms - ref) / H);
       lo.push_back(static_cast<double>(first->started_ms - e.onset) / H);

@@ -60,6 +60,8 @@ struct score_summary {
   double cow_days = 0;
   std::vector<std::string> false_alert_lines;  // one per false alert: what, when, nearby truth
   std::vector<std::string> missed_lines;       // one per missed episode: what, when, the animal's alerts near it
+  // One per detected ketosis / displaced abomasum: when, its first alert's lead and evidence (for tuning the lead).
+  std::vector<std::string> detected_lines;
 };
 
 stat3 stats_of(std::vector<double> hours);

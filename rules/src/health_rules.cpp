@@ -86,6 +86,13 @@ bool new_decline(const animal_state& s, const alert& open, std::int64_t now, con
   return false;
 }
 
+// One 24-h window of a persistent fall (thresholds.hpp persist_*): rumination (net of the herd)
+// and activity each down by their floor and by their own CVs.
+bool persistent_fall(std::int32_t drop, std::int32_t act_drop, std::int32_t rum_sd, std::int32_t act_sd) {
+  return drop >= std::max(th::persist_min_drop_pct, th::persist_rum_sd_x10 * rum_sd / 10) &&
+         act_drop >= std::max(th::persist_min_act_pct, th::persist_act_sd_x10 * act_sd / 10);
+}
+
 }  // namespace
 
 std::int32_t herd_temp_excess(const animal_state& s, std::int64_t now) {
@@ -186,52 +193,81 @@ void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& o
   }
 }
 
-void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
+  rumination_eval e;
   const std::int64_t H = hour_of(now);
   // The baseline leaves out the days of a calving or an earlier illness (signals.hpp vs_healthy):
   // a fresh cow's ketosis (HERD.md: 5-20 days in milk) is measured against her healthy days,
   // also when a DA or a metritis before it left few of them in the last 7 days.
   const healthy_comparison c = vs_healthy(s, H, true);
+  e.rum = c.rumination;
+  e.act = c.steps;
   const flow& f = c.rumination;
   const day_mask& skip = c.skip;
-  if (f.covered_s < th::rumination_min_covered_s || f.expected <= 0) return;
-  const std::int32_t drop = 100 - f.pct() - herd_rum_drop(s, now);
+  if (f.covered_s < th::rumination_min_covered_s || f.expected <= 0) return e;
+  e.valid = true;
+  e.herd_drop = herd_rum_drop(s, now);
+  e.drop = 100 - f.pct() - e.herd_drop;
   const flow& a24 = c.steps;
-  const std::int32_t act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
+  e.act_drop = a24.expected > 0 ? 100 - a24.pct() : 0;
   // The animal's own day-to-day variation (HERD.md: within a cow SD 30-50 min/day [guess]) is a
   // larger share of a low ruminator's day: the thresholds grow with it. Measured on up to 10 days
   // before the last 2: a ketosis lowers rumination over 2 days (HERD.md: ~30 % lower), and
   // those days, counted as "variation", raised the threshold above the drop they showed. Days
   // of a calving or an illness (the mask) are not the cow's variation either.
   const std::int64_t sd_day = day_of(now) - th::rumination_sd_lag_days;
-  const std::int32_t rum_sd = std::max(daily_cv_pct(s, sd_day, false, skip), th::rumination_min_cv_pct);
-  const std::int32_t act_sd = std::max(daily_cv_pct(s, sd_day, true, skip), th::activity_min_cv_pct);
+  e.rum_sd = std::max(daily_cv_pct(s, sd_day, false, skip), th::rumination_min_cv_pct);
+  e.act_sd = std::max(daily_cv_pct(s, sd_day, true, skip), th::activity_min_cv_pct);
   // A fresh cow (HERD.md: ketosis and DA at 5-20 days in milk) needs less evidence from the
   // health index: its thresholds times fresh_evidence_pct (thresholds.hpp); not within a day
   // of an alert of hers clearing.
-  alert* open = find_open(s, alert_kind::rumination_drop);
+  const alert* open = find_open(s, alert_kind::rumination_drop);
   const alert* last = open ? nullptr : find_latest(s, alert_kind::rumination_drop);
-  const bool fresh = fresh_cow(s, now) && !(last && now - last->resolved_at_ms < th::fresh_requiet_ms);
-  const auto need = [fresh](std::int32_t v) { return fresh ? v * th::fresh_evidence_pct / 100 : v; };
-  const bool by_rumination = drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * rum_sd / 10);
+  e.fresh = fresh_cow(s, now) && !(last && now - last->resolved_at_ms < th::fresh_requiet_ms);
+  const auto need = [&e](std::int32_t v) { return e.fresh ? v * th::fresh_evidence_pct / 100 : v; };
+  e.by_rumination = e.drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * e.rum_sd / 10);
   // The health index (HERD.md's anchor: a rumination+activity index): both drops in units of the
   // own day-to-day variation, summed, so a deeper rumination drop makes up for a smaller
   // activity drop (HERD.md: ketosis lowers rumination ~30 %; its activity drop is not given).
-  const std::int32_t index_x10 = drop * 10 / rum_sd + act_drop * 10 / act_sd;
-  const bool by_index =
-      drop >= std::max(need(th::rumination_index_min_drop_pct), need(th::rumination_index_rum_sd_x10) * rum_sd / 10) &&
-      act_drop >= need(th::rumination_index_min_act_pct) && drop + act_drop >= need(th::rumination_index_pct) &&
-      index_x10 >= need(th::rumination_index_sd_sum_x10);
-  if (by_rumination || by_index) {
+  e.index_x10 = e.drop * 10 / e.rum_sd + e.act_drop * 10 / e.act_sd;
+  e.by_index = e.drop >= std::max(need(th::rumination_index_min_drop_pct),
+                                  need(th::rumination_index_rum_sd_x10) * e.rum_sd / 10) &&
+               e.act_drop >= need(th::rumination_index_min_act_pct) &&
+               e.drop + e.act_drop >= need(th::rumination_index_pct) &&
+               e.index_x10 >= need(th::rumination_index_sd_sum_x10);
+  // A fresh cow whose rumination and activity have both stayed below her healthy baseline for
+  // two days (thresholds.hpp persist_*): the 24 h before the last 24 h, against the healthy days
+  // before them, must show the same. It raises an alert, it does not hold one open (under the
+  // 15 % clearing level that would keep a recovering illness's alert open over the next one),
+  // and both days must come after her last alert cleared (a recovery's tail is not a new fall).
+  const alert* latest = find_latest(s, alert_kind::rumination_drop);
+  const bool quiet = latest == nullptr || (!latest->open() && now - latest->resolved_at_ms >= th::persist_quiet_ms);
+  if (e.fresh && quiet && !e.by_rumination && !e.by_index && persistent_fall(e.drop, e.act_drop, e.rum_sd, e.act_sd)) {
+    const healthy_comparison p = vs_healthy(s, H - 24, true);
+    if (p.rumination.covered_s >= th::rumination_min_covered_s && p.rumination.expected > 0 && p.steps.expected > 0) {
+      e.by_persistence = persistent_fall(100 - p.rumination.pct() - e.herd_drop, 100 - p.steps.pct(), e.rum_sd, e.act_sd);
+    }
+  }
+  return e;
+}
+
+void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out) {
+  const rumination_eval e = evaluate_rumination(s, now);
+  if (!e.valid) return;
+  const flow& f = e.rum;
+  const std::int32_t drop = e.drop;
+  alert* open = find_open(s, alert_kind::rumination_drop);
+  if (e.by_rumination || e.by_index || e.by_persistence) {
     alert_fields a;
     a.value = drop;
     a.reference = static_cast<std::int32_t>(f.expected * 86'400 / std::max<std::int64_t>(f.covered_s, 1) / 10);
     a.severity = drop >= th::rumination_critical_drop_pct ? alert_severity::critical : alert_severity::warning;
     a.evidence = fmt("rumination %d %% below own 7-day same-hour baseline over the last 24 h (%lld of %lld min), "
                      "activity %d %% below%s",
-                     drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), act_drop,
-                     fresh ? "; fresh cow (5-22 days after her calving alert)" : "");
-    if (open && new_decline(s, *open, now, f, rum_sd)) {
+                     drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), e.act_drop,
+                     e.fresh ? "; fresh cow (5-22 days after her calving alert)" : "");
+    if (e.by_persistence && !e.by_rumination && !e.by_index) a.evidence += "; rumination and activity down for 2 days";
+    if (open && new_decline(s, *open, now, f, e.rum_sd)) {
       // A new illness under the open alert (thresholds.hpp relapse_min_age_ms): its own alert.
       resolve(s, *open, now, "superseded", out);
       a.evidence += "; a new decline after the open alert had levelled off";

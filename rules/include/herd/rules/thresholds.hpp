@@ -122,6 +122,23 @@ inline constexpr std::int32_t fresh_evidence_pct = 75;
 inline constexpr std::int64_t fresh_from_ms = 5 * k_day_ms;
 inline constexpr std::int64_t fresh_to_ms = 22 * k_day_ms;
 inline constexpr std::int64_t fresh_requiet_ms = 24 * k_hour_ms;
+// A fresh cow's persistent fall: rumination >= 10 % and >= 1.5 own CVs (net of the herd's drop)
+// and activity >= 7 % and >= 1 own CV below her healthy baseline, in the last 24 h and in the
+// 24 h before them. HERD.md: ketosis lowers rumination ~30 % for days, at 5-20 days in milk, and
+// its anchor is a rumination + activity index; a healthy cow's day-to-day variation (within a
+// cow SD 30-50 min/day [guess]) is independent from one day to the next, so two days each
+// 1.5 CVs down are as unlikely as one 2.1 CVs down, and with activity down too much rarer
+// [guess thresholds: the fresh-cow index's rumination CVs and activity floor, 75 % of 10 %].
+// A ketosis of a cow whose rumination varies much (10 % a day) or that falls in a heat spell
+// (the herd's drop taken off) can stay under the 24-h index for days.
+inline constexpr std::int32_t persist_min_drop_pct = 10;
+inline constexpr std::int32_t persist_rum_sd_x10 = 15;
+inline constexpr std::int32_t persist_min_act_pct = 7;
+inline constexpr std::int32_t persist_act_sd_x10 = 10;
+// It raises only when no rumination alert of hers is open or cleared within the two days it
+// looks at: a recovering illness (rumination back to 10-15 % down, under the clearing level)
+// is the same illness, and re-raising it made repeat alerts.
+inline constexpr std::int64_t persist_quiet_ms = 48 * k_hour_ms;
 // And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
 // alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
 // the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
