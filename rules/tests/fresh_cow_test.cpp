@@ -9,22 +9,6 @@
 using namespace herd::rules;
 using namespace herd::rules::test;
 
-namespace {
-
-// A calving alert as the calving rule leaves it: raised `ago_ms` before the animal's newest
-// reading, timed out 30 h later (thresholds::calving_timeout_ms).
-void calved(animal_sim& a, std::int64_t ago_ms) {
-  alert calv;
-  calv.kind = alert_kind::calving;
-  calv.alert_id = "calving";
-  calv.started_at_ms = a.t - ago_ms;
-  calv.resolved_at_ms = calv.started_at_ms + thresholds::calving_timeout_ms;
-  calv.resolution = "timed_out";
-  a.state.alerts.push_back(calv);
-}
-
-}  // namespace
-
 TEST_CASE("lifecycle: a calving alert is kept past the fresh-cow window, other resolved alerts 14 days") {
   // The rules count days in milk from the calving alert (thresholds.hpp fresh_to_ms: 22 days
   // after it); pruned 14 days after it timed out (~15 days), it was gone for the last week of

@@ -12,17 +12,6 @@ using namespace herd::rules::test;
 
 namespace {
 
-// A calving alert `ago_ms` before the animal's newest reading, timed out as the calving rule does.
-void calved(animal_sim& a, std::int64_t ago_ms) {
-  alert calv;
-  calv.kind = alert_kind::calving;
-  calv.alert_id = "calving";
-  calv.started_at_ms = a.t - ago_ms;
-  calv.resolved_at_ms = calv.started_at_ms + thresholds::calving_timeout_ms;
-  calv.resolution = "timed_out";
-  a.state.alerts.push_back(calv);
-}
-
 // Rumination -13 %, activity -12 %: under the fresh-cow index's rumination floor (75 % of 20 %).
 const auto slow_fall = scaled_hour(0.87, 0.88);
 

@@ -6,6 +6,7 @@
 
 #include "envelope_builder.hpp"
 #include "herd/rules/fold.hpp"
+#include "herd/rules/thresholds.hpp"
 
 namespace herd::rules::test {
 
@@ -104,6 +105,18 @@ struct animal_sim {
     return out;
   }
 };
+
+// A calving alert as the calving rule leaves it: raised `ago_ms` before the animal's newest
+// reading, timed out 30 h later (thresholds::calving_timeout_ms). Days in milk count from it.
+inline void calved(animal_sim& a, std::int64_t ago_ms) {
+  alert calv;
+  calv.kind = alert_kind::calving;
+  calv.alert_id = "calving";
+  calv.started_at_ms = a.t - ago_ms;
+  calv.resolved_at_ms = calv.started_at_ms + thresholds::calving_timeout_ms;
+  calv.resolution = "timed_out";
+  a.state.alerts.push_back(calv);
+}
 
 inline int count(const std::vector<alert_change>& v, alert_kind k, alert_change_kind c) {
   int n = 0;
