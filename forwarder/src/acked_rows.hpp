@@ -22,7 +22,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <memory_resource>
 #include <set>
 #include <unordered_set>
 #include <vector>
@@ -85,8 +84,7 @@ class acked_rows {
   std::shared_ptr<spdlog::logger> log_;
   // `event_set_` mirrors `events_` for the lookup; `events_` keeps the order for the delete.
   std::vector<std::uint64_t> events_;
-  std::pmr::unsynchronized_pool_resource event_pool_;  // event_set_'s nodes, kept for the next acks
-  std::pmr::unordered_set<std::uint64_t> event_set_{&event_pool_};
+  std::unordered_set<std::uint64_t> event_set_;
   std::vector<std::int64_t> dead_letters_;
   std::set<std::int64_t> dead_letter_set_;
   std::chrono::milliseconds backoff_ = k_backoff_min;

@@ -157,6 +157,7 @@ void forwarder::impl::rebuild_producer() {
   flights.clear();
   window.clear();
   planner.reset();
+  std::vector<buffer::record>().swap(backlog_rows);  // a drain cut short: its rows' memory goes too
   rebuild = false;
   {
     std::lock_guard lock(mu);

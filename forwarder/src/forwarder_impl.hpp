@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -74,16 +73,15 @@ struct forwarder::impl {
     bool backlog = false;         // a drain's backlog event (drain_planner::in_backlog)
     std::string key;              // while partition is -1: to place it once the count is known
   };
-  // In flight: seq -> what it counts in. Its nodes come from a pool that keeps them for the next
-  // events (one node per event otherwise went through malloc and free: see `envelope` below).
-  std::pmr::unsynchronized_pool_resource flight_pool;
-  std::pmr::unordered_map<std::uint64_t, flight> flights{&flight_pool};
+  std::unordered_map<std::uint64_t, flight> flights;  // in flight: seq -> what it counts in
   std::size_t in_flight() const { return flights.size(); }  // produced, report not yet served
   partition_window window;  // the in-flight events per partition (issue 15, goal 4), on `mono`
   acked_rows acks;  // acknowledged, to be deleted / marked forwarded
   // Reused from one event (or outbox read) to the next, so that producing one allocates little of
   // ours (issue 15, goal 6: malloc and free were ~a fifth of the forwarder thread's CPU in a drain,
-  // ~24 calls per event): each event's headers, and the rows each lane reads.
+  // ~24 calls per event): each event's headers, and the rows each lane reads. live_rows is kept
+  // (at most `batch` rows: ~150 KB at the default 500); backlog_rows is freed when a drain ends
+  // (forwarder_drain.cpp) or the producer is rebuilt.
   cloudevents_builder headers;
   std::vector<buffer::record> live_rows, backlog_rows;
   bool rebuild = false;

@@ -94,6 +94,13 @@ TEST_CASE("peek into a caller's rows replaces them: fewer, more, longer and shor
   CHECK(rows[1].value == std::string(40, 'c') + "#" + std::to_string(c));
   REQUIRE(ob->peek(c, 10, rows).ok());  // nothing after the last: empty
   CHECK(rows.empty());
+  rows.assign(1, buffer::record{99, "stale", "stale", 7});
+  REQUIRE(ob->peek(0, 10, rows).ok());  // one stale row -> all three: grown
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].seq == a);
+  CHECK(rows[0].key == "animal-a");
+  CHECK(rows[2].seq == c);
+  CHECK(rows[2].value == std::string(40, 'c') + "#" + std::to_string(c));
 }
 
 TEST_CASE("the outbox survives a reopen and never reuses a sequence number") {

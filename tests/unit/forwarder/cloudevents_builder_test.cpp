@@ -47,6 +47,14 @@ TEST_CASE("cloudevents_builder gives each envelope's own headers, one event afte
     REQUIRE(h != nullptr);
     CHECK(*h == cloudevents_headers(e));
   }
+  // After a full envelope, one without actor, time or gateway: nothing of the previous one stays.
+  ev::EventEnvelope bare;
+  bare.set_event_id("5f2b3c1d-0000-4000-8000-000000000000");
+  const auto* h = b.build(bare.SerializeAsString());
+  REQUIRE(h != nullptr);
+  CHECK(*h == cloudevents_headers(bare));
+  CHECK((*h)[3].second == "/herdgate///");
+  CHECK((*h)[4].second == "1970-01-01T00:00:00.000Z");
   // What cloudevents_headers itself gives for the first (so the comparison above is not of two
   // empty lists).
   const auto first = cloudevents_headers(events[0]);
