@@ -93,6 +93,14 @@ bool persistent_fall(std::int32_t drop, std::int32_t act_drop, std::int32_t rum_
          act_drop >= std::max(th::persist_min_act_pct, th::persist_act_sd_x10 * act_sd / 10);
 }
 
+// How an alert the persistent fall raised says so in its evidence. The alert carries no other
+// mark (a field would change the read model's alert schema); an update by the 24-h rules
+// rewrites the evidence, and the alert is then theirs.
+constexpr const char* k_persistent_evidence = "; rumination and activity down for 2 days";
+bool raised_by_persistence(const alert& a) {
+  return a.evidence.find(k_persistent_evidence) != std::string::npos;
+}
+
 }  // namespace
 
 std::int32_t herd_temp_excess(const animal_state& s, std::int64_t now) {
@@ -266,7 +274,7 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
                      "activity %d %% below%s",
                      drop, static_cast<long long>(f.actual / 10), static_cast<long long>(f.expected / 10), e.act_drop,
                      e.fresh ? "; fresh cow (5-22 days after her calving alert)" : "");
-    if (e.by_persistence && !e.by_rumination && !e.by_index) a.evidence += "; rumination and activity down for 2 days";
+    if (e.by_persistence && !e.by_rumination && !e.by_index) a.evidence += k_persistent_evidence;
     if (open && new_decline(s, *open, now, f, e.rum_sd)) {
       // A new illness under the open alert (thresholds.hpp relapse_min_age_ms): its own alert.
       resolve(s, *open, now, "superseded", out);
@@ -278,7 +286,13 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
       raise(s, alert_kind::rumination_drop, {}, now, a, out);
     }
   } else if (open && drop < th::rumination_clear_drop_pct) {
-    resolve(s, *open, now, "cleared", out);
+    // An alert the persistent fall raised clears at its own level (thresholds.hpp
+    // persist_clear_drop_pct): raised at ~10-15 % down, the 15 % clearing level would clear it at
+    // the next evaluation, with the cow still down. Any other alert clears here, so a recovering
+    // illness is not held open over the next one.
+    if (!(raised_by_persistence(*open) && drop >= th::persist_clear_drop_pct)) {
+      resolve(s, *open, now, "cleared", out);
+    }
   }
 }
 

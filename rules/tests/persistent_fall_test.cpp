@@ -36,6 +36,22 @@ TEST_CASE("rumination drop: a fresh cow down a little for two days is alerted on
   CHECK(persistent_evidence(second));
 }
 
+TEST_CASE("rumination drop: the persistent fall's alert stays open while the fall lasts, and clears after it") {
+  // Raised at ~13 % down, under the 15 % clearing level: it must not clear at the next evaluation
+  // with the cow still down; it clears once she is back to her usual level.
+  animal_sim a;
+  a.normal_days(10);
+  calved(a, 8 * k_day);
+  a.hours(24, slow_fall);
+  const auto second_day = a.hours(26, slow_fall);
+  REQUIRE(rumination_raised(second_day) == 1);
+  CHECK(rumination_resolved(second_day) == 0);
+  const auto third_day = a.hours(24, slow_fall);
+  CHECK(rumination_resolved(third_day) == 0);
+  CHECK(rumination_raised(third_day) == 0);
+  CHECK(rumination_resolved(a.hours(48, normal_hour)) == 1);
+}
+
 TEST_CASE("rumination drop: one low day of a fresh cow, then her usual level, is no persistent fall") {
   animal_sim a;
   a.normal_days(10);

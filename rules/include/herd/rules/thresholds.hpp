@@ -139,6 +139,10 @@ inline constexpr std::int32_t persist_act_sd_x10 = 10;
 // looks at: a recovering illness (rumination back to 10-15 % down, under the clearing level)
 // is the same illness, and re-raising it made repeat alerts.
 inline constexpr std::int64_t persist_quiet_ms = 48 * k_hour_ms;
+// An alert the persistent fall raised clears when rumination is back within this of the
+// baseline (net of the herd) [guess: half its raise level, as the 24-h rule clears at 15 %, half
+// its 30 %]; every other rumination alert clears at rumination_clear_drop_pct.
+inline constexpr std::int32_t persist_clear_drop_pct = 5;
 // And the days of an illness the rumination rule alerted for >= 2 days, from a day before the
 // alert to a day after it cleared [guess: HERD.md gives neither the decline before an alert nor
 // the recovery]: after a long illness (HERD.md: DA, ketosis, a metritis of a fresh cow) the
