@@ -276,6 +276,16 @@ bool forwarder::impl::produce_event(const buffer::record& r) {
   return true;
 }
 
+bool forwarder::impl::read_outbox(std::uint64_t after, std::size_t limit, std::vector<buffer::record>& rows) {
+  const auto read = outbox.peek(after, limit, rows);
+  outbox_reads.fetch_add(1, std::memory_order_relaxed);
+  if (read) return true;
+  log->error("cannot read the outbox: {}; retrying in 1 s", read.err().message);
+  storage_failed(read.err());
+  fill_paused_until = steady::now() + std::chrono::seconds(1);
+  return false;
+}
+
 // Reads the outbox after the cursor and produces in seq order: the plain path (`cursor`), and
 // the live lane while draining (`gate`: the planner's live cursor; a row may be held for its
 // animal). Stops when the window is full, the outbox has nothing newer, or a row cannot be
@@ -291,14 +301,7 @@ void forwarder::impl::fill_in_order(bool gate) {
     std::size_t limit = std::min(opts.batch, room);
     if (gate) limit = std::min(limit, planner.hold_room());
     auto& rows = live_rows;
-    const auto read = outbox.peek(gate ? planner.live_cursor() : cursor, limit, rows);
-    outbox_reads.fetch_add(1, std::memory_order_relaxed);
-    if (!read) {
-      log->error("cannot read the outbox: {}; retrying in 1 s", read.err().message);
-      storage_failed(read.err());
-      fill_paused_until = steady::now() + std::chrono::seconds(1);
-      return;
-    }
+    if (!read_outbox(gate ? planner.live_cursor() : cursor, limit, rows)) return;
     for (auto& r : rows) {
       if (gate && planner.must_hold(r.key)) {
         planner.hold(std::move(r));

@@ -40,14 +40,7 @@ void forwarder::impl::fill_backlog() {
                                                     window.beyond_share(opts.drain_max_queued, mono.now_ms(), true));
     if (allowance == 0) return;
     auto& rows = backlog_rows;
-    const auto read = outbox.peek(cursor, allowance, rows);
-    outbox_reads.fetch_add(1, std::memory_order_relaxed);
-    if (!read) {
-      log->error("cannot read the outbox: {}; retrying in 1 s", read.err().message);
-      storage_failed(read.err());
-      fill_paused_until = steady::now() + std::chrono::seconds(1);
-      return;
-    }
+    if (!read_outbox(cursor, allowance, rows)) return;
     for (const auto& r : rows) {
       if (r.seq > backlog_end) {  // the backlog's remaining events were evicted or dead-lettered
         cursor = backlog_end;

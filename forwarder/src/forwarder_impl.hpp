@@ -162,6 +162,9 @@ struct forwarder::impl {
   // forwarder.cpp: producing.
   bool move_to_dead_letters(const buffer::record& r, const std::string& reason);
   bool produce_event(const buffer::record& r);
+  // Reads up to `limit` rows after seq `after` into `rows` (outbox::peek, counted in
+  // outbox_reads); false after an outbox error: logged, reported, reads paused for 1 s.
+  bool read_outbox(std::uint64_t after, std::size_t limit, std::vector<buffer::record>& rows);
   void fill_in_order(bool gate);
   void forward_dead_letters();
   void run();
