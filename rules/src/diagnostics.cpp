@@ -5,8 +5,7 @@
 namespace herd::rules {
 
 rumination_trace trace_rumination(const animal_state& s, std::int64_t now) {
-  animal_state copy = s;  // the evaluation looks alerts up through non-const accessors
-  const detail::rumination_eval e = detail::evaluate_rumination(copy, now);
+  const detail::rumination_eval e = detail::evaluate_rumination(s, now);
   rumination_trace t;
   t.valid = e.valid;
   t.actual_min = e.rum.actual / 10;

@@ -56,7 +56,7 @@ std::int32_t daily_cv_pct(const animal_state& s, std::int64_t day, bool steps, c
 }
 
 // Within the fresh-cow window after the last calving alert (thresholds.hpp fresh_from_ms).
-bool fresh_cow(animal_state& s, std::int64_t now) {
+bool fresh_cow(const animal_state& s, std::int64_t now) {
   const alert* c = find_latest(s, alert_kind::calving);
   return c != nullptr && now - c->started_at_ms >= th::fresh_from_ms && now - c->started_at_ms <= th::fresh_to_ms;
 }
@@ -201,7 +201,7 @@ void estrus_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& o
   }
 }
 
-rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
+rumination_eval evaluate_rumination(const animal_state& s, std::int64_t now) {
   rumination_eval e;
   const std::int64_t H = hour_of(now);
   // The baseline leaves out the days of a calving or an earlier illness (signals.hpp vs_healthy):
@@ -209,7 +209,6 @@ rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
   // also when a DA or a metritis before it left few of them in the last 7 days.
   const healthy_comparison c = vs_healthy(s, H, true);
   e.rum = c.rumination;
-  e.act = c.steps;
   const flow& f = c.rumination;
   const day_mask& skip = c.skip;
   if (f.covered_s < th::rumination_min_covered_s || f.expected <= 0) return e;
@@ -230,7 +229,8 @@ rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
   // health index: its thresholds times fresh_evidence_pct (thresholds.hpp); not within a day
   // of an alert of hers clearing.
   const alert* open = find_open(s, alert_kind::rumination_drop);
-  const alert* last = open ? nullptr : find_latest(s, alert_kind::rumination_drop);
+  const alert* latest = find_latest(s, alert_kind::rumination_drop);
+  const alert* last = open ? nullptr : latest;
   e.fresh = fresh_cow(s, now) && !(last && now - last->resolved_at_ms < th::fresh_requiet_ms);
   const auto need = [&e](std::int32_t v) { return e.fresh ? v * th::fresh_evidence_pct / 100 : v; };
   e.by_rumination = e.drop >= std::max(th::rumination_drop_pct, th::rumination_sd_factor_x10 * e.rum_sd / 10);
@@ -245,10 +245,10 @@ rumination_eval evaluate_rumination(animal_state& s, std::int64_t now) {
                e.index_x10 >= need(th::rumination_index_sd_sum_x10);
   // A fresh cow whose rumination and activity have both stayed below her healthy baseline for
   // two days (thresholds.hpp persist_*): the 24 h before the last 24 h, against the healthy days
-  // before them, must show the same. It raises an alert, it does not hold one open (under the
-  // 15 % clearing level that would keep a recovering illness's alert open over the next one),
-  // and both days must come after her last alert cleared (a recovery's tail is not a new fall).
-  const alert* latest = find_latest(s, alert_kind::rumination_drop);
+  // before them, must show the same. It raises an alert and never holds another one open (under
+  // the 15 % clearing level that would keep a recovering illness's alert open over the next one;
+  // its own clears at persist_clear_drop_pct, rumination_rule), and both days must come after her
+  // last alert cleared (a recovery's tail is not a new fall).
   const bool quiet = latest == nullptr || (!latest->open() && now - latest->resolved_at_ms >= th::persist_quiet_ms);
   if (e.fresh && quiet && !e.by_rumination && !e.by_index && persistent_fall(e.drop, e.act_drop, e.rum_sd, e.act_sd)) {
     const healthy_comparison p = vs_healthy(s, H - 24, true);

@@ -17,11 +17,11 @@ void rumination_rule(animal_state& s, std::int64_t now, std::vector<alert_change
 // What the rumination rule sees at `now` (its inputs and both raise conditions), without acting.
 struct rumination_eval {
   bool valid = false;  // enough coverage and a baseline
-  flow rum, act;       // the last 24 h against the healthy baseline
+  flow rum;            // the last 24 h's rumination against the healthy baseline
   std::int32_t drop = 0, act_drop = 0, herd_drop = 0, rum_sd = 0, act_sd = 0, index_x10 = 0;
   bool fresh = false, by_rumination = false, by_index = false, by_persistence = false;
 };
-rumination_eval evaluate_rumination(animal_state& s, std::int64_t now);
+rumination_eval evaluate_rumination(const animal_state& s, std::int64_t now);
 void lameness_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out);
 void calving_rule(animal_state& s, std::int64_t now, std::vector<alert_change>& out);
 // Time-outs of the health alerts at event time `now` (advance()).

@@ -1,22 +1,29 @@
 #include "lifecycle.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace herd::rules::detail {
 
-alert* find_open(animal_state& s, alert_kind kind, const std::string& device) {
-  for (auto& a : s.alerts) {
+const alert* find_open(const animal_state& s, alert_kind kind, const std::string& device) {
+  for (const auto& a : s.alerts) {
     if (a.kind == kind && a.device_id == device && a.open()) return &a;
   }
   return nullptr;
 }
+alert* find_open(animal_state& s, alert_kind kind, const std::string& device) {
+  return const_cast<alert*>(find_open(std::as_const(s), kind, device));
+}
 
-alert* find_latest(animal_state& s, alert_kind kind, const std::string& device) {
-  alert* best = nullptr;
-  for (auto& a : s.alerts) {
+const alert* find_latest(const animal_state& s, alert_kind kind, const std::string& device) {
+  const alert* best = nullptr;
+  for (const auto& a : s.alerts) {
     if (a.kind == kind && a.device_id == device && (!best || a.started_at_ms >= best->started_at_ms)) best = &a;
   }
   return best;
+}
+alert* find_latest(animal_state& s, alert_kind kind, const std::string& device) {
+  return const_cast<alert*>(find_latest(std::as_const(s), kind, device));
 }
 
 namespace {

@@ -20,8 +20,10 @@ inline constexpr std::size_t k_max_kept_alerts = 32;
 inline constexpr std::int64_t k_keep_calving_ms = 25 * k_day_ms;
 
 alert* find_open(animal_state& s, alert_kind kind, const std::string& device = {});
+const alert* find_open(const animal_state& s, alert_kind kind, const std::string& device = {});
 // The newest alert of the kind (open or resolved), or null.
 alert* find_latest(animal_state& s, alert_kind kind, const std::string& device = {});
+const alert* find_latest(const animal_state& s, alert_kind kind, const std::string& device = {});
 
 struct alert_fields {
   alert_severity severity = alert_severity::warning;
